@@ -1,0 +1,243 @@
+//! Command-line flags (clap) and how they map onto the library: flags override
+//! the scenario file, then everything is validated once into a `Plan`.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::proto::data::PortRange;
+use crate::proto::Mode;
+use crate::run::{self, RunError, Status};
+use crate::scenario::units::{parse_duration, parse_size};
+use crate::scenario::{Overrides, Plan, ScenarioError};
+use crate::target::{EmbeddedConfig, EmbeddedServer};
+
+/// Exit codes a CI job can act on.
+pub mod exit {
+    /// The run finished and recorded no failure.
+    pub const OK: u8 = 0;
+    /// The run finished, but recorded failures (see the result's `errors`).
+    pub const FAILURES: u8 = 1;
+    /// Bad input: a malformed scenario or flag. Nothing ran.
+    pub const USAGE: u8 = 2;
+    /// The run could not start or finish: target unreachable, login refused,
+    /// result not writable.
+    pub const RUN: u8 = 3;
+    /// Interrupted (Ctrl-C); the partial result was written.
+    pub const INTERRUPTED: u8 = 130;
+}
+
+const AFTER_HELP: &str = "\
+Examples:
+  ftpload run scenarios/smoke.toml
+      Start the embedded FTP server on loopback and load it in passive, EPSV and active mode.
+  FTPLOAD_PASSWORD=secret ftpload run scenarios/reference.toml --target ftp://bob@127.0.0.1:2121 --mode epsv --users 50 --duration 1m
+      Load an external server with 50 clients in EPSV mode for a minute.
+  ftpload serve --port 2121 --passive-ports 30000-30099 --file 1m.bin=1MiB
+      Run the embedded target alone, for other tools.
+
+Exit codes: 0 clean run, 1 run recorded failures, 2 bad input, 3 could not run, 130 interrupted (partial result written).";
+
+#[derive(Debug, Parser)]
+#[command(name = "ftpload", version, about = "Load generator and benchmark harness for FTP servers", long_about = "Load generator and benchmark harness for FTP servers.\n\nDrives a population of virtual FTP clients, each in its transfer mode (passive PASV, extended passive EPSV, active PORT, extended active EPRT), and records connection setup, data-channel setup, time to first byte, transfer time and throughput per mode into HDR histograms, written as a mergeable JSON result.", after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Run a scenario and write its JSON result.
+    Run(RunArgs),
+    /// Run the embedded FTP target (libunftp) on loopback until Ctrl-C.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct RunArgs {
+    /// Scenario file (TOML); see scenarios/reference.toml for every key.
+    pub scenario: PathBuf,
+    /// Target server, e.g. ftp://bob@127.0.0.1:2121. Without one, the embedded
+    /// target is started on 127.0.0.1. The password comes from the URL,
+    /// --password-file or the FTPLOAD_PASSWORD environment variable.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// File whose first line is the password (keeps it out of `ps` and shell history).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Use this transfer mode for every group: passive (PASV), epsv (EPSV),
+    /// active (PORT) or eprt (EPRT).
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<Mode>,
+    /// Total virtual clients, split over the groups in proportion.
+    #[arg(long, value_name = "N")]
+    pub users: Option<u32>,
+    /// Run length including ramp-up, e.g. 30s, 2m.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "iterations")]
+    pub duration: Option<Duration>,
+    /// Total iterations over all clients (one iteration = one pass through a group's ops).
+    #[arg(long, value_name = "N")]
+    pub iterations: Option<u64>,
+    /// Spread client starts over this long, e.g. 5s (a connect burst overflows small listen queues).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub ramp_up: Option<Duration>,
+    /// Worker threads of the load generator (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Active-mode listener ports, e.g. 40000-40999 (default: any free port).
+    #[arg(long, value_name = "FIRST-LAST")]
+    pub active_ports: Option<PortRange>,
+    /// Connect to the address a 227 reply names even when it differs from the
+    /// server's (off by default: a NAT'd server lies, another host is a bounce risk).
+    #[arg(long)]
+    pub follow_pasv_address: bool,
+    /// Result file (default: results/<UTC time>-<scenario>.json).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// No progress line.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Control port on 127.0.0.1 (0: any free port, printed at start).
+    #[arg(long, default_value_t = 2121)]
+    pub port: u16,
+    /// Address to listen on; loopback by default.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub bind: IpAddr,
+    /// Passive data port range.
+    #[arg(long, value_name = "FIRST-LAST", default_value = "50000-59999")]
+    pub passive_ports: PortRange,
+    #[arg(long, default_value = crate::scenario::EMBEDDED_USER)]
+    pub user: String,
+    #[arg(long, default_value = crate::scenario::EMBEDDED_PASSWORD)]
+    pub password: String,
+    /// Directory to serve (default: a fresh temporary directory, removed at exit).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// File to generate, NAME=SIZE, e.g. 1m.bin=1MiB; repeatable.
+    #[arg(long = "file", value_name = "NAME=SIZE", value_parser = parse_file_spec)]
+    pub files: Vec<(String, u64)>,
+    /// Sessions beyond this many get "421 Too many connections".
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+}
+
+fn parse_file_spec(s: &str) -> Result<(String, u64), String> {
+    let (n, sz) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=SIZE, got {s:?}"))?;
+    Ok((n.to_string(), parse_size(sz)?))
+}
+
+/// Runs the parsed command line; the exit code says how it went.
+pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Cmd::Run(a) => run_cmd(a),
+        Cmd::Serve(a) => serve_cmd(a),
+    }
+}
+
+/// Maps a failure to its exit code: bad input is 2, anything else 3.
+pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
+    if e.downcast_ref::<ScenarioError>().is_some() || e.downcast_ref::<UsageError>().is_some() {
+        ExitCode::from(exit::USAGE)
+    } else {
+        ExitCode::from(exit::RUN)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(String);
+
+fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
+    let password = match &a.password_file {
+        Some(f) => Some(
+            std::fs::read_to_string(f)
+                .map_err(|e| {
+                    UsageError(format!("cannot read --password-file {}: {e}", f.display()))
+                })?
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string(),
+        ),
+        None => std::env::var("FTPLOAD_PASSWORD").ok(),
+    };
+    let o = Overrides {
+        target: a.target,
+        password,
+        mode: a.mode,
+        users: a.users,
+        duration: a.duration,
+        iterations: a.iterations,
+        ramp_up: a.ramp_up,
+        workers: a.workers,
+        follow_pasv_address: a.follow_pasv_address,
+        active_ports: a.active_ports,
+    };
+    let plan = Plan::load(&a.scenario, &o)?;
+    let f = run::run(
+        &plan,
+        &run::Options {
+            out: a.out,
+            quiet: a.quiet,
+        },
+    )
+    .map_err(|e| match e {
+        RunError::Result(_) => anyhow::Error::new(e),
+        e => anyhow::Error::new(e).context(format!("run of {} failed", a.scenario.display())),
+    })?;
+    print!("{}", crate::summary::render(&f.result));
+    println!("\nresult written to {}", f.path.display());
+    Ok(ExitCode::from(match f.status {
+        Status::Clean => exit::OK,
+        Status::Failures(n) => {
+            eprintln!("{n} failures recorded (see \"errors by class\" above)");
+            exit::FAILURES
+        }
+        Status::Interrupted => {
+            eprintln!("interrupted: the result holds what ran until then");
+            exit::INTERRUPTED
+        }
+    }))
+}
+
+fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
+    crate::sys::raise_nofile_limit();
+    let cfg = EmbeddedConfig {
+        bind: SocketAddr::new(a.bind, a.port),
+        passive_ports: a.passive_ports.first..=a.passive_ports.last,
+        user: a.user,
+        password: a.password,
+        root: a.root,
+        files: a.files,
+        max_connections: a.max_connections,
+        ..EmbeddedConfig::default()
+    };
+    let server = EmbeddedServer::start(cfg).context("cannot start the embedded target")?;
+    let c = server.config();
+    println!(
+        "serving ftp://{}@{} (password {:?}), passive ports {}-{}, root {}; Ctrl-C to stop",
+        c.user,
+        server.addr(),
+        c.password,
+        c.passive_ports.start(),
+        c.passive_ports.end(),
+        server.root().display()
+    );
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(tokio::signal::ctrl_c())?;
+    server.stop();
+    Ok(ExitCode::from(exit::OK))
+}

@@ -1,0 +1,182 @@
+//! What one virtual client does: connect, read the banner, log in, run its
+//! operations each on a fresh data channel in its mode, and quit, timing each
+//! phase. It stores no numbers itself: every measurement goes to a [`Sink`],
+//! so the client knows nothing of threads, shards or scheduling.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use crate::metrics::{Metric, ModeStats, Step};
+use crate::proto::data::{self, ChannelInfo, Transferred};
+use crate::proto::{Command, Control, DataOptions, Mode, ProtoError, Timeouts};
+use crate::scenario::Op;
+
+/// Where measurements go. The driver's sink is a per-thread shard.
+pub trait Sink {
+    fn record(&self, mode: Mode, f: impl FnOnce(&mut ModeStats));
+}
+
+/// Everything a client needs to know about its target, shared by all clients.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub addr: SocketAddr,
+    pub user: String,
+    pub password: String,
+    pub timeouts: Timeouts,
+    pub data: DataOptions,
+}
+
+/// One virtual client: its identity (for its upload file name) and its mode.
+#[derive(Debug, Clone, Copy)]
+pub struct VirtualClient {
+    pub id: u64,
+    pub mode: Mode,
+}
+
+impl VirtualClient {
+    /// Connects and logs in, recording the session-setup phases or the failure.
+    pub async fn open_session<S: Sink>(&self, t: &Target, sink: &S) -> Option<Control> {
+        let start = Instant::now();
+        let r = async {
+            let mut c = Control::connect(t.addr, t.timeouts).await?;
+            let connected = Instant::now();
+            c.banner().await?;
+            let banner = Instant::now();
+            c.login(&t.user, &t.password).await?;
+            let logged_in = Instant::now();
+            Ok::<_, ProtoError>((c, connected, banner, logged_in))
+        }
+        .await;
+        match r {
+            Ok((mut c, connected, banner, logged_in)) => {
+                sink.record(self.mode, |s| {
+                    s.record_duration(Metric::TcpConnect, connected - start);
+                    s.record_duration(Metric::Banner, banner - connected);
+                    s.record_duration(Metric::Login, logged_in - banner);
+                    s.record_duration(Metric::SessionSetup, logged_in - start);
+                    s.counters.sessions += 1;
+                });
+                // Binary type once per session, so byte counts are exact on every server.
+                match c.expect(&Command::TypeImage, Step::Command, 2).await {
+                    Ok(_) => Some(c),
+                    Err(e) => {
+                        self.fail(sink, &e);
+                        None
+                    }
+                }
+            }
+            Err(e) => {
+                sink.record(self.mode, |s| {
+                    s.counters.sessions_failed += 1;
+                    s.record_error(e.class(), || e.to_string());
+                });
+                None
+            }
+        }
+    }
+
+    /// Runs one pass through `ops`. Stops at the first failure and returns
+    /// false: after a timeout or a broken data channel the session's state is
+    /// unknown, so the caller drops it rather than guess.
+    pub async fn run_ops<S: Sink>(
+        &self,
+        c: &mut Control,
+        ops: &[Op],
+        t: &Target,
+        sink: &S,
+    ) -> bool {
+        for op in ops {
+            if let Err(e) = self.run_op(c, op, t, sink).await {
+                self.fail(sink, &e);
+                return false;
+            }
+        }
+        true
+    }
+
+    async fn run_op<S: Sink>(
+        &self,
+        c: &mut Control,
+        op: &Op,
+        t: &Target,
+        sink: &S,
+    ) -> Result<(), ProtoError> {
+        let upload_name;
+        let (cmd, upload) = match op {
+            Op::Retr(f) => (Command::Retr(f), None),
+            Op::Stor(n) => {
+                upload_name = format!("ftpload-upload-{}.bin", self.id);
+                (Command::Stor(&upload_name), Some(*n))
+            }
+            Op::List(d) => (Command::List(d.as_deref()), None),
+            Op::Nlst(d) => (Command::Nlst(d.as_deref()), None),
+            Op::Size(f) => return self.control_only(c, &Command::Size(f), sink).await,
+            Op::Noop => return self.control_only(c, &Command::Noop, sink).await,
+        };
+        let mut info = ChannelInfo::default();
+        let r = data::transfer(c, self.mode, &t.data, cmd, upload, &mut info).await;
+        sink.record(self.mode, |s| {
+            s.counters.pasv_address_mismatch += u64::from(info.mismatch);
+            match info.server_source_port {
+                Some(20) => s.counters.active_from_port_20 += 1,
+                Some(_) => s.counters.active_from_other_port += 1,
+                None => {}
+            }
+            match &r {
+                Ok(x) => record_transfer(s, x, upload.is_some()),
+                Err(_) => s.counters.transfers_failed += 1,
+            }
+        });
+        r.map(|_| ())
+    }
+
+    async fn control_only<S: Sink>(
+        &self,
+        c: &mut Control,
+        cmd: &Command<'_>,
+        sink: &S,
+    ) -> Result<(), ProtoError> {
+        c.expect(cmd, Step::Command, 2).await?;
+        sink.record(self.mode, |s| s.counters.commands += 1);
+        Ok(())
+    }
+
+    /// Quits politely; a failure here is recorded but the session still counted.
+    pub async fn close<S: Sink>(&self, c: Control, sink: &S) {
+        if let Err(e) = c.quit().await {
+            sink.record(self.mode, |s| s.record_error(e.class(), || e.to_string()));
+        }
+    }
+
+    fn fail<S: Sink>(&self, sink: &S, e: &ProtoError) {
+        sink.record(self.mode, |s| s.record_error(e.class(), || e.to_string()));
+    }
+}
+
+fn record_transfer(s: &mut ModeStats, x: &Transferred, upload: bool) {
+    let e = &x.edges;
+    s.record_duration(Metric::DataSetup, e.data_ready - e.setup_start);
+    if let Some(fb) = e.first_byte {
+        s.record_duration(
+            Metric::FirstByte,
+            fb.saturating_duration_since(e.command_sent),
+        );
+        let secs = e
+            .data_done
+            .saturating_duration_since(fb)
+            .max(Duration::from_micros(1));
+        if x.bytes > 0 {
+            s.record_value(
+                Metric::Throughput,
+                (x.bytes as f64 / secs.as_secs_f64()) as u64,
+            );
+        }
+    }
+    s.record_duration(Metric::Transfer, e.complete - e.command_sent);
+    s.counters.transfers += 1;
+    if upload {
+        s.counters.bytes_up += x.bytes;
+    } else {
+        s.counters.bytes_down += x.bytes;
+    }
+}

@@ -1,0 +1,19 @@
+//! ftpload: a load generator and benchmark harness for FTP servers.
+//!
+//! The data flows one way: a scenario file and flags are validated once into a
+//! [`scenario::Plan`]; the [`driver`] starts virtual clients ([`client`]) that speak
+//! FTP through [`proto`]; every phase timing and outcome lands in a per-thread
+//! [`metrics::Recorder`]; recorders merge into a [`result::RunResult`], printed by
+//! [`summary`] and written as versioned JSON.
+
+pub mod cli;
+pub mod client;
+pub mod driver;
+pub mod metrics;
+pub mod proto;
+pub mod result;
+pub mod run;
+pub mod scenario;
+pub mod summary;
+pub mod sys;
+pub mod target;

@@ -1,0 +1,302 @@
+//! What a run measures: HDR histograms per transfer mode and metric, counters,
+//! and classified failures. Everything here adds (`AddAssign`), so worker
+//! threads, interval ticks, shards and machines combine the same exact way.
+
+mod errors;
+pub mod shard;
+
+pub use errors::{ErrorClass, Step};
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::ops::AddAssign;
+use std::time::Duration;
+
+use crate::proto::Mode;
+
+/// Latencies are recorded in microseconds, from 1 µs to one hour.
+pub const LATENCY_MAX_US: u64 = 3_600_000_000;
+/// Throughput is recorded in bytes per second, up to 1 TB/s.
+pub const THROUGHPUT_MAX: u64 = 1_000_000_000_000;
+/// Three significant figures: 0.1% precision, which is finer than loopback jitter.
+pub const SIGFIG: u8 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    TcpConnect,
+    Banner,
+    Login,
+    /// Connect start to the 230: what a user waits before the first command.
+    SessionSetup,
+    /// PASV/EPSV/PORT/EPRT sent until the data socket is connected or accepted.
+    DataSetup,
+    /// Transfer command sent until the first data byte (downloads and listings)
+    /// or until the server's go-ahead 1xx (uploads).
+    FirstByte,
+    /// Transfer command sent until the final 226.
+    Transfer,
+    /// Bytes per second of one transfer, first byte to end of data.
+    Throughput,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 8] = [
+        Metric::TcpConnect,
+        Metric::Banner,
+        Metric::Login,
+        Metric::SessionSetup,
+        Metric::DataSetup,
+        Metric::FirstByte,
+        Metric::Transfer,
+        Metric::Throughput,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::TcpConnect => "tcp_connect",
+            Metric::Banner => "banner",
+            Metric::Login => "login",
+            Metric::SessionSetup => "session_setup",
+            Metric::DataSetup => "data_setup",
+            Metric::FirstByte => "first_byte",
+            Metric::Transfer => "transfer",
+            Metric::Throughput => "throughput",
+        }
+    }
+
+    /// Unit of the recorded values: "us" for latencies, "B/s" for throughput.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Metric::Throughput => "B/s",
+            _ => "us",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn new_histogram(self) -> Histogram<u64> {
+        let max = match self {
+            Metric::Throughput => THROUGHPUT_MAX,
+            _ => LATENCY_MAX_US,
+        };
+        Histogram::new_with_bounds(1, max, SIGFIG).expect("static histogram bounds are valid")
+    }
+}
+
+/// Counts that are not latencies. Plain integers, so they add exactly.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Sessions that reached 230.
+    pub sessions: u64,
+    /// Sessions that failed before 230.
+    pub sessions_failed: u64,
+    /// Iterations (passes through a group's operation list) that ran to the end.
+    pub iterations: u64,
+    pub iterations_failed: u64,
+    /// Data transfers (RETR, STOR, LIST, NLST) that ended in a 2xx.
+    pub transfers: u64,
+    pub transfers_failed: u64,
+    /// Control-only commands (SIZE, NOOP) that succeeded.
+    pub commands: u64,
+    pub bytes_down: u64,
+    pub bytes_up: u64,
+    /// A 227 named an address other than the control connection's peer.
+    pub pasv_address_mismatch: u64,
+    /// Active data connections whose server source port was 20 (the RFC 959 default) or not.
+    pub active_from_port_20: u64,
+    pub active_from_other_port: u64,
+}
+
+impl AddAssign for Counters {
+    fn add_assign(&mut self, o: Counters) {
+        self.sessions += o.sessions;
+        self.sessions_failed += o.sessions_failed;
+        self.iterations += o.iterations;
+        self.iterations_failed += o.iterations_failed;
+        self.transfers += o.transfers;
+        self.transfers_failed += o.transfers_failed;
+        self.commands += o.commands;
+        self.bytes_down += o.bytes_down;
+        self.bytes_up += o.bytes_up;
+        self.pasv_address_mismatch += o.pasv_address_mismatch;
+        self.active_from_port_20 += o.active_from_port_20;
+        self.active_from_other_port += o.active_from_other_port;
+    }
+}
+
+/// How often one class of failure happened, with the first message seen, so a
+/// person reading the result sees the server's own words.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorStat {
+    pub count: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample: Option<String>,
+}
+
+impl AddAssign for ErrorStat {
+    fn add_assign(&mut self, o: ErrorStat) {
+        self.count += o.count;
+        if self.sample.is_none() {
+            self.sample = o.sample;
+        }
+    }
+}
+
+/// Everything measured for one transfer mode.
+#[derive(Debug, Clone)]
+pub struct ModeStats {
+    hists: [Histogram<u64>; 8],
+    pub counters: Counters,
+    pub errors: BTreeMap<ErrorClass, ErrorStat>,
+}
+
+impl Default for ModeStats {
+    fn default() -> Self {
+        ModeStats {
+            hists: Metric::ALL.map(Metric::new_histogram),
+            counters: Counters::default(),
+            errors: BTreeMap::new(),
+        }
+    }
+}
+
+impl ModeStats {
+    pub fn histogram(&self, m: Metric) -> &Histogram<u64> {
+        &self.hists[m.index()]
+    }
+
+    /// Replaces a histogram, for results read back from JSON.
+    pub fn set_histogram(&mut self, m: Metric, h: Histogram<u64>) {
+        self.hists[m.index()] = h;
+    }
+
+    pub fn record_duration(&mut self, m: Metric, d: Duration) {
+        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.record_value(m, us);
+    }
+
+    /// Values outside the histogram's range are clamped rather than lost, so
+    /// every event is counted: a count must equal the operations done.
+    pub fn record_value(&mut self, m: Metric, v: u64) {
+        let h = &mut self.hists[m.index()];
+        let v = v.clamp(1, h.high());
+        h.record(v).expect("value clamped into range");
+    }
+
+    pub fn record_error(&mut self, class: ErrorClass, sample: impl FnOnce() -> String) {
+        let e = self.errors.entry(class).or_default();
+        if e.sample.is_none() {
+            e.sample = Some(sample());
+        }
+        e.count += 1;
+    }
+
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().map(|e| e.count).sum()
+    }
+}
+
+impl AddAssign<&ModeStats> for ModeStats {
+    fn add_assign(&mut self, o: &ModeStats) {
+        for (a, b) in self.hists.iter_mut().zip(o.hists.iter()) {
+            a.add(b).expect("histograms share bounds");
+        }
+        self.counters += o.counters;
+        for (k, v) in &o.errors {
+            *self.errors.entry(*k).or_default() += v.clone();
+        }
+    }
+}
+
+/// All modes' statistics. A mode's section exists once anything was recorded for it.
+#[derive(Debug, Clone, Default)]
+pub struct Recorder {
+    modes: [Option<Box<ModeStats>>; 4],
+}
+
+impl Recorder {
+    pub fn mode(&mut self, m: Mode) -> &mut ModeStats {
+        self.modes[m.index()].get_or_insert_with(Default::default)
+    }
+
+    pub fn get(&self, m: Mode) -> Option<&ModeStats> {
+        self.modes[m.index()].as_deref()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (Mode, &ModeStats)> {
+        Mode::ALL
+            .into_iter()
+            .filter_map(|m| self.get(m).map(|s| (m, s)))
+    }
+
+    /// Counters summed over modes, for the progress line.
+    pub fn totals(&self) -> (Counters, u64) {
+        let mut c = Counters::default();
+        let mut errors = 0;
+        for (_, s) in self.iter() {
+            c += s.counters;
+            errors += s.error_count();
+        }
+        (c, errors)
+    }
+}
+
+impl AddAssign<&Recorder> for Recorder {
+    fn add_assign(&mut self, o: &Recorder) {
+        for m in Mode::ALL {
+            if let Some(s) = o.get(m) {
+                *self.mode(m) += s;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merging_equals_recording_in_one_place() {
+        let mut a = Recorder::default();
+        let mut b = Recorder::default();
+        let mut whole = Recorder::default();
+        for i in 1..=1000u64 {
+            let r = if i % 3 == 0 { &mut a } else { &mut b };
+            r.mode(Mode::Passive).record_value(Metric::Transfer, i * 7);
+            whole
+                .mode(Mode::Passive)
+                .record_value(Metric::Transfer, i * 7);
+        }
+        a.mode(Mode::Active).record_error(
+            ErrorClass::Reply {
+                code: 425,
+                command: Some(crate::proto::Verb::Retr),
+            },
+            || "425 no".into(),
+        );
+        a += &b;
+        let h = a.get(Mode::Passive).unwrap().histogram(Metric::Transfer);
+        let w = whole
+            .get(Mode::Passive)
+            .unwrap()
+            .histogram(Metric::Transfer);
+        assert_eq!(h.len(), 1000);
+        assert_eq!(h.value_at_quantile(0.99), w.value_at_quantile(0.99));
+        assert_eq!(a.get(Mode::Active).unwrap().error_count(), 1);
+        assert!(a.get(Mode::Epsv).is_none());
+    }
+
+    #[test]
+    fn out_of_range_values_are_clamped_not_lost() {
+        let mut s = ModeStats::default();
+        s.record_value(Metric::Transfer, 0);
+        s.record_value(Metric::Transfer, u64::MAX);
+        s.record_duration(Metric::Banner, Duration::from_secs(100_000));
+        assert_eq!(s.histogram(Metric::Transfer).len(), 2);
+        assert_eq!(s.histogram(Metric::Banner).len(), 1);
+    }
+}

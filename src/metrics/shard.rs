@@ -1,0 +1,82 @@
+//! Per-thread recorders. A histogram set is hundreds of kilobytes, so there is
+//! one per worker thread, never one per virtual client. Each shard's mutex is
+//! taken by its own thread when recording and by the collector only at a tick,
+//! so it is never contended on the recording path.
+
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex};
+
+use super::Recorder;
+
+type Shard = Arc<Mutex<Recorder>>;
+
+/// The shards of one run. Each run owns its registry, so parallel runs (tests)
+/// never see each other's numbers.
+#[derive(Debug, Default)]
+pub struct Registry {
+    shards: Mutex<Vec<Shard>>,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Option<(usize, Shard)>> = const { RefCell::new(None) };
+}
+
+impl Registry {
+    pub fn new() -> Arc<Registry> {
+        Arc::new(Registry::default())
+    }
+
+    fn id(self: &Arc<Self>) -> usize {
+        Arc::as_ptr(self) as usize
+    }
+
+    /// Gives the calling thread its own shard; call from `on_thread_start`.
+    pub fn register_current_thread(self: &Arc<Self>) {
+        let shard = Shard::default();
+        self.shards.lock().unwrap().push(shard.clone());
+        LOCAL.with(|l| *l.borrow_mut() = Some((self.id(), shard)));
+    }
+
+    /// Records into the calling thread's shard, registering one if the thread
+    /// has none for this registry yet (a thread the runtime did not announce).
+    pub fn with_shard(self: &Arc<Self>, f: impl FnOnce(&mut Recorder)) {
+        let id = self.id();
+        LOCAL.with(|l| {
+            let mut l = l.borrow_mut();
+            let shard = match &*l {
+                Some((owner, s)) if *owner == id => s.clone(),
+                _ => {
+                    let s = Shard::default();
+                    self.shards.lock().unwrap().push(s.clone());
+                    *l = Some((id, s.clone()));
+                    s
+                }
+            };
+            drop(l);
+            f(&mut shard.lock().unwrap());
+        })
+    }
+
+    /// All shards merged: the state of the run so far.
+    pub fn snapshot(&self) -> Recorder {
+        let shards = self.shards.lock().unwrap().clone();
+        let mut total = Recorder::default();
+        for s in shards {
+            total += &*s.lock().unwrap();
+        }
+        total
+    }
+
+    /// Counters only, cheap enough for every progress tick.
+    pub fn totals(&self) -> (super::Counters, u64) {
+        let shards = self.shards.lock().unwrap().clone();
+        let mut c = super::Counters::default();
+        let mut e = 0;
+        for s in shards {
+            let (sc, se) = s.lock().unwrap().totals();
+            c += sc;
+            e += se;
+        }
+        (c, e)
+    }
+}

@@ -1,0 +1,250 @@
+//! The control connection: one TCP stream, a small reused read buffer, and a
+//! timeout on every step. Written by hand over tokio's `TcpStream` rather than
+//! with `suppaftp`: a load generator needs per-step timeouts, the login and the
+//! active-mode accept as separate timed edges, EPRT over IPv4, and a footprint
+//! of well under a kilobyte per idle session; suppaftp 12 offers none of these.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+use super::command::Command;
+use super::error::ProtoError;
+use super::reply::{self, Reply, ReplyLimits};
+use crate::metrics::Step;
+
+/// One timeout per network step: a single global timeout would hide which step stalled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Timeouts {
+    #[serde(with = "humantime_serde_compat")]
+    pub connect: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub banner: Duration,
+    /// Any reply to a command.
+    #[serde(with = "humantime_serde_compat")]
+    pub reply: Duration,
+    /// Passive: connecting to the announced port.
+    #[serde(with = "humantime_serde_compat")]
+    pub data_connect: Duration,
+    /// Active: waiting for the server to connect back.
+    #[serde(with = "humantime_serde_compat")]
+    pub accept: Duration,
+    /// Longest silence on a data channel while a transfer runs.
+    #[serde(with = "humantime_serde_compat")]
+    pub transfer_idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            banner: Duration::from_secs(10),
+            reply: Duration::from_secs(10),
+            data_connect: Duration::from_secs(5),
+            accept: Duration::from_secs(5),
+            transfer_idle: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Serializes durations as humantime strings ("5s"), as the scenario file writes them.
+pub(crate) mod humantime_serde_compat {
+    use serde::Serializer;
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+}
+
+/// Runs `fut` under `limit`, turning expiry into a timeout at `step`.
+pub async fn timed<T>(
+    step: Step,
+    limit: Duration,
+    fut: impl Future<Output = Result<T, ProtoError>>,
+) -> Result<T, ProtoError> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(ProtoError::Timeout { step }),
+    }
+}
+
+pub struct Control {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    wbuf: Vec<u8>,
+    limits: ReplyLimits,
+    local: SocketAddr,
+    peer: SocketAddr,
+    pub timeouts: Timeouts,
+}
+
+impl Control {
+    /// TCP connect only; the banner is read separately so that both are timed.
+    pub async fn connect(addr: SocketAddr, timeouts: Timeouts) -> Result<Control, ProtoError> {
+        let stream = timed(Step::Connect, timeouts.connect, async {
+            let sock = if addr.is_ipv4() {
+                TcpSocket::new_v4()
+            } else {
+                TcpSocket::new_v6()
+            }
+            .map_err(|e| ProtoError::io(Step::Connect, e))?;
+            sock.connect(addr)
+                .await
+                .map_err(|e| ProtoError::io(Step::Connect, e))
+        })
+        .await?;
+        // Without NODELAY a short command can sit behind Nagle waiting for a delayed
+        // ACK, adding ~40 ms to the very timings this tool exists to measure.
+        stream
+            .set_nodelay(true)
+            .map_err(|e| ProtoError::io(Step::Connect, e))?;
+        let local = stream
+            .local_addr()
+            .map_err(|e| ProtoError::io(Step::Connect, e))?;
+        Ok(Control {
+            stream,
+            buf: Vec::new(),
+            wbuf: Vec::new(),
+            limits: ReplyLimits::default(),
+            local,
+            peer: addr,
+            timeouts,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Reads the next reply within `limit`; the step names what a timeout or EOF interrupted.
+    pub async fn read_reply(&mut self, step: Step, limit: Duration) -> Result<Reply, ProtoError> {
+        timed(step, limit, self.read_reply_untimed(step)).await
+    }
+
+    async fn read_reply_untimed(&mut self, step: Step) -> Result<Reply, ProtoError> {
+        loop {
+            if let Some((r, used)) = reply::decode(&self.buf, &self.limits)
+                .map_err(|source| ProtoError::Reply { step, source })?
+            {
+                self.buf.drain(..used);
+                if self.buf.is_empty() {
+                    // Give back what a large multi-line reply grew: idle sessions stay small.
+                    self.buf = Vec::new();
+                }
+                return Ok(r);
+            }
+            // `read_buf` appends only what arrived, so a read cancelled by a timeout
+            // or a `select!` leaves the buffer as it was.
+            self.buf.reserve(512);
+            let n = self
+                .stream
+                .read_buf(&mut self.buf)
+                .await
+                .map_err(|e| ProtoError::io(step, e))?;
+            if n == 0 {
+                return Err(ProtoError::Closed { step });
+            }
+        }
+    }
+
+    pub async fn send(&mut self, cmd: &Command<'_>, step: Step) -> Result<(), ProtoError> {
+        self.wbuf.clear();
+        cmd.encode(&mut self.wbuf)?;
+        let (stream, wbuf) = (&mut self.stream, &self.wbuf);
+        timed(step, self.timeouts.reply, async {
+            stream
+                .write_all(wbuf)
+                .await
+                .map_err(|e| ProtoError::io(step, e))
+        })
+        .await
+    }
+
+    /// Sends a command and returns its reply, whatever its code.
+    pub async fn command(&mut self, cmd: &Command<'_>, step: Step) -> Result<Reply, ProtoError> {
+        self.send(cmd, step).await?;
+        self.read_reply(step, self.timeouts.reply).await
+    }
+
+    /// Sends a command and requires a reply of the given class (2 for 2xx, 3 for 3xx).
+    pub async fn expect(
+        &mut self,
+        cmd: &Command<'_>,
+        step: Step,
+        class: u8,
+    ) -> Result<Reply, ProtoError> {
+        let r = self.command(cmd, step).await?;
+        if r.class() == class {
+            Ok(r)
+        } else {
+            Err(ProtoError::Unexpected {
+                step,
+                command: Some(cmd.verb()),
+                reply: r,
+            })
+        }
+    }
+
+    /// Reads the banner: a 220, or for a server that refuses the session, its 421.
+    pub async fn banner(&mut self) -> Result<Reply, ProtoError> {
+        let r = self.read_reply(Step::Banner, self.timeouts.banner).await?;
+        if r.code == 220 {
+            Ok(r)
+        } else {
+            Err(ProtoError::Unexpected {
+                step: Step::Banner,
+                command: None,
+                reply: r,
+            })
+        }
+    }
+
+    /// USER then PASS (or USER alone where the server needs no password).
+    pub async fn login(&mut self, user: &str, password: &str) -> Result<Reply, ProtoError> {
+        let r = self.command(&Command::User(user), Step::Login).await?;
+        let r = match r.code {
+            230 => r,
+            331 | 332 => self.command(&Command::Pass(password), Step::Login).await?,
+            _ => {
+                return Err(ProtoError::Unexpected {
+                    step: Step::Login,
+                    command: Some(super::Verb::User),
+                    reply: r,
+                })
+            }
+        };
+        if r.code == 230 || r.code == 202 {
+            Ok(r)
+        } else {
+            Err(ProtoError::Unexpected {
+                step: Step::Login,
+                command: Some(super::Verb::Pass),
+                reply: r,
+            })
+        }
+    }
+
+    /// QUIT, best effort: a session that ends is not failed by a server slow to say goodbye.
+    pub async fn quit(mut self) -> Result<(), ProtoError> {
+        let r = self.command(&Command::Quit, Step::Quit).await?;
+        let _ = self.stream.shutdown().await;
+        if r.class() == 2 {
+            Ok(())
+        } else {
+            Err(ProtoError::Unexpected {
+                step: Step::Quit,
+                command: Some(super::Verb::Quit),
+                reply: r,
+            })
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The FTP protocol layer: a pure reply codec ([`reply`]), commands
+//! ([`command`]), the control connection ([`control`]) and data channels
+//! ([`data`]), each apart from what a virtual client does with them.
+
+pub mod command;
+pub mod control;
+pub mod data;
+mod error;
+pub mod reply;
+
+pub use command::{Command, Verb};
+pub use control::{Control, Timeouts};
+pub use data::{DataOptions, Mode};
+pub use error::ProtoError;
+pub use reply::{Reply, ReplyLimits};

@@ -1,0 +1,309 @@
+//! The JSON result: a documented, versioned schema (docs/result-schema.md).
+//! Every histogram travels whole (`hdr`: base64 of the HdrHistogram V2 +
+//! DEFLATE encoding), so results from several machines merge exactly and can
+//! be re-analysed by any HdrHistogram implementation.
+
+use base64::Engine;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::ops::AddAssign;
+use std::path::{Path, PathBuf};
+
+use crate::metrics::{Counters, ErrorClass, ErrorStat, Metric, ModeStats, Recorder};
+use crate::proto::Mode;
+
+/// Bumped on any change a reader could notice; readers check it first.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResultError {
+    #[error("cannot write result {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read result {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not an ftpload result: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("histogram {metric} of mode {mode} does not decode: {message}")]
+    Hdr {
+        mode: Mode,
+        metric: &'static str,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TargetInfo {
+    /// "embedded" or "external".
+    pub kind: String,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+}
+
+/// One metric of one mode: a summary for people and the histogram for programs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MetricResult {
+    /// "us" (microseconds) or "B/s".
+    pub unit: String,
+    pub count: u64,
+    pub min: u64,
+    pub mean: f64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+    pub hdr: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ErrorEntry {
+    #[serde(flatten)]
+    pub class: ErrorClass,
+    pub count: u64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sample: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ModeResult {
+    pub metrics: BTreeMap<Metric, MetricResult>,
+    pub counters: Counters,
+    pub errors: Vec<ErrorEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunResult {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub scenario_name: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub ended_at: String,
+    pub duration_s: f64,
+    /// Stopped early by Ctrl-C: the numbers cover only what ran.
+    pub interrupted: bool,
+    pub target: TargetInfo,
+    /// The validated plan as run (no password).
+    pub scenario: serde_json::Value,
+    pub modes: BTreeMap<Mode, ModeResult>,
+}
+
+pub fn encode_hdr(h: &Histogram<u64>) -> String {
+    let mut buf = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(h, &mut buf)
+        .expect("serializing into a Vec cannot fail");
+    base64::engine::general_purpose::STANDARD.encode(buf)
+}
+
+pub fn decode_hdr(s: &str) -> Result<Histogram<u64>, String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .map_err(|e| e.to_string())?;
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| format!("{e:?}"))
+}
+
+impl MetricResult {
+    pub fn from_histogram(m: Metric, h: &Histogram<u64>) -> MetricResult {
+        let q = |q: f64| {
+            if h.is_empty() {
+                0
+            } else {
+                h.value_at_quantile(q)
+            }
+        };
+        MetricResult {
+            unit: m.unit().to_string(),
+            count: h.len(),
+            min: if h.is_empty() { 0 } else { h.min() },
+            mean: if h.is_empty() { 0.0 } else { h.mean() },
+            p50: q(0.5),
+            p90: q(0.9),
+            p99: q(0.99),
+            p999: q(0.999),
+            max: if h.is_empty() { 0 } else { h.max() },
+            hdr: encode_hdr(h),
+        }
+    }
+}
+
+impl ModeResult {
+    pub fn from_stats(s: &ModeStats) -> ModeResult {
+        ModeResult {
+            metrics: Metric::ALL
+                .into_iter()
+                .map(|m| (m, MetricResult::from_histogram(m, s.histogram(m))))
+                .collect(),
+            counters: s.counters,
+            errors: s
+                .errors
+                .iter()
+                .map(|(c, e)| ErrorEntry {
+                    class: *c,
+                    count: e.count,
+                    sample: e.sample.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Back to live statistics, decoding every histogram: the way to merge exactly.
+    pub fn to_stats(&self, mode: Mode) -> Result<ModeStats, ResultError> {
+        let mut s = ModeStats::default();
+        for (m, r) in &self.metrics {
+            let h = decode_hdr(&r.hdr).map_err(|message| ResultError::Hdr {
+                mode,
+                metric: m.as_str(),
+                message,
+            })?;
+            let mut full = m.new_histogram();
+            full.add(&h).map_err(|e| ResultError::Hdr {
+                mode,
+                metric: m.as_str(),
+                message: format!("{e:?}"),
+            })?;
+            s.set_histogram(*m, full);
+        }
+        s.counters = self.counters;
+        for e in &self.errors {
+            s.errors.insert(
+                e.class,
+                ErrorStat {
+                    count: e.count,
+                    sample: e.sample.clone(),
+                },
+            );
+        }
+        Ok(s)
+    }
+
+    pub fn error_count(&self) -> u64 {
+        self.errors.iter().map(|e| e.count).sum()
+    }
+}
+
+impl RunResult {
+    pub fn modes_from(recorder: &Recorder) -> BTreeMap<Mode, ModeResult> {
+        recorder
+            .iter()
+            .map(|(m, s)| (m, ModeResult::from_stats(s)))
+            .collect()
+    }
+
+    pub fn error_count(&self) -> u64 {
+        self.modes.values().map(|m| m.error_count()).sum()
+    }
+
+    pub fn read(path: &Path) -> Result<RunResult, ResultError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ResultError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let r: RunResult = serde_json::from_str(&text).map_err(|e| ResultError::Parse {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+        if r.schema_version != SCHEMA_VERSION {
+            return Err(ResultError::Parse {
+                path: path.into(),
+                message: format!(
+                    "schema_version {} (this ftpload reads {SCHEMA_VERSION})",
+                    r.schema_version
+                ),
+            });
+        }
+        Ok(r)
+    }
+
+    /// Writes to a temporary file in the same directory, then renames it into
+    /// place: a reader never sees half a result, and a full disk leaves none.
+    pub fn write_atomic(&self, path: &Path) -> Result<(), ResultError> {
+        let err = |source| ResultError::Write {
+            path: path.into(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+        let tmp = path.with_extension(format!("json.tmp-{}", std::process::id()));
+        let res = (|| {
+            let mut f = std::fs::File::create(&tmp)?;
+            serde_json::to_writer_pretty(&mut f, self)?;
+            f.write_all(b"\n")?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, path)
+        })();
+        if res.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        res.map_err(err)
+    }
+}
+
+/// Merges another run (another machine's shard of the same scenario): every
+/// histogram and counter adds exactly; times widen to cover both.
+impl AddAssign<&RunResult> for RunResult {
+    fn add_assign(&mut self, o: &RunResult) {
+        self.try_merge(o).expect("results to merge must decode");
+    }
+}
+
+impl RunResult {
+    pub fn try_merge(&mut self, o: &RunResult) -> Result<(), ResultError> {
+        for (mode, theirs) in &o.modes {
+            let merged = match self.modes.get(mode) {
+                Some(ours) => {
+                    let mut s = ours.to_stats(*mode)?;
+                    s += &theirs.to_stats(*mode)?;
+                    ModeResult::from_stats(&s)
+                }
+                None => theirs.clone(),
+            };
+            self.modes.insert(*mode, merged);
+        }
+        if o.started_at < self.started_at {
+            self.started_at = o.started_at.clone();
+        }
+        if o.ended_at > self.ended_at {
+            self.ended_at = o.ended_at.clone();
+        }
+        self.duration_s = self.duration_s.max(o.duration_s);
+        self.interrupted |= o.interrupted;
+        Ok(())
+    }
+}
+
+/// `results/<UTC time>-<scenario>.json`, sortable by time.
+pub fn default_path(scenario: &str, started: std::time::SystemTime) -> PathBuf {
+    let t = time::OffsetDateTime::from(started);
+    let stamp = t
+        .format(&time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .unwrap_or_else(|_| "run".into());
+    PathBuf::from("results").join(format!("{stamp}-{scenario}.json"))
+}
+
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    time::OffsetDateTime::from(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,268 @@
+//! The `run` command from plan to written result: start the embedded target
+//! when no target is given, check the target answers and holds the files the
+//! scenario reads (an unmeasured set-up phase), drive the load, then write the
+//! result whatever happened, so nothing gathered is lost.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::driver::{self, Cancel};
+use crate::metrics::Step;
+use crate::proto::data::{self, ChannelInfo};
+use crate::proto::{Command, Control, Mode, ProtoError};
+use crate::result::{self, ResultError, RunResult, TargetInfo, Tool, SCHEMA_VERSION};
+use crate::scenario::{Op, Plan, TargetPlan};
+use crate::summary::Progress;
+use crate::target::{EmbeddedConfig, EmbeddedServer, TargetError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error("cannot resolve target host {host:?}: {message}")]
+    Resolve { host: String, message: String },
+    #[error("target {addr} is not usable: {source}")]
+    Unreachable {
+        addr: SocketAddr,
+        #[source]
+        source: ProtoError,
+    },
+    #[error("set-up on {addr}: {message}")]
+    Setup { addr: SocketAddr, message: String },
+    #[error("this run needs about {needed} open files ({why}), but the limit is {limit}: lower the users or raise `ulimit -n` (hard limit)")]
+    FileLimit {
+        needed: u64,
+        limit: u64,
+        why: String,
+    },
+    #[error("cannot start the load runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error(transparent)]
+    Result(#[from] ResultError),
+}
+
+/// How the run ended, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Clean,
+    /// Finished, with this many failures recorded.
+    Failures(u64),
+    Interrupted,
+}
+
+pub struct Options {
+    pub out: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+pub struct Finished {
+    pub result: RunResult,
+    pub path: PathBuf,
+    pub status: Status,
+}
+
+pub fn run(plan: &Plan, opts: &Options) -> Result<Finished, RunError> {
+    check_file_budget(plan)?;
+    let embedded = match &plan.target {
+        TargetPlan::Embedded {
+            passive_ports,
+            max_connections,
+            threads,
+            user,
+            password,
+        } => Some(EmbeddedServer::start(EmbeddedConfig {
+            passive_ports: passive_ports.first..=passive_ports.last,
+            user: user.clone(),
+            password: password.clone(),
+            files: plan.files.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            max_connections: *max_connections,
+            runtime_threads: *threads,
+            ..EmbeddedConfig::default()
+        })?),
+        TargetPlan::External { .. } => None,
+    };
+    let (addr, info) = match (&plan.target, &embedded) {
+        (
+            TargetPlan::External {
+                host, port, user, ..
+            },
+            _,
+        ) => (
+            resolve(host, *port)?,
+            TargetInfo {
+                kind: "external".into(),
+                host: host.clone(),
+                port: *port,
+                user: user.clone(),
+            },
+        ),
+        (TargetPlan::Embedded { user, .. }, Some(s)) => (
+            s.addr(),
+            TargetInfo {
+                kind: "embedded".into(),
+                host: s.addr().ip().to_string(),
+                port: s.addr().port(),
+                user: user.clone(),
+            },
+        ),
+        (TargetPlan::Embedded { .. }, None) => unreachable!("embedded target started above"),
+    };
+    set_up(plan, addr, embedded.is_none())?;
+
+    let cancel = Cancel::default();
+    let mut progress = Progress::new(plan.stop, opts.quiet);
+    let stop = plan.stop;
+    let outcome = driver::run(plan, addr, &cancel, &mut |t| progress.tick(&t, stop))
+        .map_err(RunError::Runtime)?;
+    progress.finish();
+    drop(embedded);
+
+    let result = RunResult {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: "ftpload".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        scenario_name: plan.name.clone(),
+        started_at: result::rfc3339(outcome.started),
+        ended_at: result::rfc3339(outcome.ended),
+        duration_s: outcome.elapsed.as_secs_f64(),
+        interrupted: outcome.interrupted,
+        target: info,
+        scenario: serde_json::to_value(plan).unwrap_or_default(),
+        modes: RunResult::modes_from(&outcome.recorder),
+    };
+    let path = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| result::default_path(&plan.name, outcome.started));
+    result.write_atomic(&path)?;
+    let status = if outcome.interrupted {
+        Status::Interrupted
+    } else {
+        match result.error_count() {
+            0 => Status::Clean,
+            n => Status::Failures(n),
+        }
+    };
+    Ok(Finished {
+        result,
+        path,
+        status,
+    })
+}
+
+/// Counts sockets before starting: a client holds a control connection, a data
+/// connection and, in active mode, a listener; the in-process embedded target
+/// holds as many again in this same process.
+fn check_file_budget(plan: &Plan) -> Result<(), RunError> {
+    let limit = crate::sys::raise_nofile_limit();
+    let mut per_client = 0u64;
+    for g in &plan.groups {
+        for i in 0..g.users {
+            per_client += if g.mode_of(i).is_active() { 3 } else { 2 };
+        }
+    }
+    let embedded = matches!(plan.target, TargetPlan::Embedded { .. });
+    let server = if embedded { 3 * plan.total_users() } else { 0 };
+    let needed = per_client + server + 64;
+    if needed > limit {
+        return Err(RunError::FileLimit {
+            needed,
+            limit,
+            why: format!(
+                "{} clients use {per_client}{}",
+                plan.total_users(),
+                if embedded {
+                    format!(", the embedded target in this process about {server}")
+                } else {
+                    String::new()
+                }
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn resolve(host: &str, port: u16) -> Result<SocketAddr, RunError> {
+    use std::net::ToSocketAddrs;
+    (host, port)
+        .to_socket_addrs()
+        .map_err(|e| RunError::Resolve {
+            host: host.into(),
+            message: e.to_string(),
+        })?
+        .next()
+        .ok_or_else(|| RunError::Resolve {
+            host: host.into(),
+            message: "no address".into(),
+        })
+}
+
+/// One session before the run: proves the target answers and accepts the
+/// credentials (so a typo fails in a second with a clear message, not as a
+/// million errors), and on an external target uploads the declared files that
+/// are missing or of the wrong size.
+fn set_up(plan: &Plan, addr: SocketAddr, external: bool) -> Result<(), RunError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(RunError::Runtime)?;
+    rt.block_on(async {
+        let (user, password) = plan.target.credentials();
+        let unreachable = |source| RunError::Unreachable { addr, source };
+        let mut c = Control::connect(addr, plan.timeouts)
+            .await
+            .map_err(unreachable)?;
+        c.banner().await.map_err(unreachable)?;
+        c.login(user, password).await.map_err(unreachable)?;
+        c.expect(&Command::TypeImage, Step::Command, 2)
+            .await
+            .map_err(unreachable)?;
+        if external {
+            let setup = |message: String| RunError::Setup { addr, message };
+            for (name, size) in &plan.files {
+                let r = c
+                    .command(&Command::Size(name), Step::Command)
+                    .await
+                    .map_err(|e| setup(e.to_string()))?;
+                if r.code == 213 && r.text.trim().parse::<u64>().ok() == Some(*size) {
+                    continue;
+                }
+                let mut info = ChannelInfo::default();
+                data::transfer(
+                    &mut c,
+                    Mode::Passive,
+                    &plan.data,
+                    Command::Stor(name),
+                    Some(*size),
+                    &mut info,
+                )
+                .await
+                .map_err(|e| setup(format!("uploading {name} ({size} bytes): {e}")))?;
+            }
+            for g in &plan.groups {
+                for op in &g.ops {
+                    if let Op::Retr(name) | Op::Size(name) = op {
+                        if plan.files.contains_key(name) {
+                            continue;
+                        }
+                        let r = c
+                            .command(&Command::Size(name), Step::Command)
+                            .await
+                            .map_err(|e| setup(e.to_string()))?;
+                        if r.code != 213 {
+                            return Err(setup(format!(
+                                "group {}: {name:?} is missing on the target ({r}); declare it in [files] to have it uploaded",
+                                g.name
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+        // A goodbye the server fumbles says nothing about the run to come.
+        let _ = c.quit().await;
+        Ok(())
+    })
+}

@@ -1,0 +1,97 @@
+//! The scenario file's schema, exactly as written in TOML. Unknown keys are
+//! errors (`deny_unknown_fields`), so a typo never silently means a default.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+use toml::Spanned;
+
+use super::units::{HumanDuration, Size};
+use super::Op;
+use crate::proto::data::PortRange;
+use crate::proto::Mode;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    pub name: Option<String>,
+    pub target: Option<TargetSection>,
+    #[serde(default)]
+    pub embedded: EmbeddedSection,
+    /// Files the operations read: generated on the embedded target, uploaded
+    /// before the run to an external one where missing.
+    #[serde(default)]
+    pub files: BTreeMap<String, Size>,
+    pub run: Spanned<RunSection>,
+    #[serde(default)]
+    pub timeouts: TimeoutsSection,
+    #[serde(default)]
+    pub data: DataSection,
+    #[serde(rename = "group", default)]
+    pub groups: Vec<Spanned<GroupSection>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSection {
+    /// `ftp://user@host:port`; the password never belongs in a scenario file.
+    pub url: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddedSection {
+    pub passive_ports: Option<PortRange>,
+    pub max_connections: Option<usize>,
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSection {
+    pub duration: Option<HumanDuration>,
+    pub iterations: Option<u64>,
+    pub ramp_up: Option<HumanDuration>,
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeoutsSection {
+    pub connect: Option<HumanDuration>,
+    pub banner: Option<HumanDuration>,
+    pub reply: Option<HumanDuration>,
+    pub data_connect: Option<HumanDuration>,
+    pub accept: Option<HumanDuration>,
+    pub transfer_idle: Option<HumanDuration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSection {
+    #[serde(default)]
+    pub follow_pasv_address: bool,
+    pub active_ports: Option<PortRange>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionModel {
+    /// Log in, run the operations once, quit: every iteration pays session setup.
+    #[default]
+    PerIteration,
+    /// Log in once and run iterations until the end of the run.
+    Persistent,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSection {
+    pub name: Option<String>,
+    pub users: NonZeroU32,
+    pub mode: Option<Mode>,
+    pub modes: Option<BTreeMap<Mode, u32>>,
+    #[serde(default)]
+    pub session: SessionModel,
+    pub ops: Vec<Spanned<Op>>,
+}

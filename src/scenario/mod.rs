@@ -1,0 +1,473 @@
+//! Scenarios: the TOML a user writes, flags that override it, and the
+//! validated [`Plan`] that everything downstream trusts without re-checking.
+
+mod file;
+mod op;
+pub mod units;
+
+pub use file::SessionModel;
+pub use op::Op;
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::proto::data::PortRange;
+use crate::proto::{DataOptions, Mode, Timeouts};
+use file::ScenarioFile;
+
+/// The embedded target's user and password when no target is given.
+pub const EMBEDDED_USER: &str = "ftpload";
+pub const EMBEDDED_PASSWORD: &str = "ftpload";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("cannot read scenario {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A position-bearing error: `path:line:column: message`.
+    #[error("{path}:{line}:{column}: {message}")]
+    At {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// Command-line choices that override the scenario file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub target: Option<String>,
+    pub password: Option<String>,
+    pub mode: Option<Mode>,
+    pub users: Option<u32>,
+    pub duration: Option<Duration>,
+    pub iterations: Option<u64>,
+    pub ramp_up: Option<Duration>,
+    pub workers: Option<usize>,
+    pub follow_pasv_address: bool,
+    pub active_ports: Option<PortRange>,
+}
+
+/// When a run ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stop {
+    #[serde(serialize_with = "ser_duration")]
+    Duration(Duration),
+    /// Total iterations over all virtual clients, handed out as they finish.
+    Iterations(u64),
+}
+
+fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&humantime::format_duration(*d))
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TargetPlan {
+    /// The in-process libunftp server, started for the run on 127.0.0.1.
+    Embedded {
+        passive_ports: PortRange,
+        max_connections: Option<usize>,
+        threads: usize,
+        user: String,
+        #[serde(skip)]
+        password: String,
+    },
+    External {
+        host: String,
+        port: u16,
+        user: String,
+        #[serde(skip)]
+        password: String,
+    },
+}
+
+impl TargetPlan {
+    pub fn credentials(&self) -> (&str, &str) {
+        match self {
+            TargetPlan::Embedded { user, password, .. }
+            | TargetPlan::External { user, password, .. } => (user, password),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupPlan {
+    pub name: String,
+    pub users: u32,
+    /// Mode weights; clients are assigned modes in proportion, deterministically.
+    pub modes: Vec<(Mode, u32)>,
+    pub session: SessionModel,
+    pub ops: Vec<Op>,
+}
+
+impl GroupPlan {
+    /// The mode of the group's `i`-th client: smooth weighted round robin, so
+    /// any prefix of clients is as close to the weights as integers allow.
+    pub fn mode_of(&self, i: u32) -> Mode {
+        let total: u64 = self.modes.iter().map(|(_, w)| u64::from(*w)).sum();
+        let mut current = vec![0i64; self.modes.len()];
+        let mut pick = 0;
+        for _ in 0..=i {
+            for (c, (_, w)) in current.iter_mut().zip(&self.modes) {
+                *c += i64::from(*w);
+            }
+            pick = (0..current.len())
+                .max_by_key(|&k| (current[k], -(k as i64)))
+                .unwrap_or(0);
+            current[pick] -= total as i64;
+        }
+        self.modes[pick].0
+    }
+}
+
+/// A validated scenario. Built once by [`Plan::load`]; nothing downstream re-checks it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub name: String,
+    pub source: Option<PathBuf>,
+    pub target: TargetPlan,
+    /// File name to size in bytes.
+    pub files: BTreeMap<String, u64>,
+    pub stop: Stop,
+    #[serde(serialize_with = "ser_duration")]
+    pub ramp_up: Duration,
+    pub workers: usize,
+    pub timeouts: Timeouts,
+    pub data: DataOptions,
+    pub groups: Vec<GroupPlan>,
+}
+
+impl Plan {
+    pub fn load(path: &Path, o: &Overrides) -> Result<Plan, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Plan::parse(&text, path, o)
+    }
+
+    /// Parses and validates `text`; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path, o: &Overrides) -> Result<Plan, ScenarioError> {
+        let at = |span: Option<Range<usize>>, message: String| match span {
+            Some(span) => {
+                let (line, column) = line_col(text, span.start);
+                ScenarioError::At {
+                    path: path.to_path_buf(),
+                    line,
+                    column,
+                    message,
+                }
+            }
+            None => ScenarioError::Invalid {
+                path: path.to_path_buf(),
+                message,
+            },
+        };
+        let f: ScenarioFile =
+            toml::from_str(text).map_err(|e| at(e.span(), e.message().to_string()))?;
+
+        let name = f.name.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "scenario".into())
+        });
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(at(None, format!("name {name:?} must be non-empty ASCII letters, digits, '-', '_' or '.': it names the result file")));
+        }
+
+        let target = target_plan(&f, o).map_err(|m| at(None, m))?;
+
+        let run_span = Some(f.run.span());
+        let run = f.run.get_ref();
+        let duration = o.duration.or(run.duration.map(|d| d.0));
+        let iterations = o.iterations.or(run.iterations);
+        let stop = match (duration, iterations) {
+            (Some(d), None) if !d.is_zero() => Stop::Duration(d),
+            (None, Some(n)) if n > 0 => Stop::Iterations(n),
+            (Some(_), Some(_)) if o.duration.is_some() => Stop::Duration(duration.unwrap()),
+            (Some(_), Some(_)) if o.iterations.is_some() => Stop::Iterations(iterations.unwrap()),
+            (Some(_), Some(_)) => {
+                return Err(at(
+                    run_span,
+                    "[run] sets both duration and iterations: keep one".into(),
+                ))
+            }
+            (None, None) => {
+                return Err(at(
+                    run_span,
+                    "[run] needs duration (e.g. \"30s\") or iterations (e.g. 100)".into(),
+                ))
+            }
+            _ => {
+                return Err(at(
+                    run_span,
+                    "[run] duration and iterations must be above zero".into(),
+                ))
+            }
+        };
+        let workers = o.workers.or(run.workers).unwrap_or_else(default_workers);
+        if workers == 0 || workers > 256 {
+            return Err(at(
+                run_span,
+                format!("[run] workers = {workers}: expected 1 to 256"),
+            ));
+        }
+        let ramp_up = o.ramp_up.or(run.ramp_up.map(|d| d.0)).unwrap_or_default();
+
+        let d = Timeouts::default();
+        let t = &f.timeouts;
+        let pick = |v: Option<units::HumanDuration>, def: Duration| v.map(|v| v.0).unwrap_or(def);
+        let timeouts = Timeouts {
+            connect: pick(t.connect, d.connect),
+            banner: pick(t.banner, d.banner),
+            reply: pick(t.reply, d.reply),
+            data_connect: pick(t.data_connect, d.data_connect),
+            accept: pick(t.accept, d.accept),
+            transfer_idle: pick(t.transfer_idle, d.transfer_idle),
+        };
+        let data = DataOptions {
+            follow_pasv_address: o.follow_pasv_address || f.data.follow_pasv_address,
+            active_ports: o.active_ports.or(f.data.active_ports),
+        };
+        let files: BTreeMap<String, u64> = f.files.iter().map(|(k, v)| (k.clone(), v.0)).collect();
+        for name in files.keys() {
+            if name.is_empty()
+                || name.contains(['/', '\\', '\r', '\n'])
+                || name == "."
+                || name == ".."
+            {
+                return Err(at(
+                    None,
+                    format!("[files] {name:?}: a file name must be a plain name, without '/'"),
+                ));
+            }
+        }
+
+        if f.groups.is_empty() {
+            return Err(at(
+                None,
+                "no [[group]]: a scenario needs at least one group of virtual clients".into(),
+            ));
+        }
+        let mut groups = Vec::new();
+        for (gi, g) in f.groups.iter().enumerate() {
+            let span = Some(g.span());
+            let g = g.get_ref();
+            let modes: Vec<(Mode, u32)> = match (&g.mode, &g.modes) {
+                _ if o.mode.is_some() => vec![(o.mode.unwrap(), 1)],
+                (Some(m), None) => vec![(*m, 1)],
+                (None, Some(ms)) => ms
+                    .iter()
+                    .filter(|(_, w)| **w > 0)
+                    .map(|(m, w)| (*m, *w))
+                    .collect(),
+                (None, None) => vec![(Mode::Passive, 1)],
+                (Some(_), Some(_)) => {
+                    return Err(at(span, format!("group {gi}: set mode or modes, not both")))
+                }
+            };
+            if modes.is_empty() {
+                return Err(at(
+                    span,
+                    format!("group {gi}: modes has no weight above zero"),
+                ));
+            }
+            if g.ops.is_empty() {
+                return Err(at(span, format!("group {gi}: ops is empty: list at least one operation, e.g. ops = [\"retr 1k.bin\"]")));
+            }
+            let embedded = matches!(target, TargetPlan::Embedded { .. });
+            for op in &g.ops {
+                if let Op::Retr(name) | Op::Size(name) = op.get_ref() {
+                    if embedded && !files.contains_key(name) {
+                        return Err(at(Some(op.span()), format!("{name:?} is not in [files]: the embedded target serves only the files declared there")));
+                    }
+                }
+            }
+            groups.push(GroupPlan {
+                name: g.name.clone().unwrap_or_else(|| format!("group{gi}")),
+                users: g.users.get(),
+                modes,
+                session: g.session,
+                ops: g.ops.iter().map(|o| o.get_ref().clone()).collect(),
+            });
+        }
+        if let Some(total) = o.users {
+            spread_users(&mut groups, total).map_err(|m| at(None, m))?;
+        }
+        Ok(Plan {
+            name,
+            source: Some(path.to_path_buf()),
+            target,
+            files,
+            stop,
+            ramp_up,
+            workers,
+            timeouts,
+            data,
+            groups,
+        })
+    }
+
+    pub fn total_users(&self) -> u64 {
+        self.groups.iter().map(|g| u64::from(g.users)).sum()
+    }
+
+    pub fn modes(&self) -> Vec<Mode> {
+        let mut v: Vec<Mode> = self
+            .groups
+            .iter()
+            .flat_map(|g| (0..g.users.min(1000)).map(|i| g.mode_of(i)))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}
+
+/// Splits `--users N` over the groups in proportion to their own counts.
+fn spread_users(groups: &mut [GroupPlan], total: u32) -> Result<(), String> {
+    if (total as usize) < groups.len() {
+        return Err(format!(
+            "--users {total} is fewer than the {} groups",
+            groups.len()
+        ));
+    }
+    let sum: u64 = groups.iter().map(|g| u64::from(g.users)).sum();
+    let mut given = 0u32;
+    let n = groups.len();
+    for (i, g) in groups.iter_mut().enumerate() {
+        let share = if i + 1 == n {
+            total - given
+        } else {
+            ((u64::from(total) * u64::from(g.users)) / sum).max(1) as u32
+        };
+        g.users = share.max(1);
+        given += g.users;
+    }
+    Ok(())
+}
+
+fn target_plan(f: &ScenarioFile, o: &Overrides) -> Result<TargetPlan, String> {
+    let url = o
+        .target
+        .clone()
+        .or(f.target.as_ref().map(|t| t.url.clone()));
+    match url {
+        None => Ok(TargetPlan::Embedded {
+            passive_ports: f.embedded.passive_ports.unwrap_or(PortRange {
+                first: 50000,
+                last: 59999,
+            }),
+            max_connections: f.embedded.max_connections,
+            threads: f.embedded.threads.unwrap_or(1).max(1),
+            user: EMBEDDED_USER.into(),
+            password: EMBEDDED_PASSWORD.into(),
+        }),
+        Some(url) => {
+            let u = parse_url(&url)?;
+            let password = u
+                .password
+                .or(o.password.clone())
+                .or_else(|| (u.user == "anonymous" || u.user == "ftp").then(|| "ftpload@".to_string()))
+                .ok_or_else(|| format!("no password for {}@{}: give it with --password-file, FTPLOAD_PASSWORD or in the URL", u.user, u.host))?;
+            Ok(TargetPlan::External {
+                host: u.host,
+                port: u.port,
+                user: u.user,
+                password,
+            })
+        }
+    }
+}
+
+struct FtpUrl {
+    user: String,
+    password: Option<String>,
+    host: String,
+    port: u16,
+}
+
+/// `ftp://user[:password]@host[:port]`; IPv6 hosts in brackets. A hand parser:
+/// FTP URLs here carry no path or query, so a URL crate would add nothing.
+fn parse_url(url: &str) -> Result<FtpUrl, String> {
+    let bad = |why: &str| format!("bad target {url:?}: {why} (expected ftp://user@host:port)");
+    let rest = url
+        .strip_prefix("ftp://")
+        .ok_or_else(|| bad("must start with ftp://"))?;
+    let rest = rest.trim_end_matches('/');
+    let (userinfo, hostport) = match rest.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, rest),
+    };
+    let (user, password) = match userinfo {
+        None => ("anonymous".to_string(), None),
+        Some(u) => match u.split_once(':') {
+            Some((u, p)) => (u.to_string(), Some(p.to_string())),
+            None => (u.to_string(), None),
+        },
+    };
+    if user.is_empty() {
+        return Err(bad("empty user"));
+    }
+    let (host, port) = if let Some(h) = hostport.strip_prefix('[') {
+        let (h, p) = h.split_once(']').ok_or_else(|| bad("unclosed '['"))?;
+        (h.to_string(), p.strip_prefix(':'))
+    } else {
+        match hostport.split_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (hostport.to_string(), None),
+        }
+    };
+    if host.is_empty() || host.contains('/') {
+        return Err(bad("no host, or a path (not supported)"));
+    }
+    let port = match port {
+        None => 21,
+        Some(p) => p
+            .parse()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| bad("bad port"))?,
+    };
+    Ok(FtpUrl {
+        user,
+        password,
+        host,
+        port,
+    })
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests;

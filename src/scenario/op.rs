@@ -1,0 +1,83 @@
+//! One operation of a virtual client, written in a scenario as a short string
+//! ("retr 1k.bin", "stor 1MiB", "list"), as a person would type it at an FTP prompt.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::str::FromStr;
+
+use super::units::parse_size;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Download a file over a data channel.
+    Retr(String),
+    /// Upload this many bytes over a data channel (to a per-client file name).
+    Stor(u64),
+    /// Directory listing over a data channel.
+    List(Option<String>),
+    Nlst(Option<String>),
+    /// Control-only: ask a file's size.
+    Size(String),
+    /// Control-only round trip.
+    Noop,
+}
+
+impl Op {
+    /// Whether the operation opens a data channel.
+    pub fn uses_data(&self) -> bool {
+        matches!(self, Op::Retr(_) | Op::Stor(_) | Op::List(_) | Op::Nlst(_))
+    }
+}
+
+impl FromStr for Op {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Op, String> {
+        let mut it = s.split_whitespace();
+        let verb = it.next().unwrap_or("").to_ascii_lowercase();
+        let arg: Vec<&str> = it.collect();
+        let arg = (!arg.is_empty()).then(|| arg.join(" "));
+        let need = |what: &str| format!("operation {s:?} needs {what}");
+        match (verb.as_str(), arg) {
+            ("retr", Some(a)) => Ok(Op::Retr(a)),
+            ("retr", None) => Err(need("a file name, e.g. \"retr 1k.bin\"")),
+            ("stor", Some(a)) => parse_size(&a).map(Op::Stor),
+            ("stor", None) => Err(need("a size, e.g. \"stor 1KiB\"")),
+            ("list", a) => Ok(Op::List(a)),
+            ("nlst", a) => Ok(Op::Nlst(a)),
+            ("size", Some(a)) => Ok(Op::Size(a)),
+            ("size", None) => Err(need("a file name, e.g. \"size 1k.bin\"")),
+            ("noop", None) => Ok(Op::Noop),
+            _ => Err(format!(
+                "unknown operation {s:?}: expected retr FILE, stor SIZE, list [DIR], nlst [DIR], size FILE or noop"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Op::Retr(a) => write!(f, "retr {a}"),
+            Op::Stor(n) => write!(f, "stor {n}"),
+            Op::List(None) => f.write_str("list"),
+            Op::List(Some(a)) => write!(f, "list {a}"),
+            Op::Nlst(None) => f.write_str("nlst"),
+            Op::Nlst(Some(a)) => write!(f, "nlst {a}"),
+            Op::Size(a) => write!(f, "size {a}"),
+            Op::Noop => f.write_str("noop"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Op {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for Op {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}

@@ -1,0 +1,141 @@
+use super::*;
+
+fn parse(text: &str) -> Result<Plan, ScenarioError> {
+    Plan::parse(text, Path::new("s.toml"), &Overrides::default())
+}
+
+const OK: &str = r#"
+[files]
+"1k.bin" = "1KiB"
+[run]
+duration = "2s"
+[[group]]
+users = 3
+modes = { passive = 1, epsv = 1, active = 1 }
+ops = ["retr 1k.bin", "stor 1KiB", "list"]
+"#;
+
+#[test]
+fn parses_a_valid_scenario() {
+    let p = parse(OK).unwrap();
+    assert_eq!(p.name, "s");
+    assert_eq!(p.files["1k.bin"], 1024);
+    assert_eq!(p.stop, Stop::Duration(Duration::from_secs(2)));
+    let g = &p.groups[0];
+    let modes: Vec<Mode> = (0..3).map(|i| g.mode_of(i)).collect();
+    assert_eq!(modes, [Mode::Passive, Mode::Epsv, Mode::Active]);
+    assert_eq!(g.ops[1], Op::Stor(1024));
+    assert!(matches!(p.target, TargetPlan::Embedded { .. }));
+}
+
+#[test]
+fn unknown_key_names_line_column_and_key() {
+    let e = parse(&OK.replace("users = 3", "users = 3\nuserz = 4"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("s.toml:8:1:"), "{e}");
+    assert!(e.contains("userz"), "{e}");
+}
+
+#[test]
+fn bad_values_are_located() {
+    let e = parse(&OK.replace("\"2s\"", "\"2 fortnights\""))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("s.toml:5:"), "{e}");
+    assert!(e.contains("bad duration"), "{e}");
+    let e = parse(&OK.replace("\"list\"", "\"lsit\""))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("s.toml:9:"), "{e}");
+    assert!(e.contains("unknown operation"), "{e}");
+    let e = parse(&OK.replace("users = 3", "users = 0"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("s.toml:7:"), "{e}");
+    let e = parse(&OK.replace("retr 1k.bin", "retr nope.bin"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("\"nope.bin\" is not in [files]"), "{e}");
+    assert!(e.starts_with("s.toml:9:"), "{e}");
+    let e = parse(&OK.replace("passive = 1,", "pasive = 1,"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("pasive"), "{e}");
+}
+
+#[test]
+fn run_needs_exactly_one_stop() {
+    let e = parse(&OK.replace("duration = \"2s\"", ""))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("needs duration"), "{e}");
+    let e = parse(&OK.replace("duration = \"2s\"", "duration = \"2s\"\niterations = 5"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("both"), "{e}");
+}
+
+#[test]
+fn flags_override_the_file() {
+    let o = Overrides {
+        target: Some("ftp://bob@127.0.0.1:2121".into()),
+        password: Some("pw".into()),
+        mode: Some(Mode::Eprt),
+        users: Some(10),
+        iterations: Some(7),
+        ..Overrides::default()
+    };
+    let p = Plan::parse(OK, Path::new("s.toml"), &o).unwrap();
+    assert_eq!(p.stop, Stop::Iterations(7));
+    assert_eq!(p.groups[0].users, 10);
+    assert_eq!(p.groups[0].modes, vec![(Mode::Eprt, 1)]);
+    match &p.target {
+        TargetPlan::External {
+            host,
+            port,
+            user,
+            password,
+        } => {
+            assert_eq!(
+                (host.as_str(), *port, user.as_str(), password.as_str()),
+                ("127.0.0.1", 2121, "bob", "pw")
+            );
+        }
+        t => panic!("{t:?}"),
+    }
+    let json = serde_json::to_string(&p).unwrap();
+    assert!(!json.contains("\"pw\""), "password leaked into {json}");
+}
+
+#[test]
+fn urls() {
+    let u = parse_url("ftp://a:b@[::1]:2121").unwrap();
+    assert_eq!(
+        (
+            u.user.as_str(),
+            u.password.as_deref(),
+            u.host.as_str(),
+            u.port
+        ),
+        ("a", Some("b"), "::1", 2121)
+    );
+    let u = parse_url("ftp://127.0.0.1").unwrap();
+    assert_eq!((u.user.as_str(), u.port), ("anonymous", 21));
+    assert!(parse_url("http://x").is_err());
+    assert!(parse_url("ftp://u@h:0").is_err());
+}
+
+#[test]
+fn mode_weights_are_spread_smoothly() {
+    let g = GroupPlan {
+        name: "g".into(),
+        users: 6,
+        modes: vec![(Mode::Passive, 2), (Mode::Active, 1)],
+        session: SessionModel::PerIteration,
+        ops: vec![Op::Noop],
+    };
+    let m: Vec<Mode> = (0..6).map(|i| g.mode_of(i)).collect();
+    assert_eq!(m.iter().filter(|m| **m == Mode::Passive).count(), 4);
+    assert_eq!(m[..3].iter().filter(|m| **m == Mode::Active).count(), 1);
+}

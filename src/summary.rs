@@ -1,0 +1,259 @@
+//! What a person sees: a live progress line during the run, and afterwards a
+//! table with one column per mode and each mode's overhead against passive.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::driver::Tick;
+use crate::metrics::Metric;
+use crate::proto::Mode;
+use crate::result::{ModeResult, RunResult};
+use crate::scenario::Stop;
+
+/// Progress on stderr: a bar on a terminal, a plain line every few seconds
+/// otherwise (CI logs), nothing when quiet.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    plain: bool,
+    last_plain: Duration,
+}
+
+impl Progress {
+    pub fn new(stop: Stop, quiet: bool) -> Progress {
+        if quiet {
+            return Progress {
+                bar: None,
+                plain: false,
+                last_plain: Duration::ZERO,
+            };
+        }
+        let term = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        if !term {
+            return Progress {
+                bar: None,
+                plain: true,
+                last_plain: Duration::ZERO,
+            };
+        }
+        let (len, tmpl) = match stop {
+            Stop::Duration(d) => (
+                d.as_secs().max(1),
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len}s  {msg}",
+            ),
+            Stop::Iterations(n) => (
+                n,
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} iterations  {msg}",
+            ),
+        };
+        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(tmpl).unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Progress {
+            bar: Some(bar),
+            plain: false,
+            last_plain: Duration::ZERO,
+        }
+    }
+
+    pub fn tick(&mut self, t: &Tick, stop: Stop) {
+        let c = &t.counters;
+        let secs = t.elapsed.as_secs_f64().max(0.001);
+        let msg = format!(
+            "{} clients  {} sessions ({:.0}/s)  {} transfers ({:.0}/s)  {}  {} errors",
+            t.clients_running,
+            c.sessions,
+            c.sessions as f64 / secs,
+            c.transfers,
+            c.transfers as f64 / secs,
+            bytes(c.bytes_down + c.bytes_up),
+            t.errors
+        );
+        if let Some(bar) = &self.bar {
+            bar.set_position(match stop {
+                Stop::Duration(_) => t.elapsed.as_secs(),
+                Stop::Iterations(_) => c.iterations + c.iterations_failed,
+            });
+            bar.set_message(msg);
+        } else if self.plain && t.elapsed >= self.last_plain + Duration::from_secs(5) {
+            self.last_plain = t.elapsed;
+            eprintln!("[{:>5.0}s] {msg}", t.elapsed.as_secs_f64());
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+pub fn micros(us: u64) -> String {
+    match us {
+        0..=999 => format!("{us}µs"),
+        1_000..=999_999 => format!("{:.2}ms", us as f64 / 1e3),
+        _ => format!("{:.2}s", us as f64 / 1e6),
+    }
+}
+
+pub fn bytes(n: u64) -> String {
+    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < U.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", U[i])
+    }
+}
+
+fn value(m: Metric, v: u64) -> String {
+    match m {
+        Metric::Throughput => format!("{}/s", bytes(v)),
+        _ => micros(v),
+    }
+}
+
+/// Relative change of `x` against `base`, as "+12%".
+fn overhead(x: u64, base: u64) -> String {
+    if base == 0 {
+        return "-".into();
+    }
+    let pct = (x as f64 - base as f64) / base as f64 * 100.0;
+    format!("{pct:+.0}%")
+}
+
+/// The end-of-run report: per metric, each mode's p50/p99 and, for modes
+/// other than passive, the p50 overhead against passive.
+pub fn render(r: &RunResult) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\nftpload {} — {} target {}:{} — {:.1}s{}",
+        r.scenario_name,
+        r.target.kind,
+        r.target.host,
+        r.target.port,
+        r.duration_s,
+        if r.interrupted {
+            " (INTERRUPTED: partial numbers)"
+        } else {
+            ""
+        }
+    );
+    let modes: Vec<(&Mode, &ModeResult)> = r.modes.iter().collect();
+    if modes.is_empty() {
+        out.push_str("nothing was measured\n");
+        return out;
+    }
+    let base = r.modes.get(&Mode::Passive);
+    let mut header = vec!["p50 / p99".to_string()];
+    for (m, _) in &modes {
+        header.push(if **m != Mode::Passive && base.is_some() {
+            format!("{m} (p50 vs passive)")
+        } else {
+            m.to_string()
+        });
+    }
+    let mut table = vec![header];
+    for metric in Metric::ALL {
+        let mut row = vec![metric.as_str().to_string()];
+        for (m, s) in &modes {
+            let x = &s.metrics[&metric];
+            let mut cell = if x.count == 0 {
+                "-".to_string()
+            } else {
+                format!("{} / {}", value(metric, x.p50), value(metric, x.p99))
+            };
+            if let (Some(b), true) = (base, **m != Mode::Passive && x.count > 0) {
+                // For throughput higher is better; the sign tells which way it went.
+                let _ = write!(cell, " ({})", overhead(x.p50, b.metrics[&metric].p50));
+            }
+            row.push(cell);
+        }
+        table.push(row);
+    }
+    table.push(vec![String::new()]);
+    let counter_row = |name: &str, f: &dyn Fn(&ModeResult) -> String| {
+        let mut row = vec![name.to_string()];
+        row.extend(modes.iter().map(|(_, s)| f(s)));
+        row
+    };
+    let ok_failed = |ok: u64, failed: u64| format!("{ok} ok, {failed} failed");
+    table.push(counter_row("sessions", &|s| {
+        ok_failed(s.counters.sessions, s.counters.sessions_failed)
+    }));
+    table.push(counter_row("iterations", &|s| {
+        ok_failed(s.counters.iterations, s.counters.iterations_failed)
+    }));
+    table.push(counter_row("transfers", &|s| {
+        ok_failed(s.counters.transfers, s.counters.transfers_failed)
+    }));
+    table.push(counter_row("bytes down/up", &|s| {
+        format!(
+            "{} / {}",
+            bytes(s.counters.bytes_down),
+            bytes(s.counters.bytes_up)
+        )
+    }));
+    table.push(counter_row("227 mismatch", &|s| {
+        s.counters.pasv_address_mismatch.to_string()
+    }));
+    table.push(counter_row("errors", &|s| s.error_count().to_string()));
+    out.push('\n');
+    out.push_str(&align(&table));
+    let mut any = false;
+    for (m, s) in &modes {
+        for e in &s.errors {
+            if !any {
+                out.push_str("\nerrors by class:\n");
+                any = true;
+            }
+            let _ = writeln!(
+                out,
+                "  {m:<8} {:>8}  {}{}",
+                e.count,
+                e.class,
+                e.sample
+                    .as_deref()
+                    .map(|x| format!("  (e.g. {x})"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    out
+}
+
+/// Left-aligns the first column and right-aligns the others, each as wide as
+/// its widest cell.
+fn align(table: &[Vec<String>]) -> String {
+    let cols = table.iter().map(Vec::len).max().unwrap_or(0);
+    let width: Vec<usize> = (0..cols)
+        .map(|c| {
+            table
+                .iter()
+                .filter_map(|r| r.get(c))
+                .map(|x| x.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in table {
+        for (c, cell) in row.iter().enumerate() {
+            if c == 0 {
+                let _ = write!(out, "{cell:<w$}", w = width[0]);
+            } else {
+                let _ = write!(out, "  {cell:>w$}", w = width[c]);
+            }
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,821 @@
+//! An FTP server inside the ftpload process, to measure the generator against.
+//!
+//! A benchmark needs a target that starts in milliseconds, needs no install or
+//! root, and behaves like a real server, so the generator's own overhead can be
+//! told apart from the server's. This is libunftp with a filesystem back end,
+//! not a mock: the replies, data channels and timing come from a real server.
+//!
+//! It runs on a tokio runtime of its own, on its own threads. Sharing the
+//! generator's scheduler would make the two compete for the same workers, and a
+//! slow server would look like a slow client (or the other way round).
+//!
+//! We accept connections ourselves instead of calling `Server::listen`, for two
+//! reasons. libunftp never sets `TCP_NODELAY`, so every `226` after a transfer
+//! sits in Nagle's buffer until the client's delayed ACK of the `150` arrives,
+//! about 40 ms on Linux: every transfer would measure 40 ms too slow. And
+//! libunftp has no connection cap, which a load test needs to see how clients
+//! cope with `421`.
+
+mod files;
+
+pub use files::expected_content;
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use libunftp::options::ActivePassiveMode;
+use libunftp::ServerBuilder;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, Semaphore};
+use unftp_core::auth::{AuthenticationError, Authenticator, Credentials, Principal};
+use unftp_sbe_fs::Filesystem;
+
+/// libunftp needs a `&'static str`; a fixed banner also tells a reader of a
+/// capture which server answered.
+const GREETING: &str = "ftpload embedded target";
+
+/// The reply for connections over `max_connections`; pyftpdlib and vsftpd use
+/// the same code, so clients see one shape of refusal whatever the target.
+const TOO_MANY: &[u8] = b"421 Too many connections\r\n";
+
+/// std's default backlog (128) overflows in the connect bursts a load test
+/// makes, and the kernel then falls back to syncookies, which leave clients
+/// "connected" without a banner. The kernel caps this at `somaxconn`.
+const LISTEN_BACKLOG: libc::c_int = 1024;
+
+/// How long `start` waits for the server thread to build its runtime.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the runtime may spend finishing blocking file I/O on stop; the
+/// rest of `STOP_TIMEOUT` is slack for the thread to exit.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// Upper bound for `stop`/`drop`, so a stuck session can never hang a test run.
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a refused connection may take to receive its `421`; a client that
+/// neither reads nor closes must not hold a socket for long.
+const REFUSE_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Back-off after a failed `accept` (typically EMFILE), so running out of file
+/// descriptors does not turn the accept loop into a busy loop.
+const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(20);
+
+/// How to run the embedded target.
+#[derive(Debug, Clone)]
+pub struct EmbeddedConfig {
+    /// Control address; port 0 picks a free port, read it back with
+    /// [`EmbeddedServer::addr`]. Must be IPv4: libunftp's `PASV` fails on an
+    /// IPv6 control connection.
+    pub bind: SocketAddr,
+    /// Ports for passive data listeners, bound on the control connection's
+    /// local IP. The default overlaps Linux's ephemeral range (32768-60999), so
+    /// at high connection counts a probe can hit a port held by a client
+    /// socket; libunftp makes only 9 random tries before answering `425`.
+    pub passive_ports: RangeInclusive<u16>,
+    pub user: String,
+    pub password: String,
+    /// `None` makes a fresh directory under the system temp dir, removed on
+    /// stop. A given directory must exist and is never removed.
+    pub root: Option<PathBuf>,
+    /// Files to create in the root: relative name and size in bytes. The content
+    /// is [`expected_content`]; an existing file of the right size is kept.
+    pub files: Vec<(String, u64)>,
+    /// `Some(n)`: the (n+1)-th concurrent session gets `421 Too many
+    /// connections` and is closed.
+    pub max_connections: Option<usize>,
+    /// Worker threads of the target's runtime; the accept loop runs on one
+    /// more thread of its own.
+    pub runtime_threads: usize,
+}
+
+impl Default for EmbeddedConfig {
+    fn default() -> Self {
+        EmbeddedConfig {
+            bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            passive_ports: 50000..=59999,
+            user: "ftpload".to_string(),
+            password: "ftpload".to_string(),
+            root: None,
+            files: Vec::new(),
+            max_connections: None,
+            runtime_threads: 1,
+        }
+    }
+}
+
+/// Why the embedded target could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("invalid embedded target configuration: {0}")]
+    Config(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot use {} as the FTP root: {source}", path.display())]
+    Root {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("invalid file name {name:?}: {reason}")]
+    FileName { name: String, reason: &'static str },
+    #[error("cannot write {}: {source}", path.display())]
+    File {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot start the target's runtime thread: {0}")]
+    Runtime(#[source] io::Error),
+}
+
+/// One fixed account: the target exists to be loaded, not to model a user base.
+struct FixedUser {
+    user: String,
+    password: String,
+}
+
+// Manual so the password never lands in a log or a panic message.
+impl std::fmt::Debug for FixedUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FixedUser")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Authenticator for FixedUser {
+    async fn authenticate(
+        &self,
+        username: &str,
+        creds: &Credentials,
+    ) -> Result<Principal, AuthenticationError> {
+        if username == self.user && creds.password.as_deref() == Some(self.password.as_str()) {
+            Ok(Principal {
+                username: username.to_string(),
+            })
+        } else {
+            Err(AuthenticationError::BadPassword)
+        }
+    }
+}
+
+/// What every connection's `Server` is built from; all cheap to clone.
+struct Shared {
+    root: Arc<PathBuf>,
+    auth: Arc<FixedUser>,
+    passive_ports: RangeInclusive<u16>,
+    limit: Option<Arc<Semaphore>>,
+}
+
+/// A running embedded target. Stops on [`EmbeddedServer::stop`] or on drop.
+pub struct EmbeddedServer {
+    addr: SocketAddr,
+    root: PathBuf,
+    owns_root: bool,
+    cfg: EmbeddedConfig,
+    stop_tx: Option<oneshot::Sender<()>>,
+    /// Disconnects when the server thread ends: lets `stop` wait with a bound,
+    /// which `JoinHandle::join` cannot.
+    done_rx: Option<mpsc::Receiver<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for EmbeddedServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedServer")
+            .field("addr", &self.addr)
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Removes a temp root if start-up fails after creating it.
+struct RootGuard(Option<PathBuf>);
+
+impl Drop for RootGuard {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_dir_all(path);
+        }
+    }
+}
+
+impl EmbeddedServer {
+    /// Blocks until the control port accepts connections, so a caller can
+    /// connect right away. Safe to call from inside a tokio runtime: the target
+    /// never touches the caller's runtime. Files are written before returning,
+    /// which for large files takes a moment.
+    pub fn start(cfg: EmbeddedConfig) -> Result<EmbeddedServer, TargetError> {
+        validate(&cfg)?;
+
+        let (root, owns_root) = match &cfg.root {
+            Some(p) => {
+                files::check_root(p)?;
+                (p.clone(), false)
+            }
+            None => (files::make_temp_root()?, true),
+        };
+        let mut guard = RootGuard(owns_root.then(|| root.clone()));
+        files::generate(&root, &cfg.files)?;
+
+        let listener = bind(cfg.bind)?;
+        let addr = listener.local_addr().map_err(|source| TargetError::Bind {
+            addr: cfg.bind,
+            source,
+        })?;
+
+        let shared = Shared {
+            root: Arc::new(root.clone()),
+            auth: Arc::new(FixedUser {
+                user: cfg.user.clone(),
+                password: cfg.password.clone(),
+            }),
+            passive_ports: cfg.passive_ports.clone(),
+            limit: cfg.max_connections.map(|n| Arc::new(Semaphore::new(n))),
+        };
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let (ready_tx, ready_rx) = mpsc::channel::<io::Result<()>>();
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        let threads = cfg.runtime_threads;
+
+        let thread = std::thread::Builder::new()
+            .name("ftpload-target".to_string())
+            .spawn(move || {
+                let _done = done_tx;
+                run(listener, threads, shared, stop_rx, ready_tx);
+            })
+            .map_err(TargetError::Runtime)?;
+
+        match ready_rx.recv_timeout(START_TIMEOUT) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                return Err(TargetError::Runtime(e));
+            }
+            Err(_) => {
+                return Err(TargetError::Runtime(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the target thread did not come up in time",
+                )));
+            }
+        }
+
+        guard.0 = None;
+        Ok(EmbeddedServer {
+            addr,
+            root,
+            owns_root,
+            cfg,
+            stop_tx: Some(stop_tx),
+            done_rx: Some(done_rx),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn config(&self) -> &EmbeddedConfig {
+        &self.cfg
+    }
+
+    /// Open sessions are cut, not drained: a load test that stops its target
+    /// is done measuring. Waits at most about 5 s.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(tx) = self.stop_tx.take() {
+            let _ = tx.send(());
+        }
+        if let (Some(thread), Some(done)) = (self.thread.take(), self.done_rx.take()) {
+            // Disconnected means the thread has ended; on timeout the thread is
+            // left to finish alone rather than block the caller.
+            if let Err(mpsc::RecvTimeoutError::Disconnected) = done.recv_timeout(STOP_TIMEOUT) {
+                let _ = thread.join();
+            }
+        }
+        if self.owns_root {
+            self.owns_root = false;
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
+    }
+}
+
+impl Drop for EmbeddedServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn validate(cfg: &EmbeddedConfig) -> Result<(), TargetError> {
+    if !cfg.bind.is_ipv4() {
+        return Err(TargetError::Config(format!(
+            "bind address {} is not IPv4; libunftp's PASV only works over IPv4",
+            cfg.bind
+        )));
+    }
+    if cfg.passive_ports.is_empty() || *cfg.passive_ports.start() == 0 {
+        return Err(TargetError::Config(format!(
+            "passive port range {}-{} is empty or includes port 0",
+            cfg.passive_ports.start(),
+            cfg.passive_ports.end()
+        )));
+    }
+    if cfg.runtime_threads == 0 {
+        return Err(TargetError::Config(
+            "runtime_threads must be at least 1".to_string(),
+        ));
+    }
+    if cfg.max_connections == Some(0) {
+        return Err(TargetError::Config(
+            "max_connections of 0 would refuse every session; use None for no cap".to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// Binds on the caller's thread so a bad address fails `start` with the
+/// address in the message, before any thread exists.
+fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, TargetError> {
+    let bind_err = |source| TargetError::Bind { addr, source };
+    let listener = std::net::TcpListener::bind(addr).map_err(bind_err)?;
+    // Calling listen() again on a listening socket only changes its backlog.
+    // SAFETY: the fd is a valid, open socket owned by `listener`.
+    let rc = unsafe { libc::listen(listener.as_raw_fd(), LISTEN_BACKLOG) };
+    if rc != 0 {
+        return Err(bind_err(io::Error::last_os_error()));
+    }
+    listener.set_nonblocking(true).map_err(bind_err)?;
+    Ok(listener)
+}
+
+/// The body of the target's thread: build the runtime, report readiness,
+/// accept until told to stop, then drop every session.
+fn run(
+    listener: std::net::TcpListener,
+    threads: usize,
+    shared: Shared,
+    stop_rx: oneshot::Receiver<()>,
+    ready_tx: mpsc::Sender<io::Result<()>>,
+) {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .thread_name("ftpload-target-rt")
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = ready_tx.send(Err(e));
+            return;
+        }
+    };
+    let listener = {
+        let _ctx = rt.enter();
+        match TcpListener::from_std(listener) {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = ready_tx.send(Err(e));
+                return;
+            }
+        }
+    };
+    if ready_tx.send(Ok(())).is_err() {
+        return;
+    }
+    rt.block_on(accept_loop(listener, shared, stop_rx));
+    rt.shutdown_timeout(SHUTDOWN_GRACE);
+}
+
+async fn accept_loop(listener: TcpListener, shared: Shared, mut stop_rx: oneshot::Receiver<()>) {
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            // A dropped sender also means stop: the server handle is gone.
+            _ = &mut stop_rx => return,
+            r = listener.accept() => r,
+        };
+        let stream = match accepted {
+            Ok((stream, _peer)) => stream,
+            Err(_) => {
+                tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+                continue;
+            }
+        };
+        // The reason this loop exists: see the module docs.
+        let _ = stream.set_nodelay(true);
+
+        let permit = match &shared.limit {
+            None => None,
+            Some(sem) => match sem.clone().try_acquire_owned() {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    tokio::spawn(refuse(stream, TOO_MANY));
+                    continue;
+                }
+            },
+        };
+
+        // Opening the root here, not inside libunftp's storage factory (which
+        // can only panic), turns a vanished root into a 421 for this client.
+        let fs = match Filesystem::new(shared.root.as_path()) {
+            Ok(fs) => fs,
+            Err(_) => {
+                tokio::spawn(refuse(stream, b"421 Server root unavailable\r\n"));
+                continue;
+            }
+        };
+        // libunftp calls the factory once per `service`; the fallback only
+        // runs if a future version calls it again.
+        let slot = Mutex::new(Some(fs));
+        let root = shared.root.clone();
+        let factory = move || {
+            slot.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+                .unwrap_or_else(|| Filesystem::new(root.as_path()).expect("FTP root unavailable"))
+        };
+        let server = ServerBuilder::with_authenticator(Box::new(factory), shared.auth.clone())
+            .passive_ports(shared.passive_ports.clone())
+            .active_passive_mode(ActivePassiveMode::ActiveAndPassive)
+            .greeting(GREETING)
+            .build();
+        let server = match server {
+            Ok(s) => s,
+            Err(_) => {
+                tokio::spawn(refuse(stream, b"421 Server misconfigured\r\n"));
+                continue;
+            }
+        };
+        tokio::spawn(async move {
+            let _permit = permit;
+            let _ = server.service(stream).await;
+        });
+    }
+}
+
+/// Sends a final reply and closes. Reading to EOF before closing matters:
+/// closing with unread input makes the kernel send RST, and a RST can discard
+/// the 421 before the client has read it.
+async fn refuse(mut stream: TcpStream, reply: &'static [u8]) {
+    let _ = tokio::time::timeout(REFUSE_TIMEOUT, async {
+        stream.write_all(reply).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 512];
+        for _ in 0..64 {
+            if stream.read(&mut sink).await? == 0 {
+                break;
+            }
+        }
+        Ok::<(), io::Error>(())
+    })
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpStream as StdStream;
+    use std::time::Instant;
+
+    const IO_TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// A few hand-written FTP lines over a blocking socket: the crate's own
+    /// client must not be needed to test the server it is measured against.
+    struct Ctl {
+        r: BufReader<StdStream>,
+        w: StdStream,
+    }
+
+    impl Ctl {
+        fn connect(addr: SocketAddr) -> Ctl {
+            let s = StdStream::connect_timeout(&addr, IO_TIMEOUT).expect("connect");
+            s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+            s.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+            let w = s.try_clone().unwrap();
+            Ctl {
+                r: BufReader::new(s),
+                w,
+            }
+        }
+
+        /// Reads one reply, multi-line or not; returns its code and last line.
+        fn reply(&mut self) -> (u16, String) {
+            let mut first: Option<String> = None;
+            for _ in 0..200 {
+                let mut line = String::new();
+                let n = self.r.read_line(&mut line).expect("read reply");
+                assert!(n > 0, "connection closed while waiting for a reply");
+                let line = line.trim_end().to_string();
+                let code = first.get_or_insert_with(|| line[..3].to_string()).clone();
+                if line.len() >= 4 && line.starts_with(&code) && &line[3..4] == " " {
+                    return (code.parse().unwrap(), line);
+                }
+                if line.len() == 3 && line == code {
+                    return (code.parse().unwrap(), line);
+                }
+            }
+            panic!("reply longer than 200 lines");
+        }
+
+        fn send(&mut self, line: &str) {
+            self.w.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+        }
+
+        fn cmd(&mut self, line: &str) -> (u16, String) {
+            self.send(line);
+            self.reply()
+        }
+
+        fn login(&mut self, user: &str, pass: &str) -> u16 {
+            assert_eq!(self.reply().0, 220);
+            assert_eq!(self.cmd(&format!("USER {user}")).0, 331);
+            self.cmd(&format!("PASS {pass}")).0
+        }
+
+        /// EPSV, then connect to the port it names.
+        fn epsv(&mut self) -> StdStream {
+            let (code, text) = self.cmd("EPSV");
+            assert_eq!(code, 229, "{text}");
+            let inner = text.split("|||").nth(1).expect("EPSV port");
+            let port: u16 = inner.split('|').next().unwrap().parse().unwrap();
+            let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
+            let d = StdStream::connect_timeout(&addr, IO_TIMEOUT).expect("data connect");
+            d.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+            d.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+            d
+        }
+    }
+
+    fn start(files: &[(&str, u64)], max: Option<usize>) -> EmbeddedServer {
+        EmbeddedServer::start(EmbeddedConfig {
+            files: files.iter().map(|(n, s)| (n.to_string(), *s)).collect(),
+            max_connections: max,
+            ..EmbeddedConfig::default()
+        })
+        .expect("start embedded target")
+    }
+
+    fn read_all(mut d: StdStream) -> Vec<u8> {
+        let mut out = Vec::new();
+        d.read_to_end(&mut out).expect("read data");
+        out
+    }
+
+    #[test]
+    fn banner_and_login() {
+        let srv = start(&[], None);
+        let mut c = Ctl::connect(srv.addr());
+        let (code, text) = c.reply();
+        assert_eq!(code, 220);
+        assert!(text.contains(GREETING), "{text}");
+        assert_eq!(c.cmd("USER ftpload").0, 331);
+        assert_eq!(c.cmd("PASS ftpload").0, 230);
+        assert_eq!(c.cmd("QUIT").0, 221);
+    }
+
+    #[test]
+    fn wrong_password_gets_530() {
+        let srv = start(&[], None);
+        let mut c = Ctl::connect(srv.addr());
+        assert_eq!(c.login("ftpload", "nope"), 530);
+        let mut c = Ctl::connect(srv.addr());
+        assert_eq!(c.login("someone", "ftpload"), 530);
+    }
+
+    #[test]
+    fn epsv_retr_and_226_without_nagle_stall() {
+        let srv = start(&[("1k.bin", 1024)], None);
+        let mut c = Ctl::connect(srv.addr());
+        assert_eq!(c.login("ftpload", "ftpload"), 230);
+        assert_eq!(c.cmd("TYPE I").0, 200);
+        let mut d = c.epsv();
+        let (code, text) = c.cmd("RETR 1k.bin");
+        assert!(code == 150 || code == 125, "{text}");
+
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        let mut last_byte = Instant::now();
+        for _ in 0..10_000 {
+            let n = d.read(&mut buf).expect("read data");
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+            last_byte = Instant::now();
+        }
+        let (code, text) = c.reply();
+        let gap = last_byte.elapsed();
+        assert_eq!(code, 226, "{text}");
+        assert_eq!(got.len(), 1024);
+        assert_eq!(got, expected_content("1k.bin", 1024));
+        assert!(
+            gap < Duration::from_millis(30),
+            "226 came {gap:?} after the last byte: TCP_NODELAY not in effect?"
+        );
+    }
+
+    #[test]
+    fn stor_then_size_list_nlst() {
+        let srv = start(&[("1k.bin", 1024)], None);
+        let mut c = Ctl::connect(srv.addr());
+        assert_eq!(c.login("ftpload", "ftpload"), 230);
+        assert_eq!(c.cmd("TYPE I").0, 200);
+
+        let payload: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+        let mut d = c.epsv();
+        let (code, text) = c.cmd("STOR up.bin");
+        assert!(code == 150 || code == 125, "{text}");
+        d.write_all(&payload).unwrap();
+        drop(d);
+        let (code, text) = c.reply();
+        assert_eq!(code, 226, "{text}");
+        assert_eq!(std::fs::read(srv.root().join("up.bin")).unwrap(), payload);
+
+        let (code, text) = c.cmd("SIZE up.bin");
+        assert_eq!((code, text.as_str()), (213, "213 3000"));
+        assert_eq!(c.cmd("SIZE 1k.bin").1, "213 1024");
+
+        let d = c.epsv();
+        let (code, text) = c.cmd("NLST");
+        assert!(code == 150 || code == 125, "{text}");
+        let names = String::from_utf8(read_all(d)).unwrap();
+        assert_eq!(c.reply().0, 226);
+        let mut names: Vec<&str> = names.lines().collect();
+        names.sort_unstable();
+        assert_eq!(names, ["1k.bin", "up.bin"]);
+
+        let d = c.epsv();
+        assert!(matches!(c.cmd("LIST").0, 125 | 150));
+        let listing = String::from_utf8(read_all(d)).unwrap();
+        assert_eq!(c.reply().0, 226);
+        assert!(
+            listing.contains("1k.bin") && listing.contains("up.bin"),
+            "{listing}"
+        );
+    }
+
+    #[test]
+    fn pasv_names_loopback() {
+        let srv = start(&[], None);
+        let mut c = Ctl::connect(srv.addr());
+        assert_eq!(c.login("ftpload", "ftpload"), 230);
+        let (code, text) = c.cmd("PASV");
+        assert_eq!(code, 227, "{text}");
+        assert!(text.contains("(127,0,0,1,"), "{text}");
+    }
+
+    #[test]
+    fn port_mode_list() {
+        let srv = start(&[("1k.bin", 1024)], None);
+        let mut c = Ctl::connect(srv.addr());
+        assert_eq!(c.login("ftpload", "ftpload"), 230);
+
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let p = l.local_addr().unwrap().port();
+        let (code, text) = c.cmd(&format!("PORT 127,0,0,1,{},{}", p >> 8, p & 0xff));
+        assert_eq!(code, 200, "{text}");
+        let (code, text) = c.cmd("LIST");
+        assert!(code == 150 || code == 125, "{text}");
+
+        l.set_nonblocking(true).unwrap();
+        let deadline = Instant::now() + IO_TIMEOUT;
+        let d = loop {
+            match l.accept() {
+                Ok((s, _)) => break s,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(e) => panic!("no active data connection: {e}"),
+            }
+        };
+        d.set_nonblocking(false).unwrap();
+        d.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        let listing = String::from_utf8(read_all(d)).unwrap();
+        assert_eq!(c.reply().0, 226);
+        assert!(listing.contains("1k.bin"), "{listing}");
+    }
+
+    #[test]
+    fn eprt_is_not_implemented() {
+        // Recorded so a libunftp upgrade that adds EPRT shows up here.
+        let srv = start(&[], None);
+        let mut c = Ctl::connect(srv.addr());
+        assert_eq!(c.login("ftpload", "ftpload"), 230);
+        assert_eq!(c.cmd("EPRT |1|127.0.0.1|40000|").0, 500);
+    }
+
+    #[test]
+    fn max_connections_refuses_with_421() {
+        let srv = start(&[], Some(1));
+        let mut first = Ctl::connect(srv.addr());
+        assert_eq!(first.reply().0, 220);
+        let mut second = Ctl::connect(srv.addr());
+        let (code, text) = second.reply();
+        assert_eq!((code, text.as_str()), (421, "421 Too many connections"));
+        let mut rest = String::new();
+        assert_eq!(second.r.read_line(&mut rest).unwrap(), 0, "not closed");
+
+        // The slot frees once the first session ends.
+        assert_eq!(first.cmd("QUIT").0, 221);
+        drop(first);
+        let deadline = Instant::now() + IO_TIMEOUT;
+        loop {
+            let mut c = Ctl::connect(srv.addr());
+            match c.reply().0 {
+                220 => break,
+                421 if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+                other => panic!("got {other} after the first session quit"),
+            }
+        }
+    }
+
+    #[test]
+    fn temp_root_removed_on_stop() {
+        let srv = start(&[("a/b.bin", 10)], None);
+        let root = srv.root().to_path_buf();
+        assert_eq!(std::fs::metadata(root.join("a/b.bin")).unwrap().len(), 10);
+        let _c = Ctl::connect(srv.addr());
+        let t = Instant::now();
+        srv.stop();
+        assert!(t.elapsed() < STOP_TIMEOUT, "stop took {:?}", t.elapsed());
+        assert!(!root.exists(), "{} still exists", root.display());
+    }
+
+    #[test]
+    fn given_root_is_kept_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let srv = EmbeddedServer::start(EmbeddedConfig {
+            root: Some(dir.path().to_path_buf()),
+            files: vec![("x.bin".to_string(), 5)],
+            ..EmbeddedConfig::default()
+        })
+        .unwrap();
+        drop(srv);
+        assert!(dir.path().join("x.bin").exists());
+
+        let missing = dir.path().join("nope");
+        let err = EmbeddedServer::start(EmbeddedConfig {
+            root: Some(missing.clone()),
+            ..EmbeddedConfig::default()
+        })
+        .unwrap_err();
+        assert!(
+            err.to_string().contains(&*missing.to_string_lossy()),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_file_names_and_bind_are_named() {
+        let err = EmbeddedServer::start(EmbeddedConfig {
+            files: vec![("../escape".to_string(), 1)],
+            ..EmbeddedConfig::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("../escape"), "{err}");
+
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap();
+        let err = EmbeddedServer::start(EmbeddedConfig {
+            bind: addr,
+            ..EmbeddedConfig::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains(&addr.to_string()), "{err}");
+    }
+
+    #[test]
+    fn starts_from_inside_a_tokio_runtime() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let srv = rt.block_on(async { EmbeddedServer::start(EmbeddedConfig::default()).unwrap() });
+        let mut c = Ctl::connect(srv.addr());
+        assert_eq!(c.reply().0, 220);
+        rt.block_on(async move { srv.stop() });
+    }
+}
