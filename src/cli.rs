@@ -197,6 +197,13 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
         e => anyhow::Error::new(e).context(format!("run of {} failed", a.scenario.display())),
     })?;
     print!("{}", crate::summary::render(&f.result));
+    if let Some(e) = &f.write_error {
+        eprintln!(
+            "error: {e}; the result was saved to {} instead",
+            f.path.display()
+        );
+        return Ok(ExitCode::from(exit::RUN));
+    }
     println!("\nresult written to {}", f.path.display());
     Ok(ExitCode::from(match f.status {
         Status::Clean => exit::OK,

@@ -57,7 +57,10 @@ pub struct Options {
 
 pub struct Finished {
     pub result: RunResult,
+    /// Where the result was written: the requested path, or a fallback.
     pub path: PathBuf,
+    /// Why the requested path could not be written, when the fallback was used.
+    pub write_error: Option<ResultError>,
     pub status: Status,
 }
 
@@ -132,11 +135,24 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Finished, RunError> {
         scenario: serde_json::to_value(plan).unwrap_or_default(),
         modes: RunResult::modes_from(&outcome.recorder),
     };
-    let path = opts
+    let wanted = opts
         .out
         .clone()
         .unwrap_or_else(|| result::default_path(&plan.name, outcome.started));
-    result.write_atomic(&path)?;
+    // A full disk or an unwritable folder must not lose the run: fall back to
+    // the temporary directory and say so.
+    let (path, write_error) = match result.write_atomic(&wanted) {
+        Ok(()) => (wanted, None),
+        Err(e) => {
+            let fallback = std::env::temp_dir().join(format!(
+                "ftpload-{}-{}.json",
+                plan.name,
+                std::process::id()
+            ));
+            result.write_atomic(&fallback)?;
+            (fallback, Some(e))
+        }
+    };
     let status = if outcome.interrupted {
         Status::Interrupted
     } else {
@@ -148,6 +164,7 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Finished, RunError> {
     Ok(Finished {
         result,
         path,
+        write_error,
         status,
     })
 }

@@ -39,20 +39,36 @@ fn check_mode(m: Mode) {
     // Downloads are RETR of 1 KiB and 100 KiB, plus a listing that is not empty.
     let retr = ITERATIONS * (1024 + 100 * 1024);
     assert!(c.bytes_down > retr, "{} <= {retr}", c.bytes_down);
-    for metric in [Metric::TcpConnect, Metric::Banner, Metric::Login, Metric::SessionSetup] {
+    for metric in [
+        Metric::TcpConnect,
+        Metric::Banner,
+        Metric::Login,
+        Metric::SessionSetup,
+    ] {
         assert_eq!(count(s, metric), ITERATIONS, "{m} {metric:?}");
     }
-    for metric in [Metric::DataSetup, Metric::FirstByte, Metric::Transfer, Metric::Throughput] {
+    for metric in [
+        Metric::DataSetup,
+        Metric::FirstByte,
+        Metric::Transfer,
+        Metric::Throughput,
+    ] {
         assert_eq!(count(s, metric), ITERATIONS * 4, "{m} {metric:?}");
     }
     if m.is_active() {
-        assert_eq!(c.active_from_port_20 + c.active_from_other_port, ITERATIONS * 4);
+        assert_eq!(
+            c.active_from_port_20 + c.active_from_other_port,
+            ITERATIONS * 4
+        );
     }
     assert_eq!(c.pasv_address_mismatch, 0);
     // A small file on loopback moves in well under the ~40 ms of a Nagle /
     // delayed-ACK stall; this guards TCP_NODELAY on both ends, not speed.
     let p50 = s.metrics[&Metric::Transfer].p50;
-    assert!(p50 < 20_000, "{m}: transfer p50 {p50} µs looks like a delayed-ACK stall");
+    assert!(
+        p50 < 20_000,
+        "{m}: transfer p50 {p50} µs looks like a delayed-ACK stall"
+    );
 }
 
 #[test]
@@ -94,7 +110,10 @@ fn embedded_target_has_no_eprt_and_the_run_says_so() {
     assert!(
         s.errors.iter().any(|e| matches!(
             e.class,
-            ftpload::metrics::ErrorClass::Reply { code: 500, command: Some(ftpload::proto::Verb::Eprt) }
+            ftpload::metrics::ErrorClass::Reply {
+                code: 500,
+                command: Some(ftpload::proto::Verb::Eprt)
+            }
         )),
         "{:?}",
         s.errors

@@ -321,9 +321,11 @@ fn bind_active(ip: IpAddr, range: Option<PortRange>) -> Result<TcpListener, Prot
         } else {
             TcpSocket::new_v6()
         }?;
-        // A closed data connection leaves its port in TIME_WAIT; reuse lets the
-        // next listener take it, as server-side listeners do.
-        sock.set_reuseaddr(true)?;
+        // In a fixed range, a closed data connection leaves its port in
+        // TIME_WAIT; reuse lets the next listener take it, as servers' passive
+        // listeners do. Not for port 0: with SO_REUSEADDR the kernel may hand
+        // out a port still used by an established socket.
+        sock.set_reuseaddr(port != 0)?;
         sock.bind(SocketAddr::new(ip, port))?;
         sock.listen(1)
     };

@@ -189,8 +189,8 @@ pub struct EmbeddedServer {
     cfg: EmbeddedConfig,
     stop_tx: Option<oneshot::Sender<()>>,
     /// Disconnects when the server thread ends: lets `stop` wait with a bound,
-    /// which `JoinHandle::join` cannot.
-    done_rx: Option<mpsc::Receiver<()>>,
+    /// which `JoinHandle::join` cannot. The Mutex only makes the handle `Sync`.
+    done_rx: Option<Mutex<mpsc::Receiver<()>>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -266,10 +266,16 @@ impl EmbeddedServer {
                 let _ = thread.join();
                 return Err(TargetError::Runtime(e));
             }
-            Err(_) => {
+            Err(mpsc::RecvTimeoutError::Timeout) => {
                 return Err(TargetError::Runtime(io::Error::new(
                     io::ErrorKind::TimedOut,
-                    "the target thread did not come up in time",
+                    format!("the target thread did not come up within {START_TIMEOUT:?}"),
+                )));
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let _ = thread.join();
+                return Err(TargetError::Runtime(io::Error::other(
+                    "the target thread exited during start-up",
                 )));
             }
         }
@@ -281,7 +287,7 @@ impl EmbeddedServer {
             owns_root,
             cfg,
             stop_tx: Some(stop_tx),
-            done_rx: Some(done_rx),
+            done_rx: Some(Mutex::new(done_rx)),
             thread: Some(thread),
         })
     }
@@ -311,6 +317,7 @@ impl EmbeddedServer {
         if let (Some(thread), Some(done)) = (self.thread.take(), self.done_rx.take()) {
             // Disconnected means the thread has ended; on timeout the thread is
             // left to finish alone rather than block the caller.
+            let done = done.into_inner().unwrap_or_else(|e| e.into_inner());
             if let Err(mpsc::RecvTimeoutError::Disconnected) = done.recv_timeout(STOP_TIMEOUT) {
                 let _ = thread.join();
             }
@@ -582,6 +589,12 @@ mod tests {
         let mut out = Vec::new();
         d.read_to_end(&mut out).expect("read data");
         out
+    }
+
+    #[test]
+    fn handle_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<EmbeddedServer>();
     }
 
     #[test]
