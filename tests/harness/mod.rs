@@ -56,7 +56,7 @@ pub fn run_scenario(toml: &str, o: &Overrides, tag: &str) -> Ran {
     }
 }
 
-pub fn mode<'a>(r: &'a RunResult, m: Mode) -> &'a ModeResult {
+pub fn mode(r: &RunResult, m: Mode) -> &ModeResult {
     r.modes
         .get(&m)
         .unwrap_or_else(|| panic!("no {m} section in {:?}", r.modes.keys()))
