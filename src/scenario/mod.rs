@@ -375,8 +375,8 @@ fn target_plan(f: &ScenarioFile, o: &Overrides) -> Result<TargetPlan, String> {
     match url {
         None => Ok(TargetPlan::Embedded {
             passive_ports: f.embedded.passive_ports.unwrap_or(PortRange {
-                first: 50000,
-                last: 59999,
+                first: 20000,
+                last: 29999,
             }),
             max_connections: f.embedded.max_connections,
             threads: f.embedded.threads.unwrap_or(1).max(1),

@@ -77,9 +77,10 @@ pub struct EmbeddedConfig {
     /// IPv6 control connection.
     pub bind: SocketAddr,
     /// Ports for passive data listeners, bound on the control connection's
-    /// local IP. The default overlaps Linux's ephemeral range (32768-60999), so
-    /// at high connection counts a probe can hit a port held by a client
-    /// socket; libunftp makes only 9 random tries before answering `425`.
+    /// local IP. The default, 20000-29999, stays below Linux's ephemeral range
+    /// (32768-60999): inside it, at high connection counts a probe can hit a
+    /// port held by a client socket, and libunftp makes only 9 random tries
+    /// before answering `425`.
     pub passive_ports: RangeInclusive<u16>,
     pub user: String,
     pub password: String,
@@ -101,7 +102,7 @@ impl Default for EmbeddedConfig {
     fn default() -> Self {
         EmbeddedConfig {
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-            passive_ports: 50000..=59999,
+            passive_ports: 20000..=29999,
             user: "ftpload".to_string(),
             password: "ftpload".to_string(),
             root: None,
