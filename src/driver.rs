@@ -123,11 +123,8 @@ async fn closed_loop(
     let mut k = 0u64;
     for g in &plan.groups {
         let ops: Arc<[crate::scenario::Op]> = g.ops.clone().into();
-        for i in 0..g.users {
-            let vc = VirtualClient {
-                id: k,
-                mode: g.mode_of(i),
-            };
+        for mode in g.client_modes() {
+            let vc = VirtualClient { id: k, mode };
             let delay = plan.ramp_up.mul_f64(k as f64 / total as f64);
             let ctx = Ctx {
                 target: target.clone(),

@@ -229,3 +229,21 @@ fn help_teaches_with_examples_and_exit_codes() {
         assert!(h.contains(needle), "--help lacks {needle}");
     }
 }
+
+#[test]
+fn a_run_needing_more_sockets_than_the_file_limit_stops_before_starting() {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes only into `r`.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) }, 0);
+    let users = (r.rlim_max / 2).min(u32::MAX as u64).to_string();
+    let out = ftpload(&["run", "scenarios/smoke.toml", "--users", &users, "-q"]);
+    assert_eq!(out.status.code(), Some(3));
+    let e = text(&out.stderr);
+    assert!(
+        e.contains("open files") && e.contains(&r.rlim_max.to_string()),
+        "{e}"
+    );
+}

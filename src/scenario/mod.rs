@@ -111,22 +111,23 @@ pub struct GroupPlan {
 }
 
 impl GroupPlan {
-    /// The mode of the group's `i`-th client: smooth weighted round robin, so
-    /// any prefix of clients is as close to the weights as integers allow.
-    pub fn mode_of(&self, i: u32) -> Mode {
-        let total: u64 = self.modes.iter().map(|(_, w)| u64::from(*w)).sum();
+    /// The modes of the group's clients in order: smooth weighted round robin,
+    /// so any prefix of clients is as close to the weights as integers allow.
+    pub fn client_modes(&self) -> impl Iterator<Item = Mode> + '_ {
+        let total: i64 = self.modes.iter().map(|(_, w)| i64::from(*w)).sum();
         let mut current = vec![0i64; self.modes.len()];
-        let mut pick = 0;
-        for _ in 0..=i {
+        (0..self.users).map(move |_| {
             for (c, (_, w)) in current.iter_mut().zip(&self.modes) {
                 *c += i64::from(*w);
             }
-            pick = (0..current.len())
-                .max_by_key(|&k| (current[k], -(k as i64)))
+            // The first of the largest wins, so ties go to the earlier mode.
+            let pick = (0..current.len())
+                .rev()
+                .max_by_key(|&k| current[k])
                 .unwrap_or(0);
-            current[pick] -= total as i64;
-        }
-        self.modes[pick].0
+            current[pick] -= total;
+            self.modes[pick].0
+        })
     }
 }
 
@@ -327,11 +328,7 @@ impl Plan {
     }
 
     pub fn modes(&self) -> Vec<Mode> {
-        let mut v: Vec<Mode> = self
-            .groups
-            .iter()
-            .flat_map(|g| (0..g.users.min(1000)).map(|i| g.mode_of(i)))
-            .collect();
+        let mut v: Vec<Mode> = self.groups.iter().flat_map(|g| g.client_modes()).collect();
         v.sort();
         v.dedup();
         v

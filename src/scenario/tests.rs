@@ -22,7 +22,7 @@ fn parses_a_valid_scenario() {
     assert_eq!(p.files["1k.bin"], 1024);
     assert_eq!(p.stop, Stop::Duration(Duration::from_secs(2)));
     let g = &p.groups[0];
-    let modes: Vec<Mode> = (0..3).map(|i| g.mode_of(i)).collect();
+    let modes: Vec<Mode> = g.client_modes().collect();
     assert_eq!(modes, [Mode::Passive, Mode::Epsv, Mode::Active]);
     assert_eq!(g.ops[1], Op::Stor(1024));
     assert!(matches!(p.target, TargetPlan::Embedded { .. }));
@@ -135,7 +135,7 @@ fn mode_weights_are_spread_smoothly() {
         session: SessionModel::PerIteration,
         ops: vec![Op::Noop],
     };
-    let m: Vec<Mode> = (0..6).map(|i| g.mode_of(i)).collect();
+    let m: Vec<Mode> = g.client_modes().collect();
     assert_eq!(m.iter().filter(|m| **m == Mode::Passive).count(), 4);
     assert_eq!(m[..3].iter().filter(|m| **m == Mode::Active).count(), 1);
 }
