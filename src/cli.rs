@@ -71,9 +71,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
     /// Use this transfer mode for every group: passive (PASV), epsv (EPSV),
-    /// active (PORT) or eprt (EPRT).
-    #[arg(long, value_name = "MODE")]
-    pub mode: Option<Mode>,
+    /// active (PORT) or eprt (EPRT). A comma-separated list shares the clients
+    /// equally, e.g. --mode passive,active.
+    #[arg(long, value_name = "MODE[,MODE...]", value_delimiter = ',')]
+    pub mode: Vec<Mode>,
     /// Total virtual clients, split over the groups in proportion.
     #[arg(long, value_name = "N")]
     pub users: Option<u32>,
@@ -175,7 +176,7 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
     let o = Overrides {
         target: a.target,
         password,
-        mode: a.mode,
+        modes: a.mode,
         users: a.users,
         duration: a.duration,
         iterations: a.iterations,

@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod client;
 pub mod driver;
+pub mod kernel;
 pub mod metrics;
 pub mod proto;
 pub mod result;

@@ -12,6 +12,7 @@ use std::io::Write;
 use std::ops::AddAssign;
 use std::path::{Path, PathBuf};
 
+use crate::kernel::KernelCounters;
 use crate::metrics::{Counters, ErrorClass, ErrorStat, Metric, ModeStats, Recorder};
 use crate::proto::Mode;
 
@@ -102,6 +103,9 @@ pub struct RunResult {
     /// The validated plan as run (no password).
     pub scenario: serde_json::Value,
     pub modes: BTreeMap<Mode, ModeResult>,
+    /// Kernel TCP counters over the run, when the target ran on this host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<KernelCounters>,
 }
 
 pub fn encode_hdr(h: &Histogram<u64>) -> String {
@@ -287,6 +291,11 @@ impl RunResult {
         }
         self.duration_s = self.duration_s.max(o.duration_s);
         self.interrupted |= o.interrupted;
+        match (&mut self.kernel, o.kernel) {
+            (Some(k), Some(theirs)) => *k += theirs,
+            (None, Some(theirs)) => self.kernel = Some(theirs),
+            _ => {}
+        }
         Ok(())
     }
 }

@@ -112,12 +112,18 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Finished, RunError> {
     };
     set_up(plan, addr, embedded.is_none())?;
 
+    let kernel_before = crate::kernel::is_local(addr.ip())
+        .then(|| crate::kernel::Sample::take(addr.ip()))
+        .flatten();
     let cancel = Cancel::default();
     let mut progress = Progress::new(plan.stop, opts.quiet);
     let stop = plan.stop;
     let outcome = driver::run(plan, addr, &cancel, &mut |t| progress.tick(&t, stop))
         .map_err(RunError::Runtime)?;
     progress.finish();
+    let kernel = kernel_before.and_then(|before| {
+        crate::kernel::Sample::take(addr.ip()).map(|after| before.delta(&after))
+    });
     drop(embedded);
 
     let result = RunResult {
@@ -134,6 +140,7 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Finished, RunError> {
         target: info,
         scenario: serde_json::to_value(plan).unwrap_or_default(),
         modes: RunResult::modes_from(&outcome.recorder),
+        kernel,
     };
     let wanted = opts
         .out

@@ -208,6 +208,22 @@ pub fn render(r: &RunResult) -> String {
     table.push(counter_row("errors", &|s| s.error_count().to_string()));
     out.push('\n');
     out.push_str(&align(&table));
+    if let Some(k) = &r.kernel {
+        let _ = writeln!(
+            out,
+            "\nkernel (this host, over the run): listen overflows {}, listen drops {}, SYN cookies sent {}, retransmitted segments {}, failed connects {}, resets sent {}, TIME_WAIT at end {}",
+            k.listen_overflows,
+            k.listen_drops,
+            k.syncookies_sent,
+            k.retrans_segs,
+            k.attempt_fails,
+            k.out_rsts,
+            k.time_wait_end
+        );
+        if k.listen_overflows + k.syncookies_sent > 0 {
+            out.push_str("  the target's listen queue overflowed: clients may have connected and waited for a banner; spread connects with ramp_up\n");
+        }
+    }
     let mut any = false;
     for (m, s) in &modes {
         for e in &s.errors {

@@ -23,7 +23,7 @@ ops = ["retr 1k.bin", "retr 100k.bin", "stor 10KiB", "list", "size 1k.bin", "noo
 
 fn check_mode(m: Mode) {
     let o = Overrides {
-        mode: Some(m),
+        modes: vec![m],
         ..Overrides::default()
     };
     let ran = run_scenario(SCENARIO, &o, m.as_str());
@@ -100,7 +100,7 @@ fn persistent_sessions_log_in_once_per_client() {
 #[test]
 fn embedded_target_has_no_eprt_and_the_run_says_so() {
     let o = Overrides {
-        mode: Some(Mode::Eprt),
+        modes: vec![Mode::Eprt],
         iterations: Some(3),
         ..Overrides::default()
     };

@@ -55,7 +55,7 @@ fn plan(target: String, iterations: u64, tag: &str) -> (Plan, std::path::PathBuf
     .unwrap();
     let o = Overrides {
         target: Some(target),
-        mode: Some(Mode::Passive),
+        modes: vec![Mode::Passive],
         ..Overrides::default()
     };
     (Plan::load(&f, &o).unwrap(), dir.join("r.json"))

@@ -36,7 +36,7 @@ fn external(server: &common::PyFtpd, m: Mode) -> Overrides {
     Overrides {
         target: Some(format!("ftp://ftpuser@{}", server.addr)),
         password: Some("ftppass".into()),
-        mode: Some(m),
+        modes: vec![m],
         ..Overrides::default()
     }
 }

@@ -46,7 +46,8 @@ pub enum ScenarioError {
 pub struct Overrides {
     pub target: Option<String>,
     pub password: Option<String>,
-    pub mode: Option<Mode>,
+    /// Every group uses these modes, in equal shares (empty: as the file says).
+    pub modes: Vec<Mode>,
     pub users: Option<u32>,
     pub duration: Option<Duration>,
     pub iterations: Option<u64>,
@@ -227,7 +228,7 @@ impl Plan {
                 format!("[run] workers = {workers}: expected 1 to 256"),
             ));
         }
-        let ramp_up = o.ramp_up.or(run.ramp_up.map(|d| d.0)).unwrap_or_default();
+        let explicit_ramp = o.ramp_up.or(run.ramp_up.map(|d| d.0));
 
         let d = Timeouts::default();
         let t = &f.timeouts;
@@ -269,7 +270,7 @@ impl Plan {
             let span = Some(g.span());
             let g = g.get_ref();
             let modes: Vec<(Mode, u32)> = match (&g.mode, &g.modes) {
-                _ if o.mode.is_some() => vec![(o.mode.unwrap(), 1)],
+                _ if !o.modes.is_empty() => o.modes.iter().map(|m| (*m, 1)).collect(),
                 (Some(m), None) => vec![(*m, 1)],
                 (None, Some(ms)) => ms
                     .iter()
@@ -309,6 +310,8 @@ impl Plan {
         if let Some(total) = o.users {
             spread_users(&mut groups, total).map_err(|m| at(None, m))?;
         }
+        let users: u32 = groups.iter().map(|g| g.users).sum();
+        let ramp_up = explicit_ramp.unwrap_or_else(|| default_ramp_up(users, stop));
         Ok(Plan {
             name,
             source: Some(path.to_path_buf()),
@@ -333,6 +336,20 @@ impl Plan {
         v.dedup();
         v
     }
+}
+
+/// Connects spread 20 ms apart by default: a burst of hundreds overflows the
+/// small listen queues of real servers (vsftpd's is 32), and the run would
+/// measure SYN cookies instead of the server. Capped at a quarter of a timed
+/// run, and at 10 s.
+pub const DEFAULT_RAMP_PER_CLIENT: Duration = Duration::from_millis(20);
+
+fn default_ramp_up(users: u32, stop: Stop) -> Duration {
+    let cap = match stop {
+        Stop::Duration(d) => (d / 4).min(Duration::from_secs(10)),
+        Stop::Iterations(_) => Duration::from_secs(10),
+    };
+    (DEFAULT_RAMP_PER_CLIENT * users.saturating_sub(1)).min(cap)
 }
 
 fn default_workers() -> usize {

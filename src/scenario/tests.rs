@@ -81,7 +81,7 @@ fn flags_override_the_file() {
     let o = Overrides {
         target: Some("ftp://bob@127.0.0.1:2121".into()),
         password: Some("pw".into()),
-        mode: Some(Mode::Eprt),
+        modes: vec![Mode::Eprt],
         users: Some(10),
         iterations: Some(7),
         ..Overrides::default()
@@ -138,4 +138,26 @@ fn mode_weights_are_spread_smoothly() {
     let m: Vec<Mode> = g.client_modes().collect();
     assert_eq!(m.iter().filter(|m| **m == Mode::Passive).count(), 4);
     assert_eq!(m[..3].iter().filter(|m| **m == Mode::Active).count(), 1);
+}
+
+#[test]
+fn connects_are_spread_by_default() {
+    let p = parse(OK).unwrap();
+    assert_eq!(
+        p.ramp_up,
+        Duration::from_millis(40),
+        "3 clients, 20 ms apart"
+    );
+    let o = Overrides {
+        users: Some(1000),
+        ..Overrides::default()
+    };
+    let p = Plan::parse(OK, Path::new("s.toml"), &o).unwrap();
+    assert_eq!(
+        p.ramp_up,
+        Duration::from_millis(500),
+        "capped at a quarter of 2 s"
+    );
+    let p = parse(&OK.replace("duration = \"2s\"", "duration = \"2s\"\nramp_up = \"0s\"")).unwrap();
+    assert_eq!(p.ramp_up, Duration::ZERO);
 }
