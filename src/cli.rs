@@ -55,6 +55,22 @@ pub enum Cmd {
     Run(RunArgs),
     /// Run the embedded FTP target (libunftp) on loopback until Ctrl-C.
     Serve(ServeArgs),
+    /// Print a markdown table over result files (one row per run and mode,
+    /// and active's overhead against passive).
+    Report {
+        /// Result files written by `ftpload run`.
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
+    },
+    /// Merge result files from several machines exactly (histograms and
+    /// counters add) into one.
+    Merge {
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
+        /// Where to write the merged result.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -143,6 +159,19 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Cmd::Run(a) => run_cmd(a),
         Cmd::Serve(a) => serve_cmd(a),
+        Cmd::Report { results } => {
+            let runs = crate::report::read_all(&results).map_err(|e| UsageError(e.to_string()))?;
+            print!("{}", crate::report::markdown(&runs));
+            Ok(ExitCode::from(exit::OK))
+        }
+        Cmd::Merge { results, out } => {
+            let runs = crate::report::read_all(&results).map_err(|e| UsageError(e.to_string()))?;
+            let merged = crate::report::merge(runs)?.expect("clap requires one file");
+            merged.write_atomic(&out)?;
+            print!("{}", crate::summary::render(&merged));
+            println!("\nmerged result written to {}", out.display());
+            Ok(ExitCode::from(exit::OK))
+        }
     }
 }
 

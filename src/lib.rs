@@ -12,6 +12,7 @@ pub mod driver;
 pub mod kernel;
 pub mod metrics;
 pub mod proto;
+pub mod report;
 pub mod result;
 pub mod run;
 pub mod scenario;

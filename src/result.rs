@@ -54,6 +54,9 @@ pub struct TargetInfo {
     pub host: String,
     pub port: u16,
     pub user: String,
+    /// The first line of the server's 220 banner, which usually names it.
+    #[serde(default)]
+    pub banner: String,
 }
 
 /// One metric of one mode: a summary for people and the histogram for programs.

@@ -97,6 +97,7 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Finished, RunError> {
                 host: host.clone(),
                 port: *port,
                 user: user.clone(),
+                banner: String::new(),
             },
         ),
         (TargetPlan::Embedded { user, .. }, Some(s)) => (
@@ -106,11 +107,12 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Finished, RunError> {
                 host: s.addr().ip().to_string(),
                 port: s.addr().port(),
                 user: user.clone(),
+                banner: String::new(),
             },
         ),
         (TargetPlan::Embedded { .. }, None) => unreachable!("embedded target started above"),
     };
-    set_up(plan, addr, embedded.is_none())?;
+    let banner = set_up(plan, addr, embedded.is_none())?;
 
     let kernel_before = crate::kernel::is_local(addr.ip())
         .then(|| crate::kernel::Sample::take(addr.ip()))
@@ -137,7 +139,7 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Finished, RunError> {
         ended_at: result::rfc3339(outcome.ended),
         duration_s: outcome.elapsed.as_secs_f64(),
         interrupted: outcome.interrupted,
-        target: info,
+        target: TargetInfo { banner, ..info },
         scenario: serde_json::to_value(plan).unwrap_or_default(),
         modes: RunResult::modes_from(&outcome.recorder),
         kernel,
@@ -225,7 +227,7 @@ fn resolve(host: &str, port: u16) -> Result<SocketAddr, RunError> {
 /// credentials (so a typo fails in a second with a clear message, not as a
 /// million errors), and on an external target uploads the declared files that
 /// are missing or of the wrong size.
-fn set_up(plan: &Plan, addr: SocketAddr, external: bool) -> Result<(), RunError> {
+fn set_up(plan: &Plan, addr: SocketAddr, external: bool) -> Result<String, RunError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -236,7 +238,7 @@ fn set_up(plan: &Plan, addr: SocketAddr, external: bool) -> Result<(), RunError>
         let mut c = Control::connect(addr, plan.timeouts)
             .await
             .map_err(unreachable)?;
-        c.banner().await.map_err(unreachable)?;
+        let banner = c.banner().await.map_err(unreachable)?;
         c.login(user, password).await.map_err(unreachable)?;
         c.expect(&Command::TypeImage, Step::Command, 2)
             .await
@@ -285,6 +287,6 @@ fn set_up(plan: &Plan, addr: SocketAddr, external: bool) -> Result<(), RunError>
         }
         // A goodbye the server fumbles says nothing about the run to come.
         let _ = c.quit().await;
-        Ok(())
+        Ok(banner.first_line().to_string())
     })
 }
