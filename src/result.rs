@@ -191,13 +191,10 @@ impl ModeResult {
         }
         s.counters = self.counters;
         for e in &self.errors {
-            s.errors.insert(
-                e.class,
-                ErrorStat {
-                    count: e.count,
-                    sample: e.sample.clone(),
-                },
-            );
+            *s.errors.entry(e.class).or_default() += ErrorStat {
+                count: e.count,
+                sample: e.sample.clone(),
+            };
         }
         Ok(s)
     }
@@ -224,20 +221,27 @@ impl RunResult {
             path: path.into(),
             source,
         })?;
-        let r: RunResult = serde_json::from_str(&text).map_err(|e| ResultError::Parse {
+        let parse = |e: serde_json::Error| ResultError::Parse {
             path: path.into(),
             message: e.to_string(),
-        })?;
-        if r.schema_version != SCHEMA_VERSION {
+        };
+        // The version first: another version may have another layout, and the
+        // reader should hear about the version, not a missing field.
+        #[derive(Deserialize)]
+        struct Probe {
+            schema_version: u32,
+        }
+        let probe: Probe = serde_json::from_str(&text).map_err(parse)?;
+        if probe.schema_version != SCHEMA_VERSION {
             return Err(ResultError::Parse {
                 path: path.into(),
                 message: format!(
                     "schema_version {} (this ftpload reads {SCHEMA_VERSION})",
-                    r.schema_version
+                    probe.schema_version
                 ),
             });
         }
-        Ok(r)
+        serde_json::from_str(&text).map_err(parse)
     }
 
     /// Writes to a temporary file in the same directory, then renames it into
@@ -274,9 +278,11 @@ impl AddAssign<&RunResult> for RunResult {
 }
 
 impl RunResult {
+    /// Merges `o` into `self`; on error `self` is left as it was.
     pub fn try_merge(&mut self, o: &RunResult) -> Result<(), ResultError> {
+        let mut modes = self.modes.clone();
         for (mode, theirs) in &o.modes {
-            let merged = match self.modes.get(mode) {
+            let merged = match modes.get(mode) {
                 Some(ours) => {
                     let mut s = ours.to_stats(*mode)?;
                     s += &theirs.to_stats(*mode)?;
@@ -284,8 +290,9 @@ impl RunResult {
                 }
                 None => theirs.clone(),
             };
-            self.modes.insert(*mode, merged);
+            modes.insert(*mode, merged);
         }
+        self.modes = modes;
         if o.started_at < self.started_at {
             self.started_at = o.started_at.clone();
         }
@@ -314,8 +321,12 @@ pub fn default_path(scenario: &str, started: std::time::SystemTime) -> PathBuf {
     PathBuf::from("results").join(format!("{stamp}-{scenario}.json"))
 }
 
+/// RFC 3339 in UTC with a fixed nine-digit fraction, so the strings sort as
+/// the times do (merging compares them).
 pub fn rfc3339(t: std::time::SystemTime) -> String {
     time::OffsetDateTime::from(t)
-        .format(&time::format_description::well_known::Rfc3339)
+        .format(&time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z"
+        ))
         .unwrap_or_default()
 }

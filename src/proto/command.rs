@@ -140,7 +140,11 @@ impl Command<'_> {
             if a.bytes().any(|b| b == b'\r' || b == b'\n') {
                 return Err(InvalidArgument {
                     verb: self.verb(),
-                    arg: a.to_string(),
+                    arg: if self.verb() == Verb::Pass {
+                        "(hidden)".into()
+                    } else {
+                        a.to_string()
+                    },
                 });
             }
         }
