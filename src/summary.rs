@@ -202,6 +202,13 @@ pub fn render(r: &RunResult) -> String {
             bytes(s.counters.bytes_up)
         )
     }));
+    table.push(counter_row("active from :20", &|s| {
+        format!(
+            "{} of {}",
+            s.counters.active_from_port_20,
+            s.counters.active_from_port_20 + s.counters.active_from_other_port
+        )
+    }));
     table.push(counter_row("227 mismatch", &|s| {
         s.counters.pasv_address_mismatch.to_string()
     }));

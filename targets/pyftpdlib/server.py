@@ -1,0 +1,77 @@
+"""pyftpdlib as a load-test target, started by scripts/targets/ftpd.
+
+Serves ROOT to one user on 127.0.0.1, with the library's connection limits
+lifted: max_cons defaults to 512 (the CLI cannot change it) and the listen
+backlog to 100. Runs in the foreground until SIGTERM or SIGINT.
+"""
+
+import argparse
+import logging
+import signal
+import sys
+
+import pyftpdlib
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.servers import FTPServer
+
+
+def port_range(text):
+    first, sep, last = text.partition("-")
+    try:
+        lo, hi = int(first), int(last if sep else first)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad port range {text!r}") from None
+    if not 0 < lo <= hi <= 65535:
+        raise argparse.ArgumentTypeError(f"bad port range {text!r}")
+    return range(lo, hi + 1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--address", default="127.0.0.1")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--passive", type=port_range, required=True,
+                    help="inclusive passive port range, FIRST-LAST")
+    ap.add_argument("--root", required=True)
+    ap.add_argument("--user", required=True)
+    ap.add_argument("--password", required=True)
+    ap.add_argument("--backlog", type=int, default=1024)
+    args = ap.parse_args()
+
+    # Warnings only: the default INFO level logs every command, which would
+    # cost more CPU than serving it. Passive-range exhaustion is a WARNING.
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    auth = DummyAuthorizer()
+    auth.add_user(args.user, args.password, args.root, perm="elradfmwMT")
+
+    # Subclasses keep the settings off the library's shared classes.
+    class Handler(FTPHandler):
+        authorizer = auth
+        passive_ports = args.passive
+
+    class Server(FTPServer):
+        max_cons = 0         # 0 = unlimited (default 512)
+        max_cons_per_ip = 0  # 0 = unlimited (already the default)
+
+    server = Server((args.address, args.port), Handler, backlog=args.backlog)
+    print(f"pyftpdlib {pyftpdlib.__ver__} serving {args.root} on "
+          f"{args.address}:{args.port}, passive {args.passive.start}-"
+          f"{args.passive.stop - 1}, backlog {args.backlog}",
+          file=sys.stderr, flush=True)
+
+    def stop(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.serve_forever(handle_exit=False)
+    finally:
+        server.close_all()
+
+
+if __name__ == "__main__":
+    main()
