@@ -9,8 +9,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use crate::proto::data::PortRange;
 use crate::proto::Mode;
+use crate::proto::PortRange;
 use crate::run::{self, RunError, Status};
 use crate::scenario::units::{parse_duration, parse_size};
 use crate::scenario::{Overrides, Plan, ScenarioError};
@@ -71,6 +71,9 @@ pub enum Cmd {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Find the most simultaneous users a server holds: run the scenario at
+    /// rising client counts until an error-rate or p99 limit breaks.
+    Capacity(CapacityArgs),
 }
 
 #[derive(Debug, Args)]
@@ -109,6 +112,11 @@ pub struct RunArgs {
     /// Active-mode listener ports, e.g. 40000-40999 (default: any free port).
     #[arg(long, value_name = "FIRST-LAST")]
     pub active_ports: Option<PortRange>,
+    /// The target's configured passive port range, e.g. 30000-30099: ports
+    /// announced outside it are counted as silent exhaustion (proftpd and
+    /// pyftpdlib announce a port outside their range when it is full).
+    #[arg(long, value_name = "FIRST-LAST")]
+    pub passive_range: Option<PortRange>,
     /// Connect to the address a 227 reply names even when it differs from the
     /// server's (off by default: a NAT'd server lies, another host is a bounce risk).
     #[arg(long)]
@@ -147,6 +155,83 @@ pub struct ServeArgs {
     pub max_connections: Option<usize>,
 }
 
+const CAPACITY_HELP: &str = "\
+Each step is one `run` of the scenario with --users set to the level and --duration to
+--step-duration (ramp-up as the scenario says, or the default), against a fresh embedded
+target when there is no --target. Levels rise by --step (start, start+step, ...) or by
+--factor (start, start*F, ...); the last level is --max itself. A level holds when, in every
+transfer mode, the error rate ((failed iterations + failed sessions) / all iterations and
+sessions) and the p99 session and data setup are within their limits. The search stops at
+the first level that breaks.
+
+Writes into --out-dir (default results/<UTC time>-<scenario>-capacity/): step-<users>.json
+(each step's full result), capacity.json (limits, steps, highest_held, first_broken) and
+capacity.csv (one row per step, for a chart).
+
+Examples:
+  ftpload capacity scenarios/smoke.toml --start 10 --factor 2 --max 160 --step-duration 5s
+      Try 10, 20, 40, 80, 160 clients against the embedded target, 5 s each.
+  FTPLOAD_PASSWORD=secret ftpload capacity scenarios/reference.toml --target ftp://bob@127.0.0.1:2121 --start 50 --step 50 --max 500 --max-p99-session-setup 250ms
+      Step an external server up by 50 clients until logins take over 250 ms at p99.
+
+Exit codes: 0 a level held (and a break was found or --max held), 1 even the first level
+broke, 2 bad input, 3 could not run, 130 interrupted (completed steps are written).";
+
+#[derive(Debug, Args)]
+#[command(after_help = CAPACITY_HELP)]
+pub struct CapacityArgs {
+    /// Scenario file (TOML); its users and duration are replaced by each step's.
+    pub scenario: PathBuf,
+    /// Target server, e.g. ftp://bob@127.0.0.1:2121 (default: the embedded target, fresh per step).
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// File whose first line is the password (or FTPLOAD_PASSWORD).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Transfer modes for every group, comma-separated, sharing the clients equally.
+    #[arg(long, value_name = "MODE[,MODE...]", value_delimiter = ',')]
+    pub mode: Vec<Mode>,
+    /// The target's passive port range, e.g. 30000-30099 (see `run --help`).
+    #[arg(long, value_name = "FIRST-LAST")]
+    pub passive_range: Option<PortRange>,
+    /// Active-mode listener ports, e.g. 40000-40999 (default: any free port).
+    #[arg(long, value_name = "FIRST-LAST")]
+    pub active_ports: Option<PortRange>,
+    /// Spread each step's client starts over this long (default: the scenario's, or 20 ms per client).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub ramp_up: Option<Duration>,
+    /// Clients of the first step.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub start: u32,
+    /// Clients added per step (default: --start).
+    #[arg(long, value_name = "N", conflicts_with = "factor")]
+    pub step: Option<u32>,
+    /// Multiply the clients by F per step instead, e.g. 2.
+    #[arg(long, value_name = "F")]
+    pub factor: Option<f64>,
+    /// The highest level tried; the search ends there.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub max: u32,
+    /// Length of each step including ramp-up.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
+    pub step_duration: Duration,
+    /// Highest failed fraction of iterations and sessions that still holds.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.01)]
+    pub max_error_rate: f64,
+    /// Highest p99 of connect-to-230 that still holds.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1s")]
+    pub max_p99_session_setup: Duration,
+    /// Highest p99 of PASV/EPSV/PORT/EPRT-to-connected that still holds.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1s")]
+    pub max_p99_data_setup: Duration,
+    /// Folder for the step results, capacity.json and capacity.csv.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// No progress lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
 fn parse_file_spec(s: &str) -> Result<(String, u64), String> {
     let (n, sz) = s
         .split_once('=')
@@ -159,6 +244,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Cmd::Run(a) => run_cmd(a),
         Cmd::Serve(a) => serve_cmd(a),
+        Cmd::Capacity(a) => capacity_cmd(a),
         Cmd::Report { results } => {
             let runs = crate::report::read_all(&results).map_err(|e| UsageError(e.to_string()))?;
             print!("{}", crate::report::markdown(&runs));
@@ -188,20 +274,19 @@ pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
 #[error("{0}")]
 pub struct UsageError(String);
 
+/// The password from --password-file (its first line) or FTPLOAD_PASSWORD;
+/// never a flag, which would show in `ps` and shell history.
+fn read_password(file: Option<&std::path::Path>) -> Result<Option<String>, UsageError> {
+    match file {
+        Some(f) => std::fs::read_to_string(f)
+            .map(|t| Some(t.lines().next().unwrap_or("").to_string()))
+            .map_err(|e| UsageError(format!("cannot read --password-file {}: {e}", f.display()))),
+        None => Ok(std::env::var("FTPLOAD_PASSWORD").ok()),
+    }
+}
+
 fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
-    let password = match &a.password_file {
-        Some(f) => Some(
-            std::fs::read_to_string(f)
-                .map_err(|e| {
-                    UsageError(format!("cannot read --password-file {}: {e}", f.display()))
-                })?
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_string(),
-        ),
-        None => std::env::var("FTPLOAD_PASSWORD").ok(),
-    };
+    let password = read_password(a.password_file.as_deref())?;
     let o = Overrides {
         target: a.target,
         password,
@@ -213,6 +298,7 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
         workers: a.workers,
         follow_pasv_address: a.follow_pasv_address,
         active_ports: a.active_ports,
+        passive_range: a.passive_range,
     };
     let plan = Plan::load(&a.scenario, &o)?;
     let f = run::run(
@@ -277,4 +363,60 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
         .block_on(tokio::signal::ctrl_c())?;
     server.stop();
     Ok(ExitCode::from(exit::OK))
+}
+
+fn capacity_cmd(a: CapacityArgs) -> anyhow::Result<ExitCode> {
+    use crate::capacity::{self, CapacityError, Growth, Limits, Search};
+    let password = read_password(a.password_file.as_deref())?;
+    let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    let search = Search {
+        scenario: a.scenario,
+        overrides: Overrides {
+            target: a.target,
+            password,
+            modes: a.mode,
+            ramp_up: a.ramp_up,
+            active_ports: a.active_ports,
+            passive_range: a.passive_range,
+            ..Overrides::default()
+        },
+        start: a.start,
+        growth: match a.factor {
+            Some(f) => Growth::Factor(f),
+            None => Growth::Step(a.step.unwrap_or(a.start)),
+        },
+        max: a.max,
+        step_duration: a.step_duration,
+        limits: Limits {
+            max_error_rate: a.max_error_rate,
+            max_p99_session_setup_us: us(a.max_p99_session_setup),
+            max_p99_data_setup_us: us(a.max_p99_data_setup),
+        },
+        out_dir: a.out_dir,
+        quiet: a.quiet,
+    };
+    let mut header = false;
+    let (c, dir) = capacity::search(&search, &mut |step| {
+        if !std::mem::replace(&mut header, true) {
+            println!("{}", capacity::TABLE_HEADER);
+        }
+        println!("{}", capacity::table_row(step));
+    })
+    .map_err(|e| match e {
+        CapacityError::Usage(m) => anyhow::Error::new(UsageError(m)),
+        CapacityError::Scenario(e) => anyhow::Error::new(e),
+        e => anyhow::Error::new(e),
+    })?;
+    println!("\n{}", capacity::verdict(&c));
+    println!(
+        "capacity written to {}",
+        dir.join("capacity.json").display()
+    );
+    Ok(ExitCode::from(if c.interrupted {
+        exit::INTERRUPTED
+    } else if c.highest_held.is_none() {
+        exit::FAILURES
+    } else {
+        exit::OK
+    }))
 }

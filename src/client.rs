@@ -6,9 +6,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::metrics::{Metric, ModeStats, Step};
-use crate::proto::data::{self, ChannelInfo, Transferred};
-use crate::proto::{Command, Control, DataOptions, Mode, ProtoError, Timeouts};
+use crate::metrics::exhaustion::{self, Exhaustion};
+use crate::metrics::{Live, Metric, ModeStats, Step};
+use crate::proto::data::{Channel, ChannelInfo, Transferred};
+use crate::proto::{Command, Control, DataOptions, Mode, PortRange, ProtoError, Timeouts};
 use crate::scenario::Op;
 
 /// Where measurements go. The driver's sink is a per-thread shard.
@@ -24,6 +25,17 @@ pub struct Target {
     pub password: String,
     pub timeouts: Timeouts,
     pub data: DataOptions,
+    /// The passive range the server is configured with, when known: a port
+    /// announced outside it is the silent exhaustion of proftpd and pyftpdlib.
+    pub declared_passive: Option<PortRange>,
+}
+
+/// What every client of a run shares: the target, where numbers go, and the
+/// run's live gauges.
+pub struct Env<'a, S> {
+    pub target: &'a Target,
+    pub sink: &'a S,
+    pub live: &'a Live,
 }
 
 /// One virtual client: its identity (for its upload file name) and its mode.
@@ -35,7 +47,8 @@ pub struct VirtualClient {
 
 impl VirtualClient {
     /// Connects and logs in, recording the session-setup phases or the failure.
-    pub async fn open_session<S: Sink>(&self, t: &Target, sink: &S) -> Option<Control> {
+    pub async fn open_session<S: Sink>(&self, env: &Env<'_, S>) -> Option<Control> {
+        let t = env.target;
         let start = Instant::now();
         let r = async {
             let mut c = Control::connect(t.addr, t.timeouts).await?;
@@ -49,7 +62,7 @@ impl VirtualClient {
         .await;
         match r {
             Ok((mut c, connected, banner, logged_in)) => {
-                sink.record(self.mode, |s| {
+                env.sink.record(self.mode, |s| {
                     s.record_duration(Metric::TcpConnect, connected - start);
                     s.record_duration(Metric::Banner, banner - connected);
                     s.record_duration(Metric::Login, logged_in - banner);
@@ -60,16 +73,15 @@ impl VirtualClient {
                 match c.expect(&Command::TypeImage, Step::Command, 2).await {
                     Ok(_) => Some(c),
                     Err(e) => {
-                        self.fail(sink, &e);
+                        self.fail(env, &e);
                         None
                     }
                 }
             }
             Err(e) => {
-                sink.record(self.mode, |s| {
-                    s.counters.sessions_failed += 1;
-                    s.record_error(e.class(), || e.to_string());
-                });
+                env.sink
+                    .record(self.mode, |s| s.counters.sessions_failed += 1);
+                self.fail(env, &e);
                 None
             }
         }
@@ -78,16 +90,10 @@ impl VirtualClient {
     /// Runs one pass through `ops`. Stops at the first failure and returns
     /// false: after a timeout or a broken data channel the session's state is
     /// unknown, so the caller drops it rather than guess.
-    pub async fn run_ops<S: Sink>(
-        &self,
-        c: &mut Control,
-        ops: &[Op],
-        t: &Target,
-        sink: &S,
-    ) -> bool {
+    pub async fn run_ops<S: Sink>(&self, c: &mut Control, ops: &[Op], env: &Env<'_, S>) -> bool {
         for op in ops {
-            if let Err(e) = self.run_op(c, op, t, sink).await {
-                self.fail(sink, &e);
+            if let Err(e) = self.run_op(c, op, env).await {
+                self.fail(env, &e);
                 return false;
             }
         }
@@ -98,8 +104,7 @@ impl VirtualClient {
         &self,
         c: &mut Control,
         op: &Op,
-        t: &Target,
-        sink: &S,
+        env: &Env<'_, S>,
     ) -> Result<(), ProtoError> {
         let upload_name;
         let (cmd, upload) = match op {
@@ -110,46 +115,121 @@ impl VirtualClient {
             }
             Op::List(d) => (Command::List(d.as_deref()), None),
             Op::Nlst(d) => (Command::Nlst(d.as_deref()), None),
-            Op::Size(f) => return self.control_only(c, &Command::Size(f), sink).await,
-            Op::Noop => return self.control_only(c, &Command::Noop, sink).await,
+            Op::Size(f) => return self.control_only(c, &Command::Size(f), env).await,
+            Op::Noop => return self.control_only(c, &Command::Noop, env).await,
+            Op::Hold(d) => {
+                let mut ch = Channel::new(self.mode, &env.target.data, env.live);
+                let r = ch.hold(c, *d).await;
+                self.note_channel(env, &ch.info, |s| {
+                    if r.is_ok() {
+                        s.counters.holds += 1;
+                    }
+                });
+                return r;
+            }
         };
-        let mut info = ChannelInfo::default();
-        let r = data::transfer(c, self.mode, &t.data, cmd, upload, &mut info).await;
-        sink.record(self.mode, |s| {
+        let mut ch = Channel::new(self.mode, &env.target.data, env.live);
+        let r = ch.transfer(c, cmd, upload).await;
+        self.note_channel(env, &ch.info, |s| match &r {
+            Ok(x) => record_transfer(s, x, upload.is_some()),
+            Err(_) => s.counters.transfers_failed += 1,
+        });
+        r.map(|_| ())
+    }
+
+    /// Records what a data channel revealed, whether or not it worked: the
+    /// server port and how soon it came round again, an address mismatch,
+    /// the source port of an active connection.
+    fn note_channel<S: Sink>(
+        &self,
+        env: &Env<'_, S>,
+        info: &ChannelInfo,
+        then: impl FnOnce(&mut ModeStats),
+    ) {
+        let reuse = match (info.announced, info.announced_at) {
+            (Some(a), Some(at)) => env.live.port_announced(a.port(), at),
+            _ => None,
+        };
+        let outside = match (info.announced, env.target.declared_passive) {
+            (Some(a), Some(range)) => !range.contains(a.port()),
+            _ => false,
+        };
+        let silent = outside.then(|| {
+            self.exhaustion_now(
+                env,
+                exhaustion::OUTSIDE_RANGE,
+                format!("{}", info.announced.map(|a| a.port()).unwrap_or(0)),
+            )
+        });
+        env.sink.record(self.mode, |s| {
+            let ch = &mut s.channels;
+            if let Some(a) = info.announced {
+                ch.ports.insert(a.port());
+            }
+            if let Some(r) = reuse {
+                ch.record_reuse(r.as_micros() as u64);
+            }
+            if outside {
+                ch.outside_declared += 1;
+                ch.exhaustion = Exhaustion::earliest(ch.exhaustion.take(), silent);
+            }
             s.counters.pasv_address_mismatch += u64::from(info.mismatch);
             match info.server_source_port {
                 Some(20) => s.counters.active_from_port_20 += 1,
                 Some(_) => s.counters.active_from_other_port += 1,
                 None => {}
             }
-            match &r {
-                Ok(x) => record_transfer(s, x, upload.is_some()),
-                Err(_) => s.counters.transfers_failed += 1,
-            }
+            then(s);
         });
-        r.map(|_| ())
+    }
+
+    fn exhaustion_now<S: Sink>(
+        &self,
+        env: &Env<'_, S>,
+        signature: &str,
+        evidence: String,
+    ) -> Exhaustion {
+        let (pending, open) = env.live.channels(self.mode);
+        Exhaustion {
+            at_s: env.live.elapsed().as_secs_f64(),
+            signature: signature.to_string(),
+            evidence,
+            clients: env.live.clients(),
+            pending,
+            open,
+        }
     }
 
     async fn control_only<S: Sink>(
         &self,
         c: &mut Control,
         cmd: &Command<'_>,
-        sink: &S,
+        env: &Env<'_, S>,
     ) -> Result<(), ProtoError> {
         c.expect(cmd, Step::Command, 2).await?;
-        sink.record(self.mode, |s| s.counters.commands += 1);
+        env.sink.record(self.mode, |s| s.counters.commands += 1);
         Ok(())
     }
 
     /// Quits politely; a failure here is recorded but the session still counted.
-    pub async fn close<S: Sink>(&self, c: Control, sink: &S) {
+    pub async fn close<S: Sink>(&self, c: Control, env: &Env<'_, S>) {
         if let Err(e) = c.quit().await {
-            sink.record(self.mode, |s| s.record_error(e.class(), || e.to_string()));
+            self.fail(env, &e);
         }
     }
 
-    fn fail<S: Sink>(&self, sink: &S, e: &ProtoError) {
-        sink.record(self.mode, |s| s.record_error(e.class(), || e.to_string()));
+    /// Counts a failure by class, and notes it as exhaustion when it is one.
+    fn fail<S: Sink>(&self, env: &Env<'_, S>, e: &ProtoError) {
+        let class = e.class();
+        let text = e.to_string();
+        let ex = exhaustion::signature(&class, &text)
+            .map(|sig| self.exhaustion_now(env, sig, text.clone()));
+        env.sink.record(self.mode, |s| {
+            s.record_error(class, || text);
+            if ex.is_some() {
+                s.channels.exhaustion = Exhaustion::earliest(s.channels.exhaustion.take(), ex);
+            }
+        });
     }
 }
 

@@ -9,15 +9,20 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::watch;
 
-use crate::client::{Sink, Target, VirtualClient};
+use crate::client::{Env, Sink, Target, VirtualClient};
+use crate::metrics::live::Peaks;
 use crate::metrics::shard::Registry;
-use crate::metrics::{Counters, ModeStats, Recorder};
+use crate::metrics::timeline::{Interval, ModeInterval};
+use crate::metrics::{Counters, Live, ModeStats, Recorder};
 use crate::proto::Mode;
-use crate::scenario::{Plan, SessionModel, Stop};
+use crate::scenario::{Op, Plan, SessionModel, Stop};
 
 /// How long iterations still running at the deadline may take to finish
 /// before they are cut off; they are counted either way.
 pub const GRACE: Duration = Duration::from_secs(10);
+
+/// Gauges are sampled this often; the timeline and progress tick every second.
+const SAMPLE: Duration = Duration::from_millis(100);
 
 impl Sink for Arc<Registry> {
     fn record(&self, mode: Mode, f: impl FnOnce(&mut ModeStats)) {
@@ -38,6 +43,7 @@ pub struct Tick {
 #[derive(Debug)]
 pub struct RunOutcome {
     pub recorder: Recorder,
+    pub timeline: Vec<Interval>,
     pub started: SystemTime,
     pub ended: SystemTime,
     pub elapsed: Duration,
@@ -83,15 +89,26 @@ pub fn run(
         password: password.to_string(),
         timeouts: plan.timeouts,
         data: plan.data.clone(),
+        declared_passive: plan.declared_passive,
     });
     let started = SystemTime::now();
     let t0 = Instant::now();
-    let interrupted = rt.block_on(closed_loop(plan, target, &registry, cancel, t0, on_tick));
-    let (interrupted, cut_off) = interrupted;
+    let live = Arc::new(Live::new(t0));
+    let mut timeline = Vec::new();
+    let (interrupted, cut_off) = rt.block_on(closed_loop(
+        plan,
+        target,
+        &registry,
+        &live,
+        cancel,
+        &mut timeline,
+        on_tick,
+    ));
     // Dropping the runtime ends every task, so nothing records after the snapshot.
     rt.shutdown_timeout(Duration::from_secs(1));
     Ok(RunOutcome {
         recorder: registry.snapshot(),
+        timeline,
         started,
         ended: SystemTime::now(),
         elapsed: t0.elapsed(),
@@ -104,10 +121,12 @@ async fn closed_loop(
     plan: &Plan,
     target: Arc<Target>,
     registry: &Arc<Registry>,
+    live: &Arc<Live>,
     cancel: &Cancel,
-    t0: Instant,
+    timeline: &mut Vec<Interval>,
     on_tick: &mut dyn FnMut(Tick),
 ) -> (bool, u64) {
+    let t0 = live.start();
     let (stop_tx, stop_rx) = watch::channel(false);
     let budget = Arc::new(AtomicU64::new(match plan.stop {
         Stop::Iterations(n) => n,
@@ -117,39 +136,42 @@ async fn closed_loop(
         Stop::Duration(d) => Some(t0 + d),
         Stop::Iterations(_) => None,
     };
-    let running = Arc::new(AtomicU64::new(0));
     let total = plan.total_users().max(1);
     let mut tasks = tokio::task::JoinSet::new();
     let mut k = 0u64;
     for g in &plan.groups {
-        let ops: Arc<[crate::scenario::Op]> = g.ops.clone().into();
+        let ops: Arc<[Op]> = g.ops.clone().into();
         for mode in g.client_modes() {
             let vc = VirtualClient { id: k, mode };
             let delay = plan.ramp_up.mul_f64(k as f64 / total as f64);
             let ctx = Ctx {
                 target: target.clone(),
                 sink: registry.clone(),
+                live: live.clone(),
                 ops: ops.clone(),
                 session: g.session,
                 budget: budget.clone(),
                 deadline,
                 stop: stop_rx.clone(),
-                running: running.clone(),
             };
             tasks.spawn(async move {
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
                     _ = wait_stop(ctx.stop.clone()) => return,
                 }
-                ctx.running.fetch_add(1, Ordering::Relaxed);
+                ctx.live.client_started();
                 client_loop(vc, &ctx).await;
-                ctx.running.fetch_sub(1, Ordering::Relaxed);
+                ctx.live.client_stopped();
             });
             k += 1;
         }
     }
 
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    let modes = plan.modes();
+    let mut sampler = Sampler::new(&modes, target.addr.ip());
+    let mut ticker = tokio::time::interval(SAMPLE);
+    // A late tick is skipped, not made up by a burst of samples taken at once.
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     ticker.tick().await;
     let mut interrupted = false;
     let mut grace_end: Option<tokio::time::Instant> = None;
@@ -163,14 +185,16 @@ async fn closed_loop(
                 }
             }
             _ = ticker.tick() => {
-                let (counters, errors) = registry.totals();
-                on_tick(Tick { elapsed: t0.elapsed(), counters, errors, clients_running: running.load(Ordering::Relaxed) });
+                if let Some(point) = sampler.sample(registry, live) {
+                    let (counters, errors) = registry.totals();
+                    on_tick(Tick { elapsed: t0.elapsed(), counters, errors, clients_running: live.clients() });
+                    timeline.push(point);
+                }
                 if cancel.is_cancelled() {
                     interrupted = true;
                     break;
                 }
-                let now = Instant::now();
-                if grace_end.is_none() && deadline.is_some_and(|d| now >= d) {
+                if grace_end.is_none() && deadline.is_some_and(|d| Instant::now() >= d) {
                     let _ = stop_tx.send(true);
                     grace_end = Some(tokio::time::Instant::now() + GRACE);
                 }
@@ -186,21 +210,122 @@ async fn closed_loop(
         }
     }
     let _ = stop_tx.send(true);
-    let cut_off = running.load(Ordering::Relaxed);
+    let cut_off = live.clients();
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
+    timeline.extend(sampler.finish(registry, live));
     (interrupted, if interrupted { 0 } else { cut_off })
+}
+
+/// Samples the live gauges into each mode's histograms every 100 ms, and
+/// every second closes a timeline interval.
+struct Sampler {
+    modes: Vec<Mode>,
+    target: std::net::IpAddr,
+    local: bool,
+    /// Samples since the last interval closed.
+    samples: u32,
+    /// The end of the open interval, in whole seconds since the start.
+    t_s: u32,
+    second: [Peaks; 4],
+    last: [(Counters, u64); 4],
+    /// TIME_WAIT as last read, and whether a read is under way: reading
+    /// /proc/net/tcp takes up to a second on a busy host with many sockets,
+    /// so it runs beside the sampler, never in its way.
+    time_wait: Arc<AtomicU64>,
+    reading: Arc<AtomicBool>,
+}
+
+impl Sampler {
+    fn new(modes: &[Mode], target: std::net::IpAddr) -> Sampler {
+        let local = crate::kernel::is_local(target);
+        // Read once before the load, so the first second has a value.
+        let time_wait = if local {
+            crate::kernel::time_wait(target)
+        } else {
+            0
+        };
+        Sampler {
+            modes: modes.to_vec(),
+            target,
+            local,
+            samples: 0,
+            t_s: 1,
+            time_wait: Arc::new(AtomicU64::new(time_wait)),
+            reading: Arc::default(),
+            second: Default::default(),
+            last: Default::default(),
+        }
+    }
+
+    fn sample(&mut self, registry: &Arc<Registry>, live: &Live) -> Option<Interval> {
+        for &m in &self.modes {
+            let p = live.take_peaks(m);
+            let s = &mut self.second[m.index()];
+            s.pending = s.pending.max(p.pending);
+            s.open = s.open.max(p.open);
+            registry.with_shard(|r| r.mode(m).channels.sample(p.pending, p.open, p.in_use));
+        }
+        self.samples += 1;
+        (live.elapsed() >= Duration::from_secs(self.t_s.into()))
+            .then(|| self.interval(registry, live))
+    }
+
+    fn interval(&mut self, registry: &Arc<Registry>, live: &Live) -> Interval {
+        let now = registry.counters_by_mode();
+        let mut modes = std::collections::BTreeMap::new();
+        for &m in &self.modes {
+            let (c, e) = now[m.index()];
+            let (c0, e0) = self.last[m.index()];
+            let peaks = std::mem::take(&mut self.second[m.index()]);
+            modes.insert(
+                m,
+                ModeInterval {
+                    sessions: c.sessions - c0.sessions,
+                    transfers: c.transfers - c0.transfers,
+                    errors: e - e0,
+                    peak_pending: peaks.pending,
+                    peak_open: peaks.open,
+                },
+            );
+        }
+        self.last = now;
+        self.samples = 0;
+        if self.local && !self.reading.swap(true, Ordering::Relaxed) {
+            let (target, tw, reading) = (self.target, self.time_wait.clone(), self.reading.clone());
+            tokio::task::spawn_blocking(move || {
+                tw.store(crate::kernel::time_wait(target), Ordering::Relaxed);
+                reading.store(false, Ordering::Relaxed);
+            });
+        }
+        let t_s = self.t_s;
+        // Whole seconds the sampler missed (a stalled thread) are skipped.
+        self.t_s = (live.elapsed().as_secs() as u32 + 1).max(t_s + 1);
+        Interval {
+            t_s,
+            clients: live.clients(),
+            time_wait: self.time_wait.load(Ordering::Relaxed),
+            modes,
+        }
+    }
+
+    /// The partial last second: samples since the last interval, or counts
+    /// recorded after it (iterations finishing in the grace period).
+    fn finish(&mut self, registry: &Arc<Registry>, live: &Live) -> Option<Interval> {
+        (self.samples > 0 || registry.counters_by_mode() != self.last)
+            .then(|| self.interval(registry, live))
+    }
 }
 
 struct Ctx {
     target: Arc<Target>,
     sink: Arc<Registry>,
-    ops: Arc<[crate::scenario::Op]>,
+    live: Arc<Live>,
+    ops: Arc<[Op]>,
     session: SessionModel,
     budget: Arc<AtomicU64>,
     deadline: Option<Instant>,
     stop: watch::Receiver<bool>,
-    running: Arc<AtomicU64>,
 }
 
 impl Ctx {
@@ -220,18 +345,21 @@ async fn wait_stop(mut rx: watch::Receiver<bool>) {
 }
 
 async fn client_loop(vc: VirtualClient, ctx: &Ctx) {
-    let t = &*ctx.target;
-    let sink = &ctx.sink;
+    let env = Env {
+        target: &ctx.target,
+        sink: &ctx.sink,
+        live: &ctx.live,
+    };
     let mut session = None;
     while ctx.next_iteration() {
         if session.is_none() {
-            session = vc.open_session(t, sink).await;
+            session = vc.open_session(&env).await;
         }
         let ok = match session.as_mut() {
-            Some(c) => vc.run_ops(c, &ctx.ops, t, sink).await,
+            Some(c) => vc.run_ops(c, &ctx.ops, &env).await,
             None => false,
         };
-        sink.record(vc.mode, |s| {
+        ctx.sink.record(vc.mode, |s| {
             if ok {
                 s.counters.iterations += 1
             } else {
@@ -242,11 +370,11 @@ async fn client_loop(vc: VirtualClient, ctx: &Ctx) {
             session = None;
         } else if ctx.session == SessionModel::PerIteration {
             if let Some(c) = session.take() {
-                vc.close(c, sink).await;
+                vc.close(c, &env).await;
             }
         }
     }
     if let Some(c) = session.take() {
-        vc.close(c, sink).await;
+        vc.close(c, &env).await;
     }
 }

@@ -99,7 +99,7 @@ fn field(text: &str, prefix: &str, key: &str) -> u64 {
 }
 
 /// Counts TIME_WAIT sockets (state 06) with `target` at either end.
-fn time_wait(target: IpAddr) -> u64 {
+pub fn time_wait(target: IpAddr) -> u64 {
     let (path, hex) = match target {
         IpAddr::V4(v4) => (
             "/proc/net/tcp",

@@ -6,6 +6,7 @@
 //! [`metrics::Recorder`]; recorders merge into a [`result::RunResult`], printed by
 //! [`summary`] and written as versioned JSON.
 
+pub mod capacity;
 pub mod cli;
 pub mod client;
 pub mod driver;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use crate::driver::{self, Cancel};
 use crate::metrics::Step;
-use crate::proto::data::{self, ChannelInfo};
+use crate::proto::data::Channel;
 use crate::proto::{Command, Control, Mode, ProtoError};
 use crate::result::{self, ResultError, RunResult, TargetInfo, Tool, SCHEMA_VERSION};
 use crate::scenario::{Op, Plan, TargetPlan};
@@ -141,7 +141,8 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Finished, RunError> {
         interrupted: outcome.interrupted,
         target: TargetInfo { banner, ..info },
         scenario: serde_json::to_value(plan).unwrap_or_default(),
-        modes: RunResult::modes_from(&outcome.recorder),
+        modes: RunResult::modes_from(&outcome.recorder, plan.declared_passive),
+        timeline: outcome.timeline,
         kernel,
     };
     let wanted = opts
@@ -253,16 +254,9 @@ fn set_up(plan: &Plan, addr: SocketAddr, external: bool) -> Result<String, RunEr
                 if r.code == 213 && r.text.trim().parse::<u64>().ok() == Some(*size) {
                     continue;
                 }
-                let mut info = ChannelInfo::default();
-                data::transfer(
-                    &mut c,
-                    Mode::Passive,
-                    &plan.data,
-                    Command::Stor(name),
-                    Some(*size),
-                    &mut info,
-                )
-                .await
+                Channel::new(Mode::Passive, &plan.data, &())
+                    .transfer(&mut c, Command::Stor(name), Some(*size))
+                    .await
                 .map_err(|e| setup(format!("uploading {name} ({size} bytes): {e}")))?;
             }
             for g in &plan.groups {

@@ -209,6 +209,41 @@ pub fn render(r: &RunResult) -> String {
             s.counters.active_from_port_20 + s.counters.active_from_other_port
         )
     }));
+    table.push(counter_row("channels peak", &|s| {
+        format!(
+            "{} pending, {} open",
+            s.channels.peak_pending, s.channels.peak_open
+        )
+    }));
+    table.push(counter_row("server ports", &|s| match (
+        s.channels.server_port_min,
+        s.channels.server_port_max,
+    ) {
+        (Some(a), Some(b)) => format!("{} in {a}-{b}", s.channels.distinct_server_ports),
+        _ => "-".into(),
+    }));
+    table.push(counter_row("port reuse p50", &|s| {
+        let r = &s.channels.reuse_interval;
+        if r.count == 0 {
+            "-".into()
+        } else {
+            micros(r.p50)
+        }
+    }));
+    table.push(counter_row(
+        "range use peak",
+        &|s| match s.channels.peak_range_utilisation {
+            Some(u) => format!(
+                "{:.0}% of {}",
+                u * 100.0,
+                s.channels.declared_range.map(|r| r.size()).unwrap_or(0)
+            ),
+            None => "-".into(),
+        },
+    ));
+    table.push(counter_row("outside range", &|s| {
+        s.channels.outside_declared_range.to_string()
+    }));
     table.push(counter_row("227 mismatch", &|s| {
         s.counters.pasv_address_mismatch.to_string()
     }));
@@ -229,6 +264,15 @@ pub fn render(r: &RunResult) -> String {
         );
         if k.listen_overflows + k.syncookies_sent > 0 {
             out.push_str("  the target's listen queue overflowed: clients may have connected and waited for a banner; spread connects with ramp_up\n");
+        }
+    }
+    for (m, s) in &modes {
+        if let Some(x) = &s.channels.exhaustion {
+            let _ = writeln!(
+                out,
+                "\nEXHAUSTION ({m}): first at {:.1}s with {} clients running, {} channels pending and {} open: {}\n  evidence: {}",
+                x.at_s, x.clients, x.pending, x.open, x.signature, x.evidence
+            );
         }
     }
     let mut any = false;

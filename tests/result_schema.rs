@@ -5,18 +5,24 @@
 
 mod harness;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use ftpload::metrics::exhaustion::{self, Exhaustion};
+use ftpload::metrics::timeline::{Interval, ModeInterval};
 use ftpload::metrics::{ErrorClass, Metric, Step};
-use ftpload::proto::{Mode, Verb};
-use ftpload::result::{decode_hdr, ErrorEntry, ModeResult, RunResult, SCHEMA_VERSION};
+use ftpload::proto::{Mode, PortRange, Verb};
+use ftpload::result::{
+    decode_hdr, ChannelsResult, ErrorEntry, MetricResult, ModeResult, RunResult, SCHEMA_VERSION,
+};
 use ftpload::scenario::{Overrides, Plan};
 use hdrhistogram::Histogram;
 use serde_json::Value;
 
 /// Short, but in all three modes the embedded target serves, with a download,
-/// an upload and a listing, so every metric has samples.
+/// an upload, a listing and a hold, so every metric has samples and, the holds
+/// making each client's iterations last 100 ms more, the run lasts long
+/// enough (over half a second) for gauge samples and a timeline.
 const SCENARIO: &str = r#"
 [files]
 "1k.bin" = "1KiB"
@@ -30,16 +36,47 @@ ramp_up = "0s"
 [[group]]
 users = 3
 modes = { passive = 1, epsv = 1, active = 1 }
-ops = ["retr 1k.bin", "stor 2KiB", "list"]
+ops = ["retr 1k.bin", "stor 2KiB", "list", "hold 100ms"]
 "#;
 
 const MODES_USED: [&str; 3] = ["passive", "epsv", "active"];
+
+/// The embedded target's default passive range, which SCENARIO declares.
+const DEFAULT_PASSIVE: &str = "20000-29999";
+
+/// Exhaustion on the embedded target in about a second: six clients hold PASV
+/// channels for a second on a range of three ports, so at most three holds
+/// work and the other clients get 425 (libunftp has no free passive port). The
+/// failed iterations use up the budget at once, so the run ends with the holds.
+/// Each test gets its own range: tests run in parallel, and would otherwise
+/// take each other's ports. The ranges sit outside the default 20000-29999
+/// (the other tests' embedded targets) and below the ephemeral ports.
+fn exhaustion_scenario(first: u16) -> String {
+    format!(
+        r#"
+[embedded]
+passive_ports = "{first}-{last}"
+
+[run]
+iterations = 12
+ramp_up = "0s"
+
+[[group]]
+users = 6
+mode = "passive"
+ops = ["hold 1s"]
+"#,
+        last = first + 2
+    )
+}
+const EXHAUSTION_USERS: u64 = 6;
+const EXHAUSTION_ITERATIONS: u64 = 12;
 
 const METRIC_FIELDS: [&str; 10] = [
     "unit", "count", "min", "mean", "p50", "p90", "p99", "p999", "max", "hdr",
 ];
 
-const COUNTER_FIELDS: [&str; 12] = [
+const COUNTER_FIELDS: [&str; 13] = [
     "sessions",
     "sessions_failed",
     "iterations",
@@ -47,6 +84,7 @@ const COUNTER_FIELDS: [&str; 12] = [
     "transfers",
     "transfers_failed",
     "commands",
+    "holds",
     "bytes_down",
     "bytes_up",
     "pasv_address_mismatch",
@@ -54,7 +92,7 @@ const COUNTER_FIELDS: [&str; 12] = [
     "active_from_other_port",
 ];
 
-const TOP_FIELDS: [&str; 10] = [
+const TOP_FIELDS: [&str; 11] = [
     "schema_version",
     "tool",
     "scenario_name",
@@ -65,6 +103,67 @@ const TOP_FIELDS: [&str; 10] = [
     "target",
     "scenario",
     "modes",
+    "timeline",
+];
+
+const SCENARIO_FIELDS: [&str; 11] = [
+    "name",
+    "source",
+    "target",
+    "declared_passive",
+    "files",
+    "stop",
+    "ramp_up",
+    "workers",
+    "timeouts",
+    "data",
+    "groups",
+];
+
+const MODE_FIELDS: [&str; 4] = ["metrics", "counters", "errors", "channels"];
+
+const CHANNEL_FIELDS: [&str; 15] = [
+    "reuse_interval",
+    "pending",
+    "open",
+    "in_use",
+    "peak_pending",
+    "peak_open",
+    "peak_in_use",
+    "server_ports",
+    "distinct_server_ports",
+    "server_port_min",
+    "server_port_max",
+    "declared_range",
+    "outside_declared_range",
+    "peak_range_utilisation",
+    "exhaustion",
+];
+
+/// The channel gauges, sampled every 100 ms, with the peak each one has.
+const GAUGES: [(&str, &str); 3] = [
+    ("pending", "peak_pending"),
+    ("open", "peak_open"),
+    ("in_use", "peak_in_use"),
+];
+
+const EXHAUSTION_FIELDS: [&str; 6] = [
+    "at_s",
+    "signature",
+    "evidence",
+    "clients",
+    "pending",
+    "open",
+];
+
+const INTERVAL_FIELDS: [&str; 4] = ["t_s", "clients", "time_wait", "modes"];
+
+const MODE_INTERVAL_FIELDS: [&str; 5] = [
+    "sessions",
+    "transfers",
+    "errors",
+    "peak_pending",
+    "peak_open",
 ];
 
 /// Present when the target ran on this host (the embedded one always does)
@@ -139,6 +238,402 @@ fn all_keys(v: &Value, path: &str, out: &mut BTreeSet<String>) {
     }
 }
 
+/// A metric object (one of the 8 metrics, or a histogram of `channels`): its
+/// fields and types, and its summary agreeing with its own `hdr`. Returns the
+/// decoded histogram.
+fn check_metric_object(at: &str, x: &Value, unit: &str, high: u64) -> Histogram<u64> {
+    assert_eq!(keys(x), set(&METRIC_FIELDS), "{at}: fields");
+    assert_eq!(str_at(x, "unit"), unit, "{at}");
+    assert!(x["mean"].is_f64(), "{at}: mean is a float: {}", x["mean"]);
+    let [count, min, p50, p90, p99, p999, max] =
+        ["count", "min", "p50", "p90", "p99", "p999", "max"].map(|f| u64_at(x, f));
+    let mean = x["mean"].as_f64().unwrap();
+    let hdr = str_at(x, "hdr");
+    assert!(hdr.starts_with("HISTFAAA"), "{at}: hdr {hdr:.20}");
+    let h = decode_hdr(hdr).unwrap_or_else(|e| panic!("{at}: {e}"));
+    assert_eq!(h.len(), count, "{at}: hdr count");
+    assert_eq!(h.sigfig(), 3, "{at}");
+    assert_eq!(h.low(), 1, "{at}");
+    assert!(h.high() >= high, "{at}: high {}", h.high());
+    if count == 0 {
+        assert_eq!([min, p50, p90, p99, p999, max], [0; 6], "{at}: empty");
+        assert_eq!(mean, 0.0, "{at}: empty");
+        return h;
+    }
+    assert!(
+        min <= p50 && p50 <= p90 && p90 <= p99 && p99 <= p999 && p999 <= max,
+        "{at}: {min} {p50} {p90} {p99} {p999} {max}"
+    );
+    assert!(
+        min as f64 <= mean && mean <= max as f64,
+        "{at}: mean {mean}"
+    );
+    assert_eq!(h.max(), max, "{at}: hdr max");
+    assert_eq!(h.min(), min, "{at}: hdr min");
+    assert_eq!(h.value_at_quantile(0.5), p50, "{at}: hdr p50");
+    assert_eq!(h.value_at_quantile(0.99), p99, "{at}: hdr p99");
+    assert_eq!(h.mean(), mean, "{at}: hdr mean");
+    h
+}
+
+/// `server_ports`: inclusive `[first, last]` runs, ascending, neither
+/// overlapping nor touching.
+fn port_runs(at: &str, v: &Value) -> Vec<[u16; 2]> {
+    let runs: Vec<[u16; 2]> = serde_json::from_value(v.clone())
+        .unwrap_or_else(|e| panic!("{at}: server_ports is not [[first, last], ...]: {e}: {v}"));
+    for r in &runs {
+        assert!(r[0] <= r[1], "{at}: run {r:?}");
+    }
+    for w in runs.windows(2) {
+        assert!(
+            u32::from(w[0][1]) + 1 < u32::from(w[1][0]),
+            "{at}: runs must ascend, neither overlapping nor touching: {w:?}"
+        );
+    }
+    runs
+}
+
+fn port_set(runs: &[[u16; 2]]) -> BTreeSet<u16> {
+    runs.iter().flat_map(|r| r[0]..=r[1]).collect()
+}
+
+/// Every exhaustion signature, each from a failure that matches it (the
+/// table of docs/result-schema.md, from src/metrics/exhaustion.rs).
+fn known_signatures() -> BTreeSet<&'static str> {
+    let reply = |code, command| ErrorClass::Reply { code, command };
+    let cases = [
+        (reply(500, Some(Verb::Pasv)), "500 OOPS: vsf_sysutil_bind"),
+        (
+            reply(425, Some(Verb::Epsv)),
+            "425 All reserved TCP ports are busy",
+        ),
+        (
+            reply(425, Some(Verb::Pasv)),
+            "425 No data connection established",
+        ),
+        (
+            reply(425, Some(Verb::Pasv)),
+            "425 Can't open passive connection",
+        ),
+        (
+            reply(425, Some(Verb::Retr)),
+            "425 Can't open data connection",
+        ),
+        (reply(421, None), "421 Data connection Timed Out"),
+        (reply(421, None), "421 Too many connections"),
+        (ErrorClass::NoBanner, ""),
+        (
+            ErrorClass::AddrInUse {
+                step: Step::DataSetup,
+            },
+            "",
+        ),
+        (
+            ErrorClass::AddrNotAvailable {
+                step: Step::Connect,
+            },
+            "",
+        ),
+        (
+            ErrorClass::FileLimit {
+                step: Step::DataAccept,
+            },
+            "",
+        ),
+        (
+            ErrorClass::Refused {
+                step: Step::DataConnect,
+            },
+            "",
+        ),
+        (
+            ErrorClass::Timeout {
+                step: Step::DataConnect,
+            },
+            "",
+        ),
+        (
+            ErrorClass::Timeout {
+                step: Step::DataAccept,
+            },
+            "",
+        ),
+    ];
+    let mut all: BTreeSet<&'static str> = cases
+        .iter()
+        .map(|(c, text)| {
+            exhaustion::signature(c, text)
+                .unwrap_or_else(|| panic!("{c:?} {text:?} is a sign of exhaustion"))
+        })
+        .collect();
+    assert_eq!(all.len(), cases.len(), "one case per signature");
+    all.insert(exhaustion::OUTSIDE_RANGE);
+    all
+}
+
+/// The `exhaustion` object: its fields and types.
+fn check_exhaustion(at: &str, e: &Value, users: u64, duration_s: f64) {
+    assert_eq!(keys(e), set(&EXHAUSTION_FIELDS), "{at}: exhaustion fields");
+    assert!(e["at_s"].is_f64(), "{at}: at_s is a float: {}", e["at_s"]);
+    let t = e["at_s"].as_f64().unwrap();
+    assert!((0.0..=duration_s).contains(&t), "{at}: at_s {t}");
+    let sig = str_at(e, "signature");
+    assert!(
+        known_signatures().contains(sig),
+        "{at}: unknown signature {sig:?}"
+    );
+    assert!(!str_at(e, "evidence").is_empty(), "{at}: evidence");
+    assert!(u64_at(e, "clients") <= users, "{at}: clients {e}");
+    u64_at(e, "pending");
+    u64_at(e, "open");
+}
+
+/// A mode's `channels`: every field with its type, and the relations the
+/// document states between them. `declared` is `scenario.declared_passive`.
+fn check_channels(at: &str, mode: Mode, c: &Value, declared: &Value, j: &Value) {
+    let at = format!("{at}.channels");
+    assert_eq!(keys(c), set(&CHANNEL_FIELDS), "{at}: fields");
+    check_metric_object(
+        &format!("{at}.reuse_interval"),
+        &c["reuse_interval"],
+        "us",
+        3_600_000_000,
+    );
+    let mut samples = None;
+    for (gauge, peak) in GAUGES {
+        let h = check_metric_object(&format!("{at}.{gauge}"), &c[gauge], "channels", 10_000_000);
+        // The gauges are sampled together, every 100 ms.
+        assert_eq!(
+            *samples.get_or_insert(h.len()),
+            h.len(),
+            "{at}.{gauge}: samples"
+        );
+        // A peak is the largest sample (exactly, at these sizes).
+        assert_eq!(u64_at(c, peak), u64_at(&c[gauge], "max"), "{at}.{peak}");
+    }
+    let [pending, open, in_use] = GAUGES.map(|(_, p)| u64_at(c, p));
+    assert!(
+        pending.max(open) <= in_use && in_use <= pending + open,
+        "{at}: peaks {pending} {open} {in_use}"
+    );
+
+    let runs = port_runs(&at, &c["server_ports"]);
+    let distinct: u64 = runs.iter().map(|r| u64::from(r[1] - r[0]) + 1).sum();
+    assert_eq!(u64_at(c, "distinct_server_ports"), distinct, "{at}");
+    match (runs.first(), runs.last()) {
+        (Some(first), Some(last)) => {
+            assert_eq!(u64_at(c, "server_port_min"), u64::from(first[0]), "{at}");
+            assert_eq!(u64_at(c, "server_port_max"), u64::from(last[1]), "{at}");
+        }
+        _ => {
+            assert!(
+                c["server_port_min"].is_null(),
+                "{at}: {}",
+                c["server_port_min"]
+            );
+            assert!(
+                c["server_port_max"].is_null(),
+                "{at}: {}",
+                c["server_port_max"]
+            );
+        }
+    }
+    if mode.is_active() {
+        // Active modes announce no server port.
+        assert!(runs.is_empty(), "{at}: {runs:?}");
+        assert_eq!(u64_at(&c["reuse_interval"], "count"), 0, "{at}");
+    }
+
+    assert_eq!(
+        c["declared_range"], *declared,
+        "{at}: declared_range is scenario.declared_passive"
+    );
+    let range: Option<PortRange> = declared.as_str().map(|s| s.parse().unwrap());
+    let outside = u64_at(c, "outside_declared_range");
+    match range {
+        Some(r) if runs.iter().any(|x| !r.contains(x[0]) || !r.contains(x[1])) => {
+            assert!(outside > 0, "{at}: ports outside {r} not counted")
+        }
+        Some(_) => {}
+        None => assert_eq!(outside, 0, "{at}: nothing declared, nothing outside"),
+    }
+    let utilisation = &c["peak_range_utilisation"];
+    match range.filter(|_| !mode.is_active()) {
+        Some(r) => {
+            let want = in_use as f64 / f64::from(r.size());
+            let got = utilisation
+                .as_f64()
+                .unwrap_or_else(|| panic!("{at}: utilisation is a number: {utilisation}"));
+            assert!(utilisation.is_f64(), "{at}: {utilisation}");
+            assert!((got - want).abs() <= 1e-12, "{at}: {got} != {want}");
+        }
+        None => assert!(utilisation.is_null(), "{at}: {utilisation}"),
+    }
+
+    let e = &c["exhaustion"];
+    if !e.is_null() {
+        let users = j["scenario"]["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| u64_at(g, "users"))
+            .sum();
+        check_exhaustion(&at, e, users, j["duration_s"].as_f64().unwrap());
+    }
+}
+
+/// The `timeline`: one interval per second, every field with its type, and
+/// its totals against the modes'.
+fn check_timeline(j: &Value, users: u64) {
+    let tl = j["timeline"].as_array().expect("timeline is an array");
+    assert!(!tl.is_empty(), "a run of over 100 ms has a timeline");
+    let modes = keys(&j["modes"]);
+    let duration = j["duration_s"].as_f64().unwrap();
+    let mut last = 0;
+    let mut sums: BTreeMap<&str, [u64; 3]> = BTreeMap::new();
+    let mut peaks: BTreeMap<&str, [u64; 2]> = BTreeMap::new();
+    for i in tl {
+        assert_eq!(keys(i), set(&INTERVAL_FIELDS), "interval fields: {i}");
+        let t = u64_at(i, "t_s");
+        assert!(t > last, "t_s increases: {last} then {t}");
+        last = t;
+        assert!(u64_at(i, "clients") <= users, "{i}");
+        u64_at(i, "time_wait");
+        assert_eq!(
+            keys(&i["modes"]),
+            modes,
+            "every mode of the plan, every second: {i}"
+        );
+        for (m, v) in i["modes"].as_object().unwrap() {
+            assert_eq!(keys(v), set(&MODE_INTERVAL_FIELDS), "{m} at {t}: {v}");
+            let s = sums.entry(m).or_default();
+            for (k, f) in ["sessions", "transfers", "errors"].iter().enumerate() {
+                s[k] += u64_at(v, f);
+            }
+            let p = peaks.entry(m).or_default();
+            p[0] = p[0].max(u64_at(v, "peak_pending"));
+            p[1] = p[1].max(u64_at(v, "peak_open"));
+        }
+    }
+    assert!(
+        last as f64 <= duration.ceil(),
+        "the last t_s {last} is within the run's {duration} s"
+    );
+    for (m, [sessions, transfers, errors]) in sums {
+        let mode = &j["modes"][m];
+        let c = &mode["counters"];
+        let error_count: u64 = mode["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| u64_at(e, "count"))
+            .sum();
+        // The intervals add up to the run's totals: nothing recorded after
+        // the last whole second is lost.
+        assert_eq!(sessions, u64_at(c, "sessions"), "{m}: timeline sessions");
+        assert_eq!(transfers, u64_at(c, "transfers"), "{m}: timeline transfers");
+        assert_eq!(errors, error_count, "{m}: timeline errors");
+        let ch = &mode["channels"];
+        assert_eq!(
+            peaks[m],
+            [u64_at(ch, "peak_pending"), u64_at(ch, "peak_open")],
+            "{m}: the timeline's peaks are the run's"
+        );
+    }
+}
+
+/// What merging two modes' `channels` must give: histograms add, peaks take
+/// the larger, port sets unite, outside counts add, the earlier exhaustion.
+fn assert_channels_merged(
+    at: &str,
+    mode: Mode,
+    a: &ChannelsResult,
+    b: &ChannelsResult,
+    m: &ChannelsResult,
+) {
+    let histograms: [(&str, &MetricResult, &MetricResult, &MetricResult); 4] = [
+        (
+            "reuse_interval",
+            &a.reuse_interval,
+            &b.reuse_interval,
+            &m.reuse_interval,
+        ),
+        ("pending", &a.pending, &b.pending, &m.pending),
+        ("open", &a.open, &b.open, &m.open),
+        ("in_use", &a.in_use, &b.in_use, &m.in_use),
+    ];
+    for (name, x, y, z) in histograms {
+        let at = format!("{at}.{name}");
+        let mut sum = decode_hdr(&x.hdr).unwrap();
+        sum.add(decode_hdr(&y.hdr).unwrap()).unwrap();
+        assert_eq!(decode_hdr(&z.hdr).unwrap(), sum, "{at}: merged hdr");
+        assert_eq!(z.count, x.count + y.count, "{at}: count");
+        assert_eq!(z.unit, x.unit, "{at}: unit");
+        if !sum.is_empty() {
+            assert_eq!((z.min, z.max), (sum.min(), sum.max()), "{at}: min max");
+            assert_eq!(z.p99, sum.value_at_quantile(0.99), "{at}: p99");
+        }
+    }
+    assert_eq!(m.peak_pending, a.peak_pending.max(b.peak_pending), "{at}");
+    assert_eq!(m.peak_open, a.peak_open.max(b.peak_open), "{at}");
+    assert_eq!(m.peak_in_use, a.peak_in_use.max(b.peak_in_use), "{at}");
+    let union: BTreeSet<u16> = port_set(&a.server_ports)
+        .union(&port_set(&b.server_ports))
+        .copied()
+        .collect();
+    assert_eq!(port_set(&m.server_ports), union, "{at}: ports unite");
+    assert_eq!(m.distinct_server_ports as usize, union.len(), "{at}");
+    assert_eq!(m.server_port_min, union.first().copied(), "{at}");
+    assert_eq!(m.server_port_max, union.last().copied(), "{at}");
+    assert_eq!(
+        m.outside_declared_range,
+        a.outside_declared_range + b.outside_declared_range,
+        "{at}"
+    );
+    assert_eq!(m.declared_range, a.declared_range.or(b.declared_range));
+    let utilisation = m
+        .declared_range
+        .filter(|_| !mode.is_active())
+        .map(|r| m.peak_in_use as f64 / f64::from(r.size()));
+    assert_eq!(m.peak_range_utilisation, utilisation, "{at}: recomputed");
+    let earliest = match (&a.exhaustion, &b.exhaustion) {
+        (Some(x), Some(y)) => Some(if y.at_s < x.at_s { y } else { x }),
+        (x, y) => x.as_ref().or(y.as_ref()),
+    };
+    assert_eq!(
+        m.exhaustion.as_ref(),
+        earliest,
+        "{at}: the earliest exhaustion"
+    );
+}
+
+/// What merging two timelines must give: intervals of the same `t_s` add
+/// field by field (gauges too); the others are taken as they are; by `t_s`.
+fn assert_timeline_merged(a: &[Interval], b: &[Interval], merged: &[Interval]) {
+    let mut want: BTreeMap<u32, Interval> = BTreeMap::new();
+    for i in a.iter().chain(b) {
+        let w = want.entry(i.t_s).or_insert_with(|| Interval {
+            t_s: i.t_s,
+            ..Interval::default()
+        });
+        w.clients += i.clients;
+        w.time_wait += i.time_wait;
+        for (mode, x) in &i.modes {
+            let e = w.modes.entry(*mode).or_default();
+            e.sessions += x.sessions;
+            e.transfers += x.transfers;
+            e.errors += x.errors;
+            e.peak_pending += x.peak_pending;
+            e.peak_open += x.peak_open;
+        }
+    }
+    assert_eq!(
+        merged,
+        want.into_values().collect::<Vec<_>>().as_slice(),
+        "timelines merge by t_s"
+    );
+}
+
 #[test]
 fn every_documented_field_is_present_with_its_type() {
     let ran = run("schema-fields");
@@ -185,18 +680,14 @@ fn every_documented_field_is_present_with_its_type() {
 
     // Scenario: the validated plan as run.
     let s = &j["scenario"];
-    assert_eq!(
-        keys(s),
-        set(&[
-            "name", "source", "target", "files", "stop", "ramp_up", "workers", "timeouts", "data",
-            "groups"
-        ]),
-        "scenario fields"
-    );
+    assert_eq!(keys(s), set(&SCENARIO_FIELDS), "scenario fields");
     assert_eq!(str_at(s, "name"), "schema-fields");
     assert!(s["source"].is_string());
     assert_eq!(str_at(&s["target"], "kind"), "embedded");
     assert!(s["target"].get("password").is_none());
+    // The embedded target declares its own passive range.
+    assert_eq!(str_at(s, "declared_passive"), DEFAULT_PASSIVE);
+    assert_eq!(s["declared_passive"], s["target"]["passive_ports"]);
     assert_eq!(s["files"]["1k.bin"], 1024);
     assert_eq!(s["stop"], serde_json::json!({ "iterations": 18 }));
     assert_eq!(str_at(s, "ramp_up"), "0s");
@@ -234,59 +725,30 @@ fn every_documented_field_is_present_with_its_type() {
     assert_eq!(g["session"], "per_iteration");
     assert_eq!(
         g["ops"],
-        serde_json::json!(["retr 1k.bin", "stor 2048", "list"])
+        serde_json::json!(["retr 1k.bin", "stor 2048", "list", "hold 100ms"])
     );
 
-    // Modes: only those used, each with every metric, counter and the errors.
+    // Modes: only those used, each with every metric, counter, the errors and
+    // the channels.
     let modes = &j["modes"];
     assert_eq!(keys(modes), set(&MODES_USED), "modes present");
     let mut iterations = 0;
     for mode in MODES_USED {
         let m = &modes[mode];
-        assert_eq!(keys(m), set(&["metrics", "counters", "errors"]), "{mode}");
+        assert_eq!(keys(m), set(&MODE_FIELDS), "{mode}");
         let metrics = &m["metrics"];
         let names: Vec<&str> = Metric::ALL.iter().map(|x| x.as_str()).collect();
         assert_eq!(keys(metrics), set(&names), "{mode}: metrics");
         for metric in Metric::ALL {
-            let x = &metrics[metric.as_str()];
             let at = format!("{mode}.{}", metric.as_str());
-            assert_eq!(keys(x), set(&METRIC_FIELDS), "{at}: fields");
-            let unit = if metric == Metric::Throughput {
-                "B/s"
+            let (unit, high) = if metric == Metric::Throughput {
+                ("B/s", 1_000_000_000_000)
             } else {
-                "us"
+                ("us", 3_600_000_000)
             };
-            assert_eq!(str_at(x, "unit"), unit, "{at}");
-            assert!(x["mean"].is_f64(), "{at}: mean is a float: {}", x["mean"]);
-            let [count, min, p50, p90, p99, p999, max] =
-                ["count", "min", "p50", "p90", "p99", "p999", "max"].map(|f| u64_at(x, f));
-            assert!(count > 0, "{at}: no samples");
-            assert!(
-                min <= p50 && p50 <= p90 && p90 <= p99 && p99 <= p999 && p999 <= max,
-                "{at}: {min} {p50} {p90} {p99} {p999} {max}"
-            );
-            let mean = x["mean"].as_f64().unwrap();
-            assert!(
-                min as f64 <= mean && mean <= max as f64,
-                "{at}: mean {mean}"
-            );
-            let hdr = str_at(x, "hdr");
-            assert!(hdr.starts_with("HISTFAAA"), "{at}: hdr {hdr:.20}");
-            let h = decode_hdr(hdr).unwrap_or_else(|e| panic!("{at}: {e}"));
-            assert_eq!(h.len(), count, "{at}: hdr count");
-            assert_eq!(h.max(), max, "{at}: hdr max");
-            assert_eq!(h.min(), min, "{at}: hdr min");
-            assert_eq!(h.value_at_quantile(0.5), p50, "{at}: hdr p50");
-            assert_eq!(h.value_at_quantile(0.99), p99, "{at}: hdr p99");
-            assert_eq!(h.mean(), mean, "{at}: hdr mean");
-            assert_eq!(h.sigfig(), 3, "{at}");
-            assert_eq!(h.low(), 1, "{at}");
-            let high = if metric == Metric::Throughput {
-                1_000_000_000_000
-            } else {
-                3_600_000_000
-            };
-            assert!(h.high() >= high, "{at}: high {}", h.high());
+            let x = &metrics[metric.as_str()];
+            check_metric_object(&at, x, unit, high);
+            assert!(u64_at(x, "count") > 0, "{at}: no samples");
         }
         let c = &m["counters"];
         assert_eq!(keys(c), set(&COUNTER_FIELDS), "{mode}: counters");
@@ -296,20 +758,43 @@ fn every_documented_field_is_present_with_its_type() {
         assert!(m["errors"].is_array(), "{mode}: errors");
         assert_eq!(m["errors"].as_array().unwrap().len(), 0, "{}", m["errors"]);
         iterations += u64_at(c, "iterations");
-        // Per-iteration sessions: one login per iteration; 3 transfers each.
+        // Per-iteration sessions: one login per iteration; 3 transfers and a
+        // hold each, the hold being no transfer.
         assert_eq!(u64_at(c, "sessions"), u64_at(c, "iterations"), "{mode}");
         assert_eq!(
             u64_at(c, "transfers"),
             3 * u64_at(c, "iterations"),
             "{mode}"
         );
+        assert_eq!(u64_at(c, "holds"), u64_at(c, "iterations"), "{mode}");
         assert_eq!(u64_at(c, "bytes_up"), 2048 * u64_at(c, "iterations"));
         assert_eq!(
             u64_at(&metrics["transfer"], "count"),
             u64_at(c, "transfers")
         );
+
+        let mode_enum: Mode = mode.parse().unwrap();
+        let ch = &m["channels"];
+        check_channels(mode, mode_enum, ch, &s["declared_passive"], j);
+        // Every client held a channel and moved data: the samples saw both.
+        assert!(u64_at(&ch["pending"], "count") > 0, "{mode}: samples");
+        assert!(u64_at(ch, "peak_pending") >= 1, "{mode}: {ch}");
+        assert!(u64_at(ch, "peak_open") >= 1, "{mode}: {ch}");
+        assert!(ch["exhaustion"].is_null(), "{mode}: {}", ch["exhaustion"]);
+        assert_eq!(u64_at(ch, "outside_declared_range"), 0, "{mode}");
+        if !mode_enum.is_active() {
+            // The embedded target announces ports from its own range.
+            assert!(u64_at(ch, "distinct_server_ports") > 0, "{mode}: {ch}");
+            let r: PortRange = DEFAULT_PASSIVE.parse().unwrap();
+            for p in port_set(&port_runs(mode, &ch["server_ports"])) {
+                assert!(r.contains(p), "{mode}: port {p} outside {r}");
+            }
+        }
     }
     assert_eq!(iterations, 18);
+
+    // The timeline: second by second, every mode of the plan.
+    check_timeline(j, 3);
 
     // The document keeps up with the code: every key the code writes, every
     // metric, counter and mode is named in it, with the current version.
@@ -328,8 +813,27 @@ fn every_documented_field_is_present_with_its_type() {
     for f in KERNEL_FIELDS {
         assert_documented(&doc, f, "the kernel counter");
     }
+    for f in SCENARIO_FIELDS {
+        assert_documented(&doc, f, "the scenario field");
+    }
+    for f in CHANNEL_FIELDS {
+        assert_documented(&doc, f, "the channels field");
+    }
+    for f in EXHAUSTION_FIELDS {
+        assert_documented(&doc, f, "the exhaustion field");
+    }
+    for f in INTERVAL_FIELDS {
+        assert_documented(&doc, f, "the timeline field");
+    }
+    for f in MODE_INTERVAL_FIELDS {
+        assert_documented(&doc, f, "the timeline mode field");
+    }
     for m in Mode::ALL {
         assert_documented(&doc, m.as_str(), "the mode");
+    }
+    // Where the scenario's declared range and the hold operation come from.
+    for name in ["hold", "passive_range", "--passive-range", "channels"] {
+        assert_documented(&doc, name, "the name");
     }
     assert!(
         doc.contains(&format!(
@@ -341,6 +845,163 @@ fn every_documented_field_is_present_with_its_type() {
         doc.contains(&format!("\"schema_version\": {SCHEMA_VERSION},")),
         "the example in docs/result-schema.md must carry schema_version {SCHEMA_VERSION}"
     );
+}
+
+/// A passive range smaller than the clients holding PASV channels: the
+/// channels show the range full, and the first 425 is the exhaustion, with
+/// when, what and how loaded the run was.
+#[test]
+fn exhausting_a_passive_range_is_recorded_in_channels() {
+    let ran = harness::run_scenario(
+        &exhaustion_scenario(31700),
+        &Overrides::default(),
+        "schema-exhaustion",
+    );
+    let j = &ran.json;
+    let mut top = set(&TOP_FIELDS);
+    if j.get("kernel").is_some() {
+        top.insert("kernel");
+    }
+    assert_eq!(keys(j), top, "top-level fields");
+    let s = &j["scenario"];
+    assert_eq!(keys(s), set(&SCENARIO_FIELDS), "scenario fields");
+    assert_eq!(str_at(s, "declared_passive"), "31700-31702");
+    assert_eq!(s["groups"][0]["ops"], serde_json::json!(["hold 1s"]));
+    assert_eq!(keys(&j["modes"]), set(&["passive"]), "modes present");
+    let m = &j["modes"]["passive"];
+    assert_eq!(keys(m), set(&MODE_FIELDS));
+
+    // Holds are neither transfers nor metrics; a failed hold is an error.
+    let c = &m["counters"];
+    assert_eq!(keys(c), set(&COUNTER_FIELDS));
+    let holds = u64_at(c, "holds");
+    assert!(holds >= 1, "some clients got a port: {c}");
+    assert_eq!(holds, u64_at(c, "iterations"), "{c}");
+    assert_eq!(
+        u64_at(c, "iterations") + u64_at(c, "iterations_failed"),
+        EXHAUSTION_ITERATIONS,
+        "{c}"
+    );
+    assert!(u64_at(c, "iterations_failed") >= 1, "some did not: {c}");
+    assert_eq!(u64_at(c, "transfers") + u64_at(c, "transfers_failed"), 0);
+    for metric in [Metric::DataSetup, Metric::Transfer] {
+        assert_eq!(u64_at(&m["metrics"][metric.as_str()], "count"), 0);
+    }
+    let errors: Vec<ErrorEntry> = serde_json::from_value(m["errors"].clone()).unwrap();
+    assert!(!errors.is_empty(), "the failed holds are errors");
+
+    // The channels: the range in use, and the exhaustion.
+    let ch = &m["channels"];
+    check_channels("passive", Mode::Passive, ch, &s["declared_passive"], j);
+    let runs = port_runs("passive", &ch["server_ports"]);
+    assert!(!runs.is_empty(), "ports were announced: {ch}");
+    let r: PortRange = "31700-31702".parse().unwrap();
+    assert!(port_set(&runs).iter().all(|p| r.contains(*p)), "{runs:?}");
+    assert_eq!(u64_at(ch, "outside_declared_range"), 0);
+    assert!(u64_at(ch, "peak_pending") >= 1, "holds are pending: {ch}");
+    assert_eq!(u64_at(ch, "peak_open"), 0, "holds never connect: {ch}");
+    let e = &ch["exhaustion"];
+    assert!(e.is_object(), "exhaustion recorded: {ch}");
+    check_exhaustion("passive", e, EXHAUSTION_USERS, ran.result.duration_s);
+    // The evidence is the failure's own message, and the signature the one
+    // that message matches.
+    let evidence = str_at(e, "evidence");
+    let failure = errors
+        .iter()
+        .find(|x| x.sample.as_deref() == Some(evidence))
+        .unwrap_or_else(|| panic!("the evidence {evidence:?} is an error's sample: {errors:?}"));
+    assert_eq!(
+        exhaustion::signature(&failure.class, evidence),
+        Some(str_at(e, "signature"))
+    );
+
+    check_timeline(j, EXHAUSTION_USERS);
+
+    // The document names every key this run wrote, exhaustion's included.
+    let doc = doc();
+    let mut all = BTreeSet::new();
+    all_keys(j, "", &mut all);
+    for f in EXHAUSTION_FIELDS {
+        assert!(all.contains(f), "{f} written");
+    }
+    for k in &all {
+        assert_documented(&doc, k, "the field");
+    }
+}
+
+/// Every signature exhaustion can have is listed in the document verbatim.
+#[test]
+fn every_exhaustion_signature_is_documented() {
+    let doc = doc();
+    for sig in known_signatures() {
+        assert!(
+            doc.contains(&format!("`{sig}`")),
+            "docs/result-schema.md does not list the exhaustion signature {sig:?}"
+        );
+    }
+    // Failures that are not exhaustion have no signature.
+    for (class, text) in [
+        (
+            ErrorClass::Reply {
+                code: 550,
+                command: Some(Verb::Retr),
+            },
+            "550 No such file",
+        ),
+        (
+            ErrorClass::Closed {
+                step: Step::Transfer,
+            },
+            "",
+        ),
+        (
+            ErrorClass::Reset {
+                step: Step::DataConnect,
+            },
+            "",
+        ),
+    ] {
+        assert_eq!(exhaustion::signature(&class, text), None, "{class:?}");
+    }
+}
+
+/// `declared_passive`: the embedded target's own range; for an external one
+/// `--passive-range`, else `[target] passive_range`, else null.
+#[test]
+fn declared_passive_range_comes_from_the_target() {
+    let run = "[run]\niterations = 1\n[[group]]\nusers = 1\nops = [\"noop\"]\n";
+    let external =
+        |extra: &str| format!("[target]\nurl = \"ftp://anonymous@ftp.example.com\"\n{extra}{run}");
+    let in_file = "passive_range = \"30000-30099\"\n";
+    let flag = Overrides {
+        passive_range: Some("31000-31009".parse().unwrap()),
+        ..Overrides::default()
+    };
+    let none = Overrides::default();
+    for (toml, o, want) in [
+        (external(""), &none, Value::Null),
+        (external(in_file), &none, Value::from("30000-30099")),
+        (external(in_file), &flag, Value::from("31000-31009")),
+        (external(""), &flag, Value::from("31000-31009")),
+        (run.to_string(), &none, Value::from(DEFAULT_PASSIVE)),
+        // The embedded target's own range wins over any declared one.
+        (
+            format!("[target]\n{in_file}[embedded]\npassive_ports = \"20000-20009\"\n{run}"),
+            &flag,
+            Value::from("20000-20009"),
+        ),
+    ] {
+        let plan = Plan::parse(&toml, Path::new("declared.toml"), o)
+            .unwrap_or_else(|e| panic!("{e}: {toml}"));
+        let v = serde_json::to_value(&plan).unwrap();
+        assert_eq!(keys(&v), set(&SCENARIO_FIELDS), "{toml}");
+        assert_eq!(v["declared_passive"], want, "{toml}");
+        assert_eq!(
+            plan.declared_passive.map(|r| Value::from(r.to_string())),
+            want.is_string().then(|| want.clone()),
+            "{toml}"
+        );
+    }
 }
 
 /// One error class of each kind. The `match` below has no wildcard, so a new
@@ -509,6 +1170,39 @@ fn merging_two_runs_adds_exactly() {
     let pb = b.modes.get_mut(&Mode::Passive).unwrap();
     pb.errors.push(entry(retr425, 3, Some("425 from b")));
     pb.errors.push(entry(accept, 1, None));
+    // Channels: exhaustion in both (b's earlier), in a only, and ports
+    // outside the range in both.
+    let ex = |at_s, who: &str| Exhaustion {
+        at_s,
+        signature: exhaustion::OUTSIDE_RANGE.into(),
+        evidence: who.into(),
+        clients: 3,
+        pending: 1,
+        open: 0,
+    };
+    let ca = &mut a.modes.get_mut(&Mode::Passive).unwrap().channels;
+    ca.exhaustion = Some(ex(0.25, "a"));
+    ca.outside_declared_range = 2;
+    let cb = &mut b.modes.get_mut(&Mode::Passive).unwrap().channels;
+    cb.exhaustion = Some(ex(0.125, "b"));
+    cb.outside_declared_range = 3;
+    a.modes.get_mut(&Mode::Epsv).unwrap().channels.exhaustion = Some(ex(0.5, "a"));
+    // Timeline: a second only b has, with a mode only it has.
+    b.timeline.push(Interval {
+        t_s: 99,
+        clients: 1,
+        time_wait: 7,
+        modes: BTreeMap::from([(
+            Mode::Eprt,
+            ModeInterval {
+                sessions: 1,
+                transfers: 2,
+                errors: 3,
+                peak_pending: 4,
+                peak_open: 5,
+            },
+        )]),
+    });
 
     let mut merged = a.clone();
     merged.try_merge(&b).unwrap();
@@ -551,7 +1245,25 @@ fn merging_two_runs_adds_exactly() {
             let back = decode_hdr(&r.hdr).unwrap();
             assert_eq!(back, all, "{at}: merged hdr holds every value of both");
         }
+        // Channels: histograms add, peaks take the larger, port sets unite,
+        // outside counts add, the earliest exhaustion is kept.
+        let m = &merged.modes[&mode].channels;
+        match (a.modes.get(&mode), b.modes.get(&mode)) {
+            (Some(x), Some(y)) => {
+                assert_channels_merged(mode.as_str(), mode, &x.channels, &y.channels, m)
+            }
+            (Some(x), None) | (None, Some(x)) => assert_eq!(m, &x.channels, "{mode}"),
+            (None, None) => unreachable!(),
+        }
     }
+    let passive = &merged.modes[&Mode::Passive].channels;
+    assert_eq!(passive.exhaustion, Some(ex(0.125, "b")), "the earlier");
+    assert_eq!(passive.outside_declared_range, 5);
+    let epsv = &merged.modes[&Mode::Epsv].channels;
+    assert_eq!(epsv.exhaustion, Some(ex(0.5, "a")), "the only one");
+    // The timeline adds by t_s; the second only b has is taken as it is.
+    assert_timeline_merged(&a.timeline, &b.timeline, &merged.timeline);
+    assert_eq!(merged.timeline.last(), b.timeline.last());
     // Errors add by class; the first sample is kept.
     let e = error(&merged, Mode::Passive, retr425).expect("425 merged");
     assert_eq!(e.count, 5);
@@ -606,8 +1318,66 @@ fn merging_two_runs_adds_exactly() {
             assert_eq!(m2.count, 2 * m1.count);
             assert_eq!((m2.min, m2.max), (m1.min, m1.max));
         }
+        let (c2, c1) = (&twice.modes[&mode].channels, &merged.modes[&mode].channels);
+        assert_channels_merged(mode.as_str(), mode, c1, c1, c2);
+        assert_eq!(c2.pending.count, 2 * c1.pending.count);
+        assert_eq!(
+            (c2.peak_in_use, &c2.server_ports, &c2.exhaustion),
+            (c1.peak_in_use, &c1.server_ports, &c1.exhaustion),
+            "{mode}: peaks, ports and exhaustion are their own maximum, union, earliest"
+        );
     }
     assert_eq!(twice.error_count(), 12);
+    assert_timeline_merged(&merged.timeline, &merged.timeline, &twice.timeline);
+}
+
+/// Two runs that each exhausted their range: the merged channels hold both
+/// ranges' ports, the larger peaks and the earlier exhaustion.
+#[test]
+fn merging_exhausted_runs_keeps_the_earliest_exhaustion() {
+    let a = harness::run_scenario(
+        &exhaustion_scenario(31710),
+        &Overrides::default(),
+        "merge-ex-a",
+    )
+    .result;
+    let b = harness::run_scenario(
+        &exhaustion_scenario(31720),
+        &Overrides::default(),
+        "merge-ex-b",
+    )
+    .result;
+    let mut merged = a.clone();
+    merged.try_merge(&b).unwrap();
+    let (ca, cb, cm) = (
+        &a.modes[&Mode::Passive].channels,
+        &b.modes[&Mode::Passive].channels,
+        &merged.modes[&Mode::Passive].channels,
+    );
+    assert!(
+        ca.exhaustion.is_some() && cb.exhaustion.is_some(),
+        "{ca:?} {cb:?}"
+    );
+    assert_channels_merged("passive", Mode::Passive, ca, cb, cm);
+    // Both ranges' ports; the range is the first result's, and the
+    // utilisation is the larger peak over it.
+    assert!(!ca.server_ports.is_empty() && !cb.server_ports.is_empty());
+    assert_eq!(
+        cm.distinct_server_ports,
+        ca.distinct_server_ports + cb.distinct_server_ports
+    );
+    assert_eq!(cm.declared_range, Some("31710-31712".parse().unwrap()));
+    assert_eq!(
+        cm.peak_range_utilisation,
+        Some(ca.peak_in_use.max(cb.peak_in_use) as f64 / 3.0)
+    );
+    let first = [&ca.exhaustion, &cb.exhaustion]
+        .into_iter()
+        .flatten()
+        .min_by(|x, y| x.at_s.total_cmp(&y.at_s))
+        .unwrap();
+    assert_eq!(cm.exhaustion.as_ref(), Some(first));
+    assert_timeline_merged(&a.timeline, &b.timeline, &merged.timeline);
 }
 
 #[test]
@@ -629,9 +1399,11 @@ fn merging_equals_recording_all_values_in_one_place() {
         whole.record(v).unwrap();
     }
     let mut a = template.clone();
-    a.modes.insert(Mode::Epsv, ModeResult::from_stats(&sa));
+    a.modes
+        .insert(Mode::Epsv, ModeResult::from_stats(&sa, Mode::Epsv, None));
     let mut b = template.clone();
-    b.modes.insert(Mode::Epsv, ModeResult::from_stats(&sb));
+    b.modes
+        .insert(Mode::Epsv, ModeResult::from_stats(&sb, Mode::Epsv, None));
     a.try_merge(&b).unwrap();
     let r = &a.modes[&Mode::Epsv].metrics[&Metric::Transfer];
     assert_eq!(r.count, 5000);

@@ -2,10 +2,17 @@
 //! and classified failures. Everything here adds (`AddAssign`), so worker
 //! threads, interval ticks, shards and machines combine the same exact way.
 
+mod channels;
 mod errors;
+pub mod exhaustion;
+pub mod live;
 pub mod shard;
+pub mod timeline;
 
+pub use channels::{ChannelStats, PortSet};
 pub use errors::{ErrorClass, Step};
+pub use exhaustion::Exhaustion;
+pub use live::Live;
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -102,6 +109,9 @@ pub struct Counters {
     pub transfers_failed: u64,
     /// Control-only commands (SIZE, NOOP) that succeeded.
     pub commands: u64,
+    /// Data channels negotiated and held unconnected ("hold" operations).
+    #[serde(default)]
+    pub holds: u64,
     pub bytes_down: u64,
     pub bytes_up: u64,
     /// A 227 named an address other than the control connection's peer.
@@ -120,6 +130,7 @@ impl AddAssign for Counters {
         self.transfers += o.transfers;
         self.transfers_failed += o.transfers_failed;
         self.commands += o.commands;
+        self.holds += o.holds;
         self.bytes_down += o.bytes_down;
         self.bytes_up += o.bytes_up;
         self.pasv_address_mismatch += o.pasv_address_mismatch;
@@ -152,6 +163,7 @@ pub struct ModeStats {
     hists: [Histogram<u64>; 8],
     pub counters: Counters,
     pub errors: BTreeMap<ErrorClass, ErrorStat>,
+    pub channels: ChannelStats,
 }
 
 impl Default for ModeStats {
@@ -160,6 +172,7 @@ impl Default for ModeStats {
             hists: Metric::ALL.map(Metric::new_histogram),
             counters: Counters::default(),
             errors: BTreeMap::new(),
+            channels: ChannelStats::default(),
         }
     }
 }
@@ -209,6 +222,7 @@ impl AddAssign<&ModeStats> for ModeStats {
         for (k, v) in &o.errors {
             *self.errors.entry(*k).or_default() += v.clone();
         }
+        self.channels += &o.channels;
     }
 }
 

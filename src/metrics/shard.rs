@@ -67,6 +67,21 @@ impl Registry {
         total
     }
 
+    /// Counters and error counts per mode, without merging histograms: cheap
+    /// enough for every tick.
+    pub fn counters_by_mode(&self) -> [(super::Counters, u64); 4] {
+        let shards = self.shards.lock().unwrap().clone();
+        let mut out = [(super::Counters::default(), 0); 4];
+        for s in shards {
+            let r = s.lock().unwrap();
+            for (m, st) in r.iter() {
+                out[m.index()].0 += st.counters;
+                out[m.index()].1 += st.error_count();
+            }
+        }
+        out
+    }
+
     /// Counters only, cheap enough for every progress tick.
     pub fn totals(&self) -> (super::Counters, u64) {
         let shards = self.shards.lock().unwrap().clone();

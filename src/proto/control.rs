@@ -73,6 +73,26 @@ pub async fn timed<T>(
     }
 }
 
+/// A TCP connect within `limit`, its failures tied to `step`.
+pub(crate) async fn connect_tcp(
+    addr: SocketAddr,
+    step: Step,
+    limit: Duration,
+) -> Result<TcpStream, ProtoError> {
+    timed(step, limit, async {
+        let sock = if addr.is_ipv4() {
+            TcpSocket::new_v4()
+        } else {
+            TcpSocket::new_v6()
+        }
+        .map_err(|e| ProtoError::io(step, e))?;
+        sock.connect(addr)
+            .await
+            .map_err(|e| ProtoError::io(step, e))
+    })
+    .await
+}
+
 pub struct Control {
     stream: TcpStream,
     buf: Vec<u8>,
@@ -86,18 +106,7 @@ pub struct Control {
 impl Control {
     /// TCP connect only; the banner is read separately so that both are timed.
     pub async fn connect(addr: SocketAddr, timeouts: Timeouts) -> Result<Control, ProtoError> {
-        let stream = timed(Step::Connect, timeouts.connect, async {
-            let sock = if addr.is_ipv4() {
-                TcpSocket::new_v4()
-            } else {
-                TcpSocket::new_v6()
-            }
-            .map_err(|e| ProtoError::io(Step::Connect, e))?;
-            sock.connect(addr)
-                .await
-                .map_err(|e| ProtoError::io(Step::Connect, e))
-        })
-        .await?;
+        let stream = connect_tcp(addr, Step::Connect, timeouts.connect).await?;
         // Without NODELAY a short command can sit behind Nagle waiting for a delayed
         // ACK, adding ~40 ms to the very timings this tool exists to measure.
         stream

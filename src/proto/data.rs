@@ -1,142 +1,81 @@
 //! Data channels: negotiating one in a transfer mode, moving the bytes, and
-//! the time edges of each step. One function serves all four modes with a
+//! the time edges of each step. One path serves all four modes, with a
 //! `match` where they differ, rather than a copy per mode.
 
-use std::fmt;
 use std::net::{IpAddr, SocketAddr};
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 use super::command::Command;
-use super::control::{timed, Control};
+use super::control::{connect_tcp, timed, Control};
 use super::error::ProtoError;
+use super::mode::{DataOptions, Mode, PortRange};
 use super::reply::{self, Reply};
 use crate::metrics::Step;
 
-/// How the data connection is opened: who connects to whom, and with which command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// PASV: the client connects to a port the server opened (RFC 959).
-    Passive,
-    /// EPSV: as PASV, but the reply carries only a port (RFC 2428).
-    Epsv,
-    /// PORT: the server connects back to a port the client opened (RFC 959).
-    Active,
-    /// EPRT: as PORT, with an address family (RFC 2428).
-    Eprt,
+/// Told when a data channel starts waiting for its connection and when it is
+/// connected or closed, as it happens, so a run can see how many are pending
+/// and open at any moment: exhaustion is a matter of concurrency.
+pub trait ChannelWatch: Send + Sync {
+    /// A passive port announced but not yet connected, or an active listener
+    /// not yet connected to: `+1` when it starts waiting, `-1` when it stops.
+    fn pending(&self, mode: Mode, delta: i64);
+    /// A connected data channel: `+1` when connected, `-1` when closed.
+    fn open(&self, mode: Mode, delta: i64);
 }
 
-impl Mode {
-    pub const ALL: [Mode; 4] = [Mode::Passive, Mode::Epsv, Mode::Active, Mode::Eprt];
+/// Watches nothing, for set-up work that is not part of the run.
+impl ChannelWatch for () {
+    fn pending(&self, _: Mode, _: i64) {}
+    fn open(&self, _: Mode, _: i64) {}
+}
 
-    pub fn index(self) -> usize {
-        self as usize
-    }
+/// Keeps a gauge raised while alive, so every early return lowers it again.
+struct Raised<'a> {
+    watch: &'a dyn ChannelWatch,
+    mode: Mode,
+    open: bool,
+}
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Passive => "passive",
-            Mode::Epsv => "epsv",
-            Mode::Active => "active",
-            Mode::Eprt => "eprt",
+impl<'a> Raised<'a> {
+    fn pending(watch: &'a dyn ChannelWatch, mode: Mode) -> Self {
+        watch.pending(mode, 1);
+        Raised {
+            watch,
+            mode,
+            open: false,
         }
     }
-
-    pub fn is_active(self) -> bool {
-        matches!(self, Mode::Active | Mode::Eprt)
-    }
-}
-
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Mode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Mode, String> {
-        Mode::ALL
-            .into_iter()
-            .find(|m| m.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown mode {s:?}: expected passive, epsv, active or eprt"))
-    }
-}
-
-/// An inclusive port range, written "first-last".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PortRange {
-    pub first: u16,
-    pub last: u16,
-}
-
-impl PortRange {
-    /// Number of ports in the range (never zero).
-    pub fn size(&self) -> u32 {
-        u32::from(self.last) - u32::from(self.first) + 1
-    }
-
-    pub fn contains(&self, p: u16) -> bool {
-        (self.first..=self.last).contains(&p)
-    }
-}
-
-impl FromStr for PortRange {
-    type Err = String;
-    fn from_str(s: &str) -> Result<PortRange, String> {
-        let bad = || format!("bad port range {s:?}: expected FIRST-LAST, e.g. 40000-40999");
-        let (a, b) = s.split_once('-').ok_or_else(bad)?;
-        let first: u16 = a.trim().parse().map_err(|_| bad())?;
-        let last: u16 = b.trim().parse().map_err(|_| bad())?;
-        if first == 0 || first > last {
-            return Err(bad());
+    fn open(watch: &'a dyn ChannelWatch, mode: Mode) -> Self {
+        watch.open(mode, 1);
+        Raised {
+            watch,
+            mode,
+            open: true,
         }
-        Ok(PortRange { first, last })
     }
 }
 
-impl fmt::Display for PortRange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.first, self.last)
+impl Drop for Raised<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            self.watch.open(self.mode, -1);
+        } else {
+            self.watch.pending(self.mode, -1);
+        }
     }
-}
-
-impl Serialize for PortRange {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for PortRange {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// Choices about data channels that hold for a whole run.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct DataOptions {
-    /// Connect to the address a 227 names even when it is not the control
-    /// connection's peer. Off by default: NAT'd servers name addresses that do not
-    /// work, and following another host's address is the FTP bounce attack.
-    pub follow_pasv_address: bool,
-    /// Ports for active-mode listeners; `None` lets the kernel pick.
-    pub active_ports: Option<PortRange>,
 }
 
 /// What the client learned about one data channel, filled in as it goes, so a
 /// failed channel still tells what it had reached.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ChannelInfo {
-    /// Passive: the address the 227/229 announced.
+    /// Passive: the address the 227/229 announced, and when.
     pub announced: Option<SocketAddr>,
+    pub announced_at: Option<Instant>,
     /// Passive: the 227 named another host than the control peer.
     pub mismatch: bool,
     /// The client's port: its local port (passive) or its listener (active).
@@ -164,91 +103,169 @@ pub struct Transferred {
     pub bytes: u64,
 }
 
-/// Opens a data channel in `mode`, runs `cmd` over it (a download or listing,
-/// or an upload of `upload` bytes), and waits for the final reply.
-pub async fn transfer(
-    ctrl: &mut Control,
-    mode: Mode,
-    opts: &DataOptions,
-    cmd: Command<'_>,
-    upload: Option<u64>,
-    info: &mut ChannelInfo,
-) -> Result<Transferred, ProtoError> {
-    let t = ctrl.timeouts;
-    let setup_start = Instant::now();
-    let (stream, data_ready, command_sent, prelim_at) = if mode.is_active() {
-        let listener = bind_active(ctrl.local_addr().ip(), opts.active_ports)?;
+/// One data channel in the making: its mode, the run's data options, who
+/// watches it, and what has been learned about it so far.
+pub struct Channel<'a> {
+    pub mode: Mode,
+    pub opts: &'a DataOptions,
+    pub watch: &'a dyn ChannelWatch,
+    pub info: ChannelInfo,
+}
+
+/// The data connection negotiated but not yet made.
+enum Negotiated {
+    /// Where to connect.
+    Passive(SocketAddr),
+    /// Where the server will connect to.
+    Active(TcpListener),
+}
+
+impl<'a> Channel<'a> {
+    pub fn new(mode: Mode, opts: &'a DataOptions, watch: &'a dyn ChannelWatch) -> Self {
+        Channel {
+            mode,
+            opts,
+            watch,
+            info: ChannelInfo::default(),
+        }
+    }
+
+    /// Runs `cmd` over a fresh data channel (a download or listing, or an
+    /// upload of `upload` bytes) and waits for the final reply.
+    pub async fn transfer(
+        &mut self,
+        ctrl: &mut Control,
+        cmd: Command<'_>,
+        upload: Option<u64>,
+    ) -> Result<Transferred, ProtoError> {
+        let t = ctrl.timeouts;
+        let setup_start = Instant::now();
+        let negotiated = self.negotiate(ctrl).await?;
+        let pending = Raised::pending(self.watch, self.mode);
+        let (stream, data_ready, command_sent, prelim_at) = match negotiated {
+            Negotiated::Active(listener) => {
+                ctrl.send(&cmd, Step::Transfer).await?;
+                let sent = Instant::now();
+                let (s, ready, prelim_at) =
+                    accept_and_preliminary(ctrl, &listener, &cmd, t.accept).await?;
+                self.info.server_source_port = s.peer_addr().ok().map(|a| a.port());
+                (s, ready, sent, prelim_at)
+            }
+            Negotiated::Passive(target) => {
+                let s = connect_tcp(target, Step::DataConnect, t.data_connect).await?;
+                let ready = Instant::now();
+                self.info.client_port = s.local_addr().map(|a| a.port()).unwrap_or(0);
+                ctrl.send(&cmd, Step::Transfer).await?;
+                let sent = Instant::now();
+                let r = ctrl.read_reply(Step::Transfer, t.reply).await?;
+                require_preliminary(&cmd, r)?;
+                (s, ready, sent, Instant::now())
+            }
+        };
+        drop(pending);
+        let open = Raised::open(self.watch, self.mode);
+        let (bytes, first_byte, data_done) = match upload {
+            None => download(stream, t.transfer_idle).await?,
+            Some(n) => {
+                let start = prelim_at.max(data_ready);
+                let done = upload_bytes(stream, n, t.transfer_idle).await?;
+                (n, Some(start), done)
+            }
+        };
+        drop(open);
+        let r = ctrl.read_reply(Step::Transfer, t.reply).await?;
+        if r.class() != 2 {
+            return Err(ProtoError::Unexpected {
+                step: Step::Transfer,
+                command: Some(cmd.verb()),
+                reply: r,
+            });
+        }
+        Ok(Transferred {
+            edges: Edges {
+                setup_start,
+                data_ready,
+                command_sent,
+                first_byte,
+                data_done,
+                complete: Instant::now(),
+            },
+            bytes,
+        })
+    }
+
+    /// Negotiates a data channel and holds it unconnected for `dur`: a
+    /// passive port the server keeps listening on, or an active listener of
+    /// ours. This is what uses up a passive range (or the client's port range)
+    /// without moving bytes.
+    pub async fn hold(&mut self, ctrl: &mut Control, dur: Duration) -> Result<(), ProtoError> {
+        let negotiated = self.negotiate(ctrl).await?;
+        let _pending = Raised::pending(self.watch, self.mode);
+        tokio::time::sleep(dur).await;
+        drop(negotiated);
+        Ok(())
+    }
+
+    /// PASV/EPSV, or a listener and PORT/EPRT.
+    async fn negotiate(&mut self, ctrl: &mut Control) -> Result<Negotiated, ProtoError> {
+        if !self.mode.is_active() {
+            return self.negotiate_passive(ctrl).await.map(Negotiated::Passive);
+        }
+        let listener = bind_active(ctrl.local_addr().ip(), self.opts.active_ports)?;
         let local = listener
             .local_addr()
             .map_err(|e| ProtoError::io(Step::DataSetup, e))?;
-        info.client_port = local.port();
-        let announce = match mode {
-            Mode::Active => match local {
-                SocketAddr::V4(a) => Command::Port(a),
-                SocketAddr::V6(_) => {
-                    return Err(ProtoError::Unsupported(
-                        "PORT cannot name an IPv6 address: use eprt",
-                    ))
-                }
-            },
+        self.info.client_port = local.port();
+        let announce = match (self.mode, local) {
+            (Mode::Active, SocketAddr::V4(a)) => Command::Port(a),
+            (Mode::Active, SocketAddr::V6(_)) => {
+                return Err(ProtoError::Unsupported(
+                    "PORT cannot name an IPv6 address: use eprt",
+                ))
+            }
             _ => Command::Eprt(local),
         };
         ctrl.expect(&announce, Step::DataSetup, 2).await?;
-        ctrl.send(&cmd, Step::Transfer).await?;
-        let sent = Instant::now();
-        let (s, ready, prelim_at) = accept_and_preliminary(ctrl, &listener, &cmd, t.accept).await?;
-        info.server_source_port = s.peer_addr().ok().map(|a| a.port());
-        (s, ready, sent, prelim_at)
-    } else {
-        let target = negotiate_passive(ctrl, mode, opts, info).await?;
-        let s = timed(Step::DataConnect, t.data_connect, async {
-            let sock = if target.is_ipv4() {
-                TcpSocket::new_v4()
-            } else {
-                TcpSocket::new_v6()
-            }
-            .map_err(|e| ProtoError::io(Step::DataConnect, e))?;
-            sock.connect(target)
-                .await
-                .map_err(|e| ProtoError::io(Step::DataConnect, e))
-        })
-        .await?;
-        let ready = Instant::now();
-        info.client_port = s.local_addr().map(|a| a.port()).unwrap_or(0);
-        ctrl.send(&cmd, Step::Transfer).await?;
-        let sent = Instant::now();
-        let r = ctrl.read_reply(Step::Transfer, t.reply).await?;
-        require_preliminary(&cmd, r)?;
-        (s, ready, sent, Instant::now())
-    };
-
-    let (bytes, first_byte, data_done) = match upload {
-        None => download(stream, t.transfer_idle).await?,
-        Some(n) => {
-            let start = prelim_at.max(data_ready);
-            let done = upload_bytes(stream, n, t.transfer_idle).await?;
-            (n, Some(start), done)
-        }
-    };
-    let r = ctrl.read_reply(Step::Transfer, t.reply).await?;
-    if r.class() != 2 {
-        return Err(ProtoError::Unexpected {
-            step: Step::Transfer,
-            command: Some(cmd.verb()),
-            reply: r,
-        });
+        Ok(Negotiated::Active(listener))
     }
-    Ok(Transferred {
-        edges: Edges {
-            setup_start,
-            data_ready,
-            command_sent,
-            first_byte,
-            data_done,
-            complete: Instant::now(),
-        },
-        bytes,
-    })
+
+    /// Sends PASV or EPSV and decides where to connect. The control
+    /// connection's peer is used unless the user opted in to follow the 227's address.
+    async fn negotiate_passive(&mut self, ctrl: &mut Control) -> Result<SocketAddr, ProtoError> {
+        let peer = ctrl.peer_addr();
+        let (cmd, code) = match self.mode {
+            Mode::Epsv => (Command::Epsv, 229),
+            _ => (Command::Pasv, 227),
+        };
+        let r = ctrl.command(&cmd, Step::DataSetup).await?;
+        if r.code != code {
+            return Err(ProtoError::Unexpected {
+                step: Step::DataSetup,
+                command: Some(cmd.verb()),
+                reply: r,
+            });
+        }
+        let bad = |source| ProtoError::Reply {
+            step: Step::DataSetup,
+            source,
+        };
+        let announced = if code == 229 {
+            SocketAddr::new(peer.ip(), reply::parse_epsv(&r.text).map_err(bad)?)
+        } else {
+            SocketAddr::V4(reply::parse_pasv(&r.text).map_err(bad)?)
+        };
+        self.info.announced = Some(announced);
+        self.info.announced_at = Some(Instant::now());
+        if announced.ip() == peer.ip() {
+            return Ok(announced);
+        }
+        self.info.mismatch = true;
+        if self.opts.follow_pasv_address {
+            Ok(announced)
+        } else {
+            Ok(SocketAddr::new(peer.ip(), announced.port()))
+        }
+    }
 }
 
 fn require_preliminary(cmd: &Command<'_>, r: Reply) -> Result<(), ProtoError> {
@@ -260,50 +277,6 @@ fn require_preliminary(cmd: &Command<'_>, r: Reply) -> Result<(), ProtoError> {
             command: Some(cmd.verb()),
             reply: r,
         })
-    }
-}
-
-/// Sends PASV or EPSV and decides where to connect. The control connection's
-/// peer is used unless the user opted in to follow the 227's address.
-async fn negotiate_passive(
-    ctrl: &mut Control,
-    mode: Mode,
-    opts: &DataOptions,
-    info: &mut ChannelInfo,
-) -> Result<SocketAddr, ProtoError> {
-    let peer = ctrl.peer_addr();
-    let (cmd, code) = match mode {
-        Mode::Epsv => (Command::Epsv, 229),
-        _ => (Command::Pasv, 227),
-    };
-    let r = ctrl.command(&cmd, Step::DataSetup).await?;
-    if r.code != code {
-        return Err(ProtoError::Unexpected {
-            step: Step::DataSetup,
-            command: Some(cmd.verb()),
-            reply: r,
-        });
-    }
-    let bad = |source| ProtoError::Reply {
-        step: Step::DataSetup,
-        source,
-    };
-    if code == 229 {
-        let port = reply::parse_epsv(&r.text).map_err(bad)?;
-        let a = SocketAddr::new(peer.ip(), port);
-        info.announced = Some(a);
-        return Ok(a);
-    }
-    let a = SocketAddr::V4(reply::parse_pasv(&r.text).map_err(bad)?);
-    info.announced = Some(a);
-    if a.ip() == peer.ip() {
-        return Ok(a);
-    }
-    info.mismatch = true;
-    if opts.follow_pasv_address {
-        Ok(a)
-    } else {
-        Ok(SocketAddr::new(peer.ip(), a.port()))
     }
 }
 

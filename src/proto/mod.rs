@@ -6,10 +6,11 @@ pub mod command;
 pub mod control;
 pub mod data;
 mod error;
+pub mod mode;
 pub mod reply;
 
 pub use command::{Command, Verb};
 pub use control::{Control, Timeouts};
-pub use data::{DataOptions, Mode};
 pub use error::ProtoError;
+pub use mode::{DataOptions, Mode, PortRange};
 pub use reply::{Reply, ReplyLimits};

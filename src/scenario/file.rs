@@ -8,8 +8,8 @@ use toml::Spanned;
 
 use super::units::{HumanDuration, Size};
 use super::Op;
-use crate::proto::data::PortRange;
 use crate::proto::Mode;
+use crate::proto::PortRange;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,7 +35,10 @@ pub struct ScenarioFile {
 #[serde(deny_unknown_fields)]
 pub struct TargetSection {
     /// `ftp://user@host:port`; the password never belongs in a scenario file.
-    pub url: String,
+    pub url: Option<String>,
+    /// The server's configured passive range, when known: a port announced
+    /// outside it is counted as silent exhaustion.
+    pub passive_range: Option<PortRange>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -14,7 +14,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::proto::data::PortRange;
+use crate::proto::PortRange;
 use crate::proto::{DataOptions, Mode, Timeouts};
 use file::ScenarioFile;
 
@@ -55,6 +55,8 @@ pub struct Overrides {
     pub workers: Option<usize>,
     pub follow_pasv_address: bool,
     pub active_ports: Option<PortRange>,
+    /// The target's passive range, declared (see [`Plan::declared_passive`]).
+    pub passive_range: Option<PortRange>,
 }
 
 /// When a run ends.
@@ -146,6 +148,10 @@ pub struct Plan {
     pub workers: usize,
     pub timeouts: Timeouts,
     pub data: DataOptions,
+    /// The passive port range the target is configured with, when known (the
+    /// embedded target's own, or declared): announcements outside it are
+    /// counted as silent exhaustion, and it sizes range utilisation.
+    pub declared_passive: Option<PortRange>,
     pub groups: Vec<GroupPlan>,
 }
 
@@ -312,9 +318,16 @@ impl Plan {
         }
         let users: u32 = groups.iter().map(|g| g.users).sum();
         let ramp_up = explicit_ramp.unwrap_or_else(|| default_ramp_up(users, stop));
+        let declared_passive = match &target {
+            TargetPlan::Embedded { passive_ports, .. } => Some(*passive_ports),
+            TargetPlan::External { .. } => o
+                .passive_range
+                .or(f.target.as_ref().and_then(|t| t.passive_range)),
+        };
         Ok(Plan {
             name,
             source: Some(path.to_path_buf()),
+            declared_passive,
             target,
             files,
             stop,
@@ -385,7 +398,7 @@ fn target_plan(f: &ScenarioFile, o: &Overrides) -> Result<TargetPlan, String> {
     let url = o
         .target
         .clone()
-        .or(f.target.as_ref().map(|t| t.url.clone()));
+        .or(f.target.as_ref().and_then(|t| t.url.clone()));
     match url {
         None => Ok(TargetPlan::Embedded {
             passive_ports: f.embedded.passive_ports.unwrap_or(PortRange {

@@ -5,7 +5,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
 
-use super::units::parse_size;
+use std::time::Duration;
+
+use super::units::{parse_duration, parse_size};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
@@ -20,12 +22,19 @@ pub enum Op {
     Size(String),
     /// Control-only round trip.
     Noop,
+    /// Negotiate a data channel in the client's mode (PASV/EPSV, or a
+    /// listener and PORT/EPRT) and hold it unconnected this long: what uses
+    /// up a server's passive range, or the client's active range.
+    Hold(Duration),
 }
 
 impl Op {
     /// Whether the operation opens a data channel.
     pub fn uses_data(&self) -> bool {
-        matches!(self, Op::Retr(_) | Op::Stor(_) | Op::List(_) | Op::Nlst(_))
+        matches!(
+            self,
+            Op::Retr(_) | Op::Stor(_) | Op::List(_) | Op::Nlst(_) | Op::Hold(_)
+        )
     }
 }
 
@@ -47,8 +56,10 @@ impl FromStr for Op {
             ("size", Some(a)) => Ok(Op::Size(a)),
             ("size", None) => Err(need("a file name, e.g. \"size 1k.bin\"")),
             ("noop", None) => Ok(Op::Noop),
+            ("hold", Some(a)) => parse_duration(&a).map(Op::Hold),
+            ("hold", None) => Err(need("a duration, e.g. \"hold 2s\"")),
             _ => Err(format!(
-                "unknown operation {s:?}: expected retr FILE, stor SIZE, list [DIR], nlst [DIR], size FILE or noop"
+                "unknown operation {s:?}: expected retr FILE, stor SIZE, list [DIR], nlst [DIR], size FILE, noop or hold DURATION"
             )),
         }
     }
@@ -65,6 +76,7 @@ impl fmt::Display for Op {
             Op::Nlst(Some(a)) => write!(f, "nlst {a}"),
             Op::Size(a) => write!(f, "size {a}"),
             Op::Noop => f.write_str("noop"),
+            Op::Hold(d) => write!(f, "hold {}", humantime::format_duration(*d)),
         }
     }
 }

@@ -12,9 +12,14 @@ use std::io::Write;
 use std::ops::AddAssign;
 use std::path::{Path, PathBuf};
 
+mod channels;
+
+pub use channels::ChannelsResult;
+
 use crate::kernel::KernelCounters;
+use crate::metrics::timeline::{self, Interval};
 use crate::metrics::{Counters, ErrorClass, ErrorStat, Metric, ModeStats, Recorder};
-use crate::proto::Mode;
+use crate::proto::{Mode, PortRange};
 
 /// Bumped on any change a reader could notice; readers check it first.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -89,6 +94,7 @@ pub struct ModeResult {
     pub metrics: BTreeMap<Metric, MetricResult>,
     pub counters: Counters,
     pub errors: Vec<ErrorEntry>,
+    pub channels: ChannelsResult,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -106,6 +112,10 @@ pub struct RunResult {
     /// The validated plan as run (no password).
     pub scenario: serde_json::Value,
     pub modes: BTreeMap<Mode, ModeResult>,
+    /// Second by second: clients, TIME_WAIT, and per mode sessions, transfers,
+    /// errors and peak data channels.
+    #[serde(default)]
+    pub timeline: Vec<Interval>,
     /// Kernel TCP counters over the run, when the target ran on this host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel: Option<KernelCounters>,
@@ -153,8 +163,9 @@ impl MetricResult {
 }
 
 impl ModeResult {
-    pub fn from_stats(s: &ModeStats) -> ModeResult {
+    pub fn from_stats(s: &ModeStats, mode: Mode, declared: Option<PortRange>) -> ModeResult {
         ModeResult {
+            channels: ChannelsResult::from_stats(&s.channels, mode, declared),
             metrics: Metric::ALL
                 .into_iter()
                 .map(|m| (m, MetricResult::from_histogram(m, s.histogram(m))))
@@ -190,6 +201,7 @@ impl ModeResult {
             s.set_histogram(*m, full);
         }
         s.counters = self.counters;
+        s.channels = self.channels.to_stats(mode)?;
         for e in &self.errors {
             *s.errors.entry(e.class).or_default() += ErrorStat {
                 count: e.count,
@@ -205,10 +217,13 @@ impl ModeResult {
 }
 
 impl RunResult {
-    pub fn modes_from(recorder: &Recorder) -> BTreeMap<Mode, ModeResult> {
+    pub fn modes_from(
+        recorder: &Recorder,
+        declared: Option<PortRange>,
+    ) -> BTreeMap<Mode, ModeResult> {
         recorder
             .iter()
-            .map(|(m, s)| (m, ModeResult::from_stats(s)))
+            .map(|(m, s)| (m, ModeResult::from_stats(s, m, declared)))
             .collect()
     }
 
@@ -286,7 +301,11 @@ impl RunResult {
                 Some(ours) => {
                     let mut s = ours.to_stats(*mode)?;
                     s += &theirs.to_stats(*mode)?;
-                    ModeResult::from_stats(&s)
+                    let declared = ours
+                        .channels
+                        .declared_range
+                        .or(theirs.channels.declared_range);
+                    ModeResult::from_stats(&s, *mode, declared)
                 }
                 None => theirs.clone(),
             };
@@ -301,6 +320,7 @@ impl RunResult {
         }
         self.duration_s = self.duration_s.max(o.duration_s);
         self.interrupted |= o.interrupted;
+        timeline::merge(&mut self.timeline, &o.timeline);
         match (&mut self.kernel, o.kernel) {
             (Some(k), Some(theirs)) => *k += theirs,
             (None, Some(theirs)) => self.kernel = Some(theirs),
