@@ -239,8 +239,34 @@ fn parse_file_spec(s: &str) -> Result<(String, u64), String> {
     Ok((n.to_string(), parse_size(sz)?))
 }
 
+/// A panic in a session task of the embedded target's libraries (seen:
+/// unftp-sbe-fs unwrapping a send to a client that went away mid-LIST) ends
+/// that session only; tokio carries on. Say so in one line, a few times,
+/// rather than print a backtrace per session into the progress output.
+fn quiet_embedded_panics() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static SEEN: AtomicU32 = AtomicU32::new(0);
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let in_target = std::thread::current()
+            .name()
+            .is_some_and(|n| n.starts_with("ftpload-target"));
+        if !in_target {
+            return default(info);
+        }
+        let n = SEEN.fetch_add(1, Ordering::Relaxed);
+        if n < 3 {
+            eprintln!(
+                "embedded target: a session task panicked in the server library ({}); that session is dropped, the run goes on",
+                info.location().map(|l| l.to_string()).unwrap_or_default()
+            );
+        }
+    }));
+}
+
 /// Runs the parsed command line; the exit code says how it went.
 pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    quiet_embedded_panics();
     match cli.command {
         Cmd::Run(a) => run_cmd(a),
         Cmd::Serve(a) => serve_cmd(a),

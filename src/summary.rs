@@ -268,9 +268,22 @@ pub fn render(r: &RunResult) -> String {
     }
     for (m, s) in &modes {
         if let Some(x) = &s.channels.exhaustion {
+            // The rate in the second it happened, from the timeline.
+            let rate = r
+                .timeline
+                .iter()
+                .find(|i| f64::from(i.t_s) >= x.at_s)
+                .and_then(|i| i.modes.get(m))
+                .map(|v| {
+                    format!(
+                        ", {} sessions/s and {} transfers/s",
+                        v.sessions, v.transfers
+                    )
+                })
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "\nEXHAUSTION ({m}): first at {:.1}s with {} clients running, {} channels pending and {} open: {}\n  evidence: {}",
+                "\nEXHAUSTION ({m}): first at {:.1}s with {} clients running{rate}, {} channels pending and {} open: {}\n  evidence: {}",
                 x.at_s, x.clients, x.pending, x.open, x.signature, x.evidence
             );
         }
