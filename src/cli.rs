@@ -160,8 +160,8 @@ Each step is one `run` of the scenario with --users set to the level and --durat
 --step-duration (ramp-up as the scenario says, or the default), against a fresh embedded
 target when there is no --target. Levels rise by --step (start, start+step, ...) or by
 --factor (start, start*F, ...); the last level is --max itself. A level holds when, in every
-transfer mode, the error rate ((failed iterations + failed sessions) / all iterations and
-sessions) and the p99 session and data setup are within their limits. The search stops at
+transfer mode, the error rate (the worse of failed iterations / all iterations and failed
+logins / all logins) and the p99 session and data setup are within their limits. The search stops at
 the first level that breaks.
 
 Writes into --out-dir (default results/<UTC time>-<scenario>-capacity/): step-<users>.json

@@ -154,12 +154,27 @@ impl VirtualClient {
             (Some(a), Some(range)) => !range.contains(a.port()),
             _ => false,
         };
+        // Timed and loaded as at the announcement, not at the channel's end.
         let silent = outside.then(|| {
-            self.exhaustion_now(
-                env,
-                exhaustion::OUTSIDE_RANGE,
-                format!("{}", info.announced.map(|a| a.port()).unwrap_or(0)),
-            )
+            let (clients, pending, open) = info.load_at_announce;
+            Exhaustion {
+                at_s: info
+                    .announced_at
+                    .map(|t| t.saturating_duration_since(env.live.start()).as_secs_f64())
+                    .unwrap_or_else(|| env.live.elapsed().as_secs_f64()),
+                signature: exhaustion::OUTSIDE_RANGE.to_string(),
+                evidence: format!(
+                    "announced port {} outside {}",
+                    info.announced.map(|a| a.port()).unwrap_or(0),
+                    env.target
+                        .declared_passive
+                        .map(|r| r.to_string())
+                        .unwrap_or_default()
+                ),
+                clients,
+                pending,
+                open,
+            }
         });
         env.sink.record(self.mode, |s| {
             let ch = &mut s.channels;

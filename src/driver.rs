@@ -150,6 +150,7 @@ async fn closed_loop(
                 live: live.clone(),
                 ops: ops.clone(),
                 session: g.session,
+                retry_pause: plan.retry_pause,
                 budget: budget.clone(),
                 deadline,
                 stop: stop_rx.clone(),
@@ -323,6 +324,7 @@ struct Ctx {
     live: Arc<Live>,
     ops: Arc<[Op]>,
     session: SessionModel,
+    retry_pause: Duration,
     budget: Arc<AtomicU64>,
     deadline: Option<Instant>,
     stop: watch::Receiver<bool>,
@@ -368,6 +370,10 @@ async fn client_loop(vc: VirtualClient, ctx: &Ctx) {
         });
         if !ok {
             session = None;
+            tokio::select! {
+                _ = tokio::time::sleep(ctx.retry_pause) => {}
+                _ = wait_stop(ctx.stop.clone()) => {}
+            }
         } else if ctx.session == SessionModel::PerIteration {
             if let Some(c) = session.take() {
                 vc.close(c, &env).await;

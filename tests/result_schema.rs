@@ -106,7 +106,7 @@ const TOP_FIELDS: [&str; 11] = [
     "timeline",
 ];
 
-const SCENARIO_FIELDS: [&str; 11] = [
+const SCENARIO_FIELDS: [&str; 12] = [
     "name",
     "source",
     "target",
@@ -114,6 +114,7 @@ const SCENARIO_FIELDS: [&str; 11] = [
     "files",
     "stop",
     "ramp_up",
+    "retry_pause",
     "workers",
     "timeouts",
     "data",

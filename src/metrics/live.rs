@@ -133,6 +133,11 @@ impl ChannelWatch for Live {
         g.open.add(delta);
         g.in_use.add(delta);
     }
+
+    fn load(&self, mode: Mode) -> (u64, i64, i64) {
+        let (pending, open) = self.channels(mode);
+        (self.clients(), pending, open)
+    }
 }
 
 #[cfg(test)]

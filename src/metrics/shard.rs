@@ -12,9 +12,24 @@ type Shard = Arc<Mutex<Recorder>>;
 
 /// The shards of one run. Each run owns its registry, so parallel runs (tests)
 /// never see each other's numbers.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Registry {
+    /// Unique per registry for the life of the process: a thread's cached
+    /// shard must never be mistaken for a later run's (an address could be
+    /// reused once the old registry is freed).
+    id: usize,
     shards: Mutex<Vec<Shard>>,
+}
+
+static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            shards: Mutex::default(),
+        }
+    }
 }
 
 thread_local! {
@@ -26,8 +41,8 @@ impl Registry {
         Arc::new(Registry::default())
     }
 
-    fn id(self: &Arc<Self>) -> usize {
-        Arc::as_ptr(self) as usize
+    fn id(&self) -> usize {
+        self.id
     }
 
     /// Gives the calling thread its own shard; call from `on_thread_start`.

@@ -25,6 +25,12 @@ pub trait ChannelWatch: Send + Sync {
     fn pending(&self, mode: Mode, delta: i64);
     /// A connected data channel: `+1` when connected, `-1` when closed.
     fn open(&self, mode: Mode, delta: i64);
+    /// The load at this moment (clients running, channels of `mode` pending
+    /// and open), kept with an announcement so an event found later is
+    /// reported with the load it happened under.
+    fn load(&self, _mode: Mode) -> (u64, i64, i64) {
+        (0, 0, 0)
+    }
 }
 
 /// Watches nothing, for set-up work that is not part of the run.
@@ -76,6 +82,8 @@ pub struct ChannelInfo {
     /// Passive: the address the 227/229 announced, and when.
     pub announced: Option<SocketAddr>,
     pub announced_at: Option<Instant>,
+    /// [`ChannelWatch::load`] when the port was announced.
+    pub load_at_announce: (u64, i64, i64),
     /// Passive: the 227 named another host than the control peer.
     pub mismatch: bool,
     /// The client's port: its local port (passive) or its listener (active).
@@ -256,6 +264,7 @@ impl<'a> Channel<'a> {
         };
         self.info.announced = Some(announced);
         self.info.announced_at = Some(Instant::now());
+        self.info.load_at_announce = self.watch.load(self.mode);
         if announced.ip() == peer.ip() {
             return Ok(announced);
         }

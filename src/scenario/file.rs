@@ -55,6 +55,7 @@ pub struct RunSection {
     pub duration: Option<HumanDuration>,
     pub iterations: Option<u64>,
     pub ramp_up: Option<HumanDuration>,
+    pub retry_pause: Option<HumanDuration>,
     pub workers: Option<usize>,
 }
 

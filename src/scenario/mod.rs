@@ -145,6 +145,9 @@ pub struct Plan {
     pub stop: Stop,
     #[serde(serialize_with = "ser_duration")]
     pub ramp_up: Duration,
+    /// How long a client waits after a failed iteration before the next one.
+    #[serde(serialize_with = "ser_duration")]
+    pub retry_pause: Duration,
     pub workers: usize,
     pub timeouts: Timeouts,
     pub data: DataOptions,
@@ -332,6 +335,7 @@ impl Plan {
             files,
             stop,
             ramp_up,
+            retry_pause: run.retry_pause.map(|d| d.0).unwrap_or(DEFAULT_RETRY_PAUSE),
             workers,
             timeouts,
             data,
@@ -350,6 +354,12 @@ impl Plan {
         v
     }
 }
+
+/// After a failed iteration a client pauses this long by default: against a
+/// server that refuses everything (a full range, a connection cap), retrying
+/// at once would only measure how fast refusals come back, and flood the
+/// host with TIME_WAIT sockets.
+pub const DEFAULT_RETRY_PAUSE: Duration = Duration::from_millis(100);
 
 /// Connects spread 20 ms apart by default: a burst of hundreds overflows the
 /// small listen queues of real servers (vsftpd's is 32), and the run would
