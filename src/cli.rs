@@ -138,7 +138,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     pub bind: IpAddr,
     /// Passive data port range.
-    #[arg(long, value_name = "FIRST-LAST", default_value = "20000-29999")]
+    #[arg(long, value_name = "FIRST-LAST", default_value = "20000-27999")]
     pub passive_ports: PortRange,
     #[arg(long, default_value = crate::scenario::EMBEDDED_USER)]
     pub user: String,

@@ -12,7 +12,11 @@ use crate::summary::{bytes, micros};
 
 /// A name for the server of a run: its banner, or the target's address.
 fn server_label(r: &RunResult) -> String {
-    let b = r.target.banner.trim();
+    // pure-ftpd's banner starts with a rule of dashes.
+    let b = r
+        .target
+        .banner
+        .trim_matches(|c: char| c == '-' || c.is_whitespace());
     if r.target.kind == "embedded" {
         "embedded (libunftp)".into()
     } else if b.is_empty() {

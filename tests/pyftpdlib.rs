@@ -89,29 +89,29 @@ fn check_mode(m: Mode, passive: std::ops::RangeInclusive<u16>) {
 
 #[test]
 fn passive_against_pyftpdlib() {
-    check_mode(Mode::Passive, 30000..=30099);
+    check_mode(Mode::Passive, 16000..=16099);
 }
 
 #[test]
 fn epsv_against_pyftpdlib() {
-    check_mode(Mode::Epsv, 30100..=30199);
+    check_mode(Mode::Epsv, 16100..=16199);
 }
 
 #[test]
 fn active_against_pyftpdlib() {
-    check_mode(Mode::Active, 30200..=30299);
+    check_mode(Mode::Active, 16200..=16299);
 }
 
 #[test]
 fn eprt_against_pyftpdlib() {
-    check_mode(Mode::Eprt, 30300..=30399);
+    check_mode(Mode::Eprt, 16300..=16399);
 }
 
 #[test]
 fn set_up_uploads_declared_files_that_are_missing() {
     let root = temp_dir("pyftpd-setup");
     common::make_files(&root, &[("1k.bin", 1024), ("100k.bin", 100 * 1024)]);
-    let server = common::PyFtpd::start(&root, "ftpuser", "ftppass", 30400..=30499);
+    let server = common::PyFtpd::start(&root, "ftpuser", "ftppass", 16400..=16499);
     let toml = scenario("\"gen.bin\" = \"3KiB\"").replace("\"list\"", "\"retr gen.bin\"");
     let ran = run_scenario(&toml, &external(&server, Mode::Epsv), "setup");
     assert_no_errors(mode(&ran.result, Mode::Epsv), "setup");
@@ -124,7 +124,7 @@ fn set_up_uploads_declared_files_that_are_missing() {
 #[test]
 fn set_up_names_a_missing_undeclared_file() {
     let root = temp_dir("pyftpd-missing");
-    let server = common::PyFtpd::start(&root, "ftpuser", "ftppass", 30500..=30599);
+    let server = common::PyFtpd::start(&root, "ftpuser", "ftppass", 16500..=16599);
     let dir = temp_dir("missing");
     let path = dir.join("m.toml");
     std::fs::write(
@@ -152,7 +152,7 @@ fn set_up_names_a_missing_undeclared_file() {
 #[test]
 fn wrong_password_fails_fast_with_a_clear_error() {
     let root = temp_dir("pyftpd-badpw");
-    let server = common::PyFtpd::start(&root, "ftpuser", "ftppass", 30600..=30699);
+    let server = common::PyFtpd::start(&root, "ftpuser", "ftppass", 16600..=16699);
     let dir = temp_dir("badpw");
     let path = dir.join("b.toml");
     std::fs::write(

@@ -42,14 +42,14 @@ ops = ["retr 1k.bin", "stor 2KiB", "list", "hold 100ms"]
 const MODES_USED: [&str; 3] = ["passive", "epsv", "active"];
 
 /// The embedded target's default passive range, which SCENARIO declares.
-const DEFAULT_PASSIVE: &str = "20000-29999";
+const DEFAULT_PASSIVE: &str = "20000-27999";
 
 /// Exhaustion on the embedded target in about a second: six clients hold PASV
 /// channels for a second on a range of three ports, so at most three holds
 /// work and the other clients get 425 (libunftp has no free passive port). The
 /// failed iterations use up the budget at once, so the run ends with the holds.
 /// Each test gets its own range: tests run in parallel, and would otherwise
-/// take each other's ports. The ranges sit outside the default 20000-29999
+/// take each other's ports. The ranges sit outside the default 20000-27999
 /// (the other tests' embedded targets) and below the ephemeral ports.
 fn exhaustion_scenario(first: u16) -> String {
     format!(
@@ -854,7 +854,7 @@ fn every_documented_field_is_present_with_its_type() {
 #[test]
 fn exhausting_a_passive_range_is_recorded_in_channels() {
     let ran = harness::run_scenario(
-        &exhaustion_scenario(31700),
+        &exhaustion_scenario(17700),
         &Overrides::default(),
         "schema-exhaustion",
     );
@@ -866,7 +866,7 @@ fn exhausting_a_passive_range_is_recorded_in_channels() {
     assert_eq!(keys(j), top, "top-level fields");
     let s = &j["scenario"];
     assert_eq!(keys(s), set(&SCENARIO_FIELDS), "scenario fields");
-    assert_eq!(str_at(s, "declared_passive"), "31700-31702");
+    assert_eq!(str_at(s, "declared_passive"), "17700-17702");
     assert_eq!(s["groups"][0]["ops"], serde_json::json!(["hold 1s"]));
     assert_eq!(keys(&j["modes"]), set(&["passive"]), "modes present");
     let m = &j["modes"]["passive"];
@@ -896,7 +896,7 @@ fn exhausting_a_passive_range_is_recorded_in_channels() {
     check_channels("passive", Mode::Passive, ch, &s["declared_passive"], j);
     let runs = port_runs("passive", &ch["server_ports"]);
     assert!(!runs.is_empty(), "ports were announced: {ch}");
-    let r: PortRange = "31700-31702".parse().unwrap();
+    let r: PortRange = "17700-17702".parse().unwrap();
     assert!(port_set(&runs).iter().all(|p| r.contains(*p)), "{runs:?}");
     assert_eq!(u64_at(ch, "outside_declared_range"), 0);
     assert!(u64_at(ch, "peak_pending") >= 1, "holds are pending: {ch}");
@@ -1337,13 +1337,13 @@ fn merging_two_runs_adds_exactly() {
 #[test]
 fn merging_exhausted_runs_keeps_the_earliest_exhaustion() {
     let a = harness::run_scenario(
-        &exhaustion_scenario(31710),
+        &exhaustion_scenario(17710),
         &Overrides::default(),
         "merge-ex-a",
     )
     .result;
     let b = harness::run_scenario(
-        &exhaustion_scenario(31720),
+        &exhaustion_scenario(17720),
         &Overrides::default(),
         "merge-ex-b",
     )
@@ -1367,7 +1367,7 @@ fn merging_exhausted_runs_keeps_the_earliest_exhaustion() {
         cm.distinct_server_ports,
         ca.distinct_server_ports + cb.distinct_server_ports
     );
-    assert_eq!(cm.declared_range, Some("31710-31712".parse().unwrap()));
+    assert_eq!(cm.declared_range, Some("17710-17712".parse().unwrap()));
     assert_eq!(
         cm.peak_range_utilisation,
         Some(ca.peak_in_use.max(cb.peak_in_use) as f64 / 3.0)

@@ -413,7 +413,7 @@ fn target_plan(f: &ScenarioFile, o: &Overrides) -> Result<TargetPlan, String> {
         None => Ok(TargetPlan::Embedded {
             passive_ports: f.embedded.passive_ports.unwrap_or(PortRange {
                 first: 20000,
-                last: 29999,
+                last: 27999,
             }),
             max_connections: f.embedded.max_connections,
             threads: f.embedded.threads.unwrap_or(1).max(1),

@@ -77,7 +77,7 @@ pub struct EmbeddedConfig {
     /// IPv6 control connection.
     pub bind: SocketAddr,
     /// Ports for passive data listeners, bound on the control connection's
-    /// local IP. The default, 20000-29999, stays below Linux's ephemeral range
+    /// local IP. The default, 20000-27999, stays below Linux's ephemeral range
     /// (32768-60999): inside it, at high connection counts a probe can hit a
     /// port held by a client socket, and libunftp makes only 9 random tries
     /// before answering `425`.
@@ -102,7 +102,7 @@ impl Default for EmbeddedConfig {
     fn default() -> Self {
         EmbeddedConfig {
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-            passive_ports: 20000..=29999,
+            passive_ports: 20000..=27999,
             user: "ftpload".to_string(),
             password: "ftpload".to_string(),
             root: None,
