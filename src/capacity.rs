@@ -273,8 +273,8 @@ pub fn judge(users: u32, r: &RunResult, l: &Limits, result_file: PathBuf) -> Ste
             } else {
                 rate(c.sessions_failed, c.sessions)
             }),
-            x.metrics[&Metric::SessionSetup].p99 as f64,
-            x.metrics[&Metric::DataSetup].p99 as f64,
+            x.metrics.get(&Metric::SessionSetup).map_or(0, |v| v.p99) as f64,
+            x.metrics.get(&Metric::DataSetup).map_or(0, |v| v.p99) as f64,
         ];
         for (w, v) in worst.iter_mut().zip(values) {
             if i == 0 || v > w.0 {

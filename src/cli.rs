@@ -106,6 +106,15 @@ pub struct RunArgs {
     /// Spread client starts over this long, e.g. 5s (a connect burst overflows small listen queues).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub ramp_up: Option<Duration>,
+    /// Open loop: start this many iterations per second whatever the server
+    /// does (e.g. 50/s, 300/m), each on a client of its own; a group's users
+    /// cap its clients at once. Latency is then also measured from each
+    /// iteration's intended start (coordinated omission corrected).
+    #[arg(long, value_name = "RATE", value_parser = crate::scenario::load::parse_rate)]
+    pub rate: Option<f64>,
+    /// Seed for every random choice (Poisson arrivals), so a run repeats exactly.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
     /// Worker threads of the load generator (default: one per core).
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
@@ -325,6 +334,8 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
         follow_pasv_address: a.follow_pasv_address,
         active_ports: a.active_ports,
         passive_range: a.passive_range,
+        rate: a.rate,
+        seed: a.seed,
     };
     let plan = Plan::load(&a.scenario, &o)?;
     let f = run::run(

@@ -17,6 +17,7 @@ pub mod report;
 pub mod result;
 pub mod run;
 pub mod scenario;
+pub mod schedule;
 pub mod summary;
 pub mod sys;
 pub mod target;

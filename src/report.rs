@@ -27,7 +27,9 @@ fn server_label(r: &RunResult) -> String {
 }
 
 fn p(m: &ModeResult, metric: Metric, q: fn(&crate::result::MetricResult) -> u64) -> String {
-    let x = &m.metrics[&metric];
+    let Some(x) = m.metrics.get(&metric) else {
+        return "-".into();
+    };
     if x.count == 0 {
         "-".into()
     } else if metric == Metric::Throughput {
@@ -77,7 +79,8 @@ pub fn markdown(runs: &[(String, RunResult)]) -> String {
         let get = |mode: Mode, metric: Metric| {
             r.modes
                 .get(&mode)
-                .map(|m| m.metrics[&metric].p50)
+                .and_then(|m| m.metrics.get(&metric))
+                .map(|x| x.p50)
                 .unwrap_or(0)
         };
         let _ = writeln!(

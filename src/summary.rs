@@ -163,17 +163,24 @@ pub fn render(r: &RunResult) -> String {
     }
     let mut table = vec![header];
     for metric in Metric::ALL {
+        // A metric no mode recorded (schedule_lag in closed loop, or a
+        // result written before the metric existed) gets no row.
+        if modes.iter().all(|(_, s)| recorded(s, metric).is_none()) {
+            continue;
+        }
         let mut row = vec![metric.as_str().to_string()];
         for (m, s) in &modes {
-            let x = &s.metrics[&metric];
-            let mut cell = if x.count == 0 {
-                "-".to_string()
-            } else {
-                format!("{} / {}", value(metric, x.p50), value(metric, x.p99))
+            let Some(x) = recorded(s, metric) else {
+                row.push("-".into());
+                continue;
             };
-            if let (Some(b), true) = (base, **m != Mode::Passive && x.count > 0) {
+            let mut cell = format!("{} / {}", value(metric, x.p50), value(metric, x.p99));
+            if let (Some(b), true) = (
+                base.and_then(|b| b.metrics.get(&metric)),
+                **m != Mode::Passive,
+            ) {
                 // For throughput higher is better; the sign tells which way it went.
-                let _ = write!(cell, " ({})", overhead(x.p50, b.metrics[&metric].p50));
+                let _ = write!(cell, " ({})", overhead(x.p50, b.p50));
             }
             row.push(cell);
         }
@@ -308,6 +315,11 @@ pub fn render(r: &RunResult) -> String {
         }
     }
     out
+}
+
+/// A metric's summary when the mode recorded any of it.
+fn recorded(s: &ModeResult, m: Metric) -> Option<&crate::result::MetricResult> {
+    s.metrics.get(&m).filter(|x| x.count > 0)
 }
 
 /// Left-aligns the first column and right-aligns the others, each as wide as

@@ -1,7 +1,8 @@
 //! The JSON result against its documentation (docs/result-schema.md): every
-//! field is present with its documented type, the document names every field
-//! the code writes (so it cannot silently fall behind), results merge exactly,
-//! an unknown schema version is refused, and no password is ever written.
+//! field is present with its documented type (in closed and open loop), the
+//! document names every field the code writes (so it cannot silently fall
+//! behind), results merge exactly, an unknown schema version is refused, and
+//! no password is ever written.
 
 mod harness;
 
@@ -76,7 +77,7 @@ const METRIC_FIELDS: [&str; 10] = [
     "unit", "count", "min", "mean", "p50", "p90", "p99", "p999", "max", "hdr",
 ];
 
-const COUNTER_FIELDS: [&str; 13] = [
+const COUNTER_FIELDS: [&str; 15] = [
     "sessions",
     "sessions_failed",
     "iterations",
@@ -90,6 +91,8 @@ const COUNTER_FIELDS: [&str; 13] = [
     "pasv_address_mismatch",
     "active_from_port_20",
     "active_from_other_port",
+    "late",
+    "dropped",
 ];
 
 const TOP_FIELDS: [&str; 11] = [
@@ -106,13 +109,14 @@ const TOP_FIELDS: [&str; 11] = [
     "timeline",
 ];
 
-const SCENARIO_FIELDS: [&str; 12] = [
+const SCENARIO_FIELDS: [&str; 13] = [
     "name",
     "source",
     "target",
     "declared_passive",
     "files",
     "stop",
+    "open_loop",
     "ramp_up",
     "retry_pause",
     "workers",
@@ -120,6 +124,34 @@ const SCENARIO_FIELDS: [&str; 12] = [
     "data",
     "groups",
 ];
+
+/// `scenario.open_loop` when it is not null, and each of its `stages`.
+const OPEN_LOOP_FIELDS: [&str; 5] = ["rate", "stages", "arrival", "seed", "max_wait"];
+const STAGE_FIELDS: [&str; 2] = ["duration", "rate"];
+
+/// Open loop, short: 30 arrivals a second rising to 60 over half a second,
+/// then 60 for the other half (about 50 arrivals, at random from one seed),
+/// each a fresh client in its turn of the three modes, at most 3 at once.
+const OPEN_SCENARIO: &str = r#"
+[files]
+"1k.bin" = "1KiB"
+
+[run]
+duration = "1s"
+rate = "30/s"
+arrival = "poisson"
+seed = 7
+max_wait = "2s"
+
+[[run.stages]]
+duration = "500ms"
+rate = "60/s"
+
+[[group]]
+users = 3
+modes = { passive = 1, epsv = 1, active = 1 }
+ops = ["retr 1k.bin", "stor 2KiB", "list"]
+"#;
 
 const MODE_FIELDS: [&str; 4] = ["metrics", "counters", "errors", "channels"];
 
@@ -387,6 +419,60 @@ fn check_exhaustion(at: &str, e: &Value, users: u64, duration_s: f64) {
     assert!(u64_at(e, "clients") <= users, "{at}: clients {e}");
     u64_at(e, "pending");
     u64_at(e, "open");
+}
+
+/// `scenario.open_loop` of an open-loop plan: its fields and types.
+fn check_open_loop(at: &str, ol: &Value) {
+    assert_eq!(keys(ol), set(&OPEN_LOOP_FIELDS), "{at}: open_loop fields");
+    assert!(ol["rate"].is_f64(), "{at}: rate is a float: {}", ol["rate"]);
+    let stages = ol["stages"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{at}: stages is an array: {}", ol["stages"]));
+    for st in stages {
+        assert_eq!(keys(st), set(&STAGE_FIELDS), "{at}: stage fields");
+        assert!(
+            humantime::parse_duration(str_at(st, "duration")).is_ok(),
+            "{at}: stage duration is humantime: {st}"
+        );
+        assert!(st["rate"].is_f64(), "{at}: stage rate is a float: {st}");
+    }
+    assert!(
+        ["uniform", "poisson"].contains(&str_at(ol, "arrival")),
+        "{at}: arrival {}",
+        ol["arrival"]
+    );
+    u64_at(ol, "seed");
+    assert!(
+        humantime::parse_duration(str_at(ol, "max_wait")).is_ok(),
+        "{at}: max_wait is humantime: {}",
+        ol["max_wait"]
+    );
+}
+
+/// Each arrival's corrected time is its lag plus its iteration, so the
+/// corrected histogram is at least the plain one at every quantile.
+fn assert_corrected_at_least_iteration(at: &str, metrics: &Value) {
+    let (it, co) = (&metrics["iteration"], &metrics["iteration_corrected"]);
+    assert_eq!(u64_at(co, "count"), u64_at(it, "count"), "{at}: counts");
+    for f in ["min", "p50", "p90", "p99", "p999", "max"] {
+        assert!(
+            u64_at(co, f) >= u64_at(it, f),
+            "{at}: iteration_corrected {f} {co} below iteration's {it}"
+        );
+    }
+    assert!(co["mean"].as_f64() >= it["mean"].as_f64(), "{at}: mean");
+    let (hi, hc) = (
+        decode_hdr(str_at(it, "hdr")).unwrap(),
+        decode_hdr(str_at(co, "hdr")).unwrap(),
+    );
+    if !hi.is_empty() {
+        for q in (0..=1000).map(|k| f64::from(k) / 1000.0) {
+            assert!(
+                hc.value_at_quantile(q) >= hi.value_at_quantile(q),
+                "{at}: at quantile {q}"
+            );
+        }
+    }
 }
 
 /// A mode's `channels`: every field with its type, and the relations the
@@ -692,6 +778,7 @@ fn every_documented_field_is_present_with_its_type() {
     assert_eq!(s["files"]["1k.bin"], 1024);
     assert_eq!(s["stop"], serde_json::json!({ "iterations": 18 }));
     assert_eq!(str_at(s, "ramp_up"), "0s");
+    assert!(s["open_loop"].is_null(), "closed loop: {}", s["open_loop"]);
     assert!(u64_at(s, "workers") >= 1);
     assert_eq!(
         keys(&s["timeouts"]),
@@ -749,13 +836,29 @@ fn every_documented_field_is_present_with_its_type() {
             };
             let x = &metrics[metric.as_str()];
             check_metric_object(&at, x, unit, high);
-            assert!(u64_at(x, "count") > 0, "{at}: no samples");
+            if metric == Metric::ScheduleLag {
+                assert_eq!(u64_at(x, "count"), 0, "{at}: closed loop has no schedule");
+            } else {
+                assert!(u64_at(x, "count") > 0, "{at}: no samples");
+            }
         }
         let c = &m["counters"];
         assert_eq!(keys(c), set(&COUNTER_FIELDS), "{mode}: counters");
         for f in COUNTER_FIELDS {
             u64_at(c, f);
         }
+        // Closed loop: every iteration, worked or failed, has its time, and
+        // starts when intended, so the corrected time is the same histogram.
+        assert_eq!(
+            u64_at(&metrics["iteration"], "count"),
+            u64_at(c, "iterations") + u64_at(c, "iterations_failed"),
+            "{mode}"
+        );
+        assert_eq!(
+            metrics["iteration"], metrics["iteration_corrected"],
+            "{mode}: closed loop"
+        );
+        assert_eq!([u64_at(c, "late"), u64_at(c, "dropped")], [0, 0], "{mode}");
         assert!(m["errors"].is_array(), "{mode}: errors");
         assert_eq!(m["errors"].as_array().unwrap().len(), 0, "{}", m["errors"]);
         iterations += u64_at(c, "iterations");
@@ -817,6 +920,9 @@ fn every_documented_field_is_present_with_its_type() {
     for f in SCENARIO_FIELDS {
         assert_documented(&doc, f, "the scenario field");
     }
+    for f in OPEN_LOOP_FIELDS.iter().chain(&STAGE_FIELDS) {
+        assert_documented(&doc, f, "the open_loop field");
+    }
     for f in CHANNEL_FIELDS {
         assert_documented(&doc, f, "the channels field");
     }
@@ -832,8 +938,20 @@ fn every_documented_field_is_present_with_its_type() {
     for m in Mode::ALL {
         assert_documented(&doc, m.as_str(), "the mode");
     }
-    // Where the scenario's declared range and the hold operation come from.
-    for name in ["hold", "passive_range", "--passive-range", "channels"] {
+    // Where the scenario's declared range, the hold operation and the open
+    // loop come from, and what `late` is measured against.
+    for name in [
+        "hold",
+        "passive_range",
+        "--passive-range",
+        "channels",
+        "--rate",
+        "--seed",
+        "[[run.stages]]",
+        "uniform",
+        "poisson",
+        "LATE",
+    ] {
         assert_documented(&doc, name, "the name");
     }
     assert!(
@@ -884,6 +1002,11 @@ fn exhausting_a_passive_range_is_recorded_in_channels() {
         "{c}"
     );
     assert!(u64_at(c, "iterations_failed") >= 1, "some did not: {c}");
+    // Failed iterations have their time too.
+    assert_eq!(
+        u64_at(&m["metrics"]["iteration"], "count"),
+        EXHAUSTION_ITERATIONS
+    );
     assert_eq!(u64_at(c, "transfers") + u64_at(c, "transfers_failed"), 0);
     for metric in [Metric::DataSetup, Metric::Transfer] {
         assert_eq!(u64_at(&m["metrics"][metric.as_str()], "count"), 0);
@@ -928,6 +1051,203 @@ fn exhausting_a_passive_range_is_recorded_in_channels() {
     for k in &all {
         assert_documented(&doc, k, "the field");
     }
+}
+
+/// An open-loop run: `scenario.open_loop` with its fields, every metric with
+/// samples (the schedule's lag too), the corrected times at least the plain
+/// ones, the open-loop counters, and every key written documented.
+#[test]
+fn open_loop_run_has_its_plan_lag_and_corrected_times() {
+    let ran = harness::run_scenario(OPEN_SCENARIO, &Overrides::default(), "schema-open");
+    let j = &ran.json;
+    let mut top = set(&TOP_FIELDS);
+    if j.get("kernel").is_some() {
+        top.insert("kernel");
+    }
+    assert_eq!(keys(j), top, "top-level fields");
+
+    let s = &j["scenario"];
+    assert_eq!(keys(s), set(&SCENARIO_FIELDS), "scenario fields");
+    let ol = &s["open_loop"];
+    check_open_loop("scenario.open_loop", ol);
+    assert_eq!(
+        *ol,
+        serde_json::json!({
+            "rate": 30.0,
+            "stages": [{ "duration": "500ms", "rate": 60.0 }],
+            "arrival": "poisson",
+            "seed": 7,
+            "max_wait": "2s",
+        })
+    );
+    assert_eq!(s["stop"], serde_json::json!({ "duration": "1s" }));
+
+    // The schedule depends on the plan and the seed alone: no more arrivals
+    // than it holds (the last ones may meet the stop).
+    let plan = Plan::parse(OPEN_SCENARIO, Path::new("open.toml"), &Overrides::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let scheduled = ftpload::schedule::Schedule::new(
+        plan.open_loop.as_ref().expect("open loop"),
+        std::time::Duration::from_secs(1),
+    )
+    .count() as u64;
+
+    let modes = &j["modes"];
+    assert_eq!(keys(modes), set(&MODES_USED), "modes present");
+    let mut arrivals = 0;
+    for mode in MODES_USED {
+        let m = &modes[mode];
+        assert_eq!(keys(m), set(&MODE_FIELDS), "{mode}");
+        let metrics = &m["metrics"];
+        let names: Vec<&str> = Metric::ALL.iter().map(|x| x.as_str()).collect();
+        assert_eq!(keys(metrics), set(&names), "{mode}: metrics");
+        for metric in Metric::ALL {
+            let at = format!("{mode}.{}", metric.as_str());
+            let (unit, high) = if metric == Metric::Throughput {
+                ("B/s", 1_000_000_000_000)
+            } else {
+                ("us", 3_600_000_000)
+            };
+            let x = &metrics[metric.as_str()];
+            check_metric_object(&at, x, unit, high);
+            assert!(u64_at(x, "count") > 0, "{at}: no samples");
+        }
+        let c = &m["counters"];
+        assert_eq!(keys(c), set(&COUNTER_FIELDS), "{mode}: counters");
+        for f in COUNTER_FIELDS {
+            u64_at(c, f);
+        }
+        // Every arrival that got a client has its lag and both times.
+        let ran_iterations = u64_at(c, "iterations") + u64_at(c, "iterations_failed");
+        for metric in ["schedule_lag", "iteration", "iteration_corrected"] {
+            assert_eq!(
+                u64_at(&metrics[metric], "count"),
+                ran_iterations,
+                "{mode}.{metric}: {c}"
+            );
+        }
+        assert_corrected_at_least_iteration(mode, metrics);
+        // Each arrival is a fresh client: one session per iteration.
+        assert_eq!(u64_at(c, "sessions"), u64_at(c, "iterations"), "{mode}");
+        assert!(u64_at(c, "late") <= ran_iterations, "{mode}: {c}");
+        arrivals += ran_iterations + u64_at(c, "dropped");
+
+        let mode_enum: Mode = mode.parse().unwrap();
+        check_channels(mode, mode_enum, &m["channels"], &s["declared_passive"], j);
+    }
+    assert!(
+        arrivals > 0 && arrivals <= scheduled,
+        "{arrivals} arrivals of {scheduled} scheduled"
+    );
+    // `users` caps the clients at once.
+    check_timeline(j, 3);
+
+    // The document names every key this run wrote, open_loop's included.
+    let doc = doc();
+    let mut all = BTreeSet::new();
+    all_keys(j, "", &mut all);
+    for f in OPEN_LOOP_FIELDS.iter().chain(&STAGE_FIELDS) {
+        assert!(all.contains(*f), "{f} written");
+    }
+    for k in &all {
+        assert_documented(&doc, k, "the field");
+    }
+
+    // Merged with itself, every count doubles, the lag's and the open-loop
+    // counters' too, and the plan stays.
+    let r = &ran.result;
+    let mut twice = r.clone();
+    twice.try_merge(r).unwrap();
+    assert_eq!(twice.scenario["open_loop"], *ol);
+    for (mode, m) in &r.modes {
+        let t = &twice.modes[mode];
+        for metric in Metric::ALL {
+            let (h1, h2) = (
+                decode_hdr(&m.metrics[&metric].hdr).unwrap(),
+                decode_hdr(&t.metrics[&metric].hdr).unwrap(),
+            );
+            let mut sum = h1.clone();
+            sum.add(&h1).unwrap();
+            assert_eq!(h2, sum, "{mode}.{}", metric.as_str());
+        }
+        assert_eq!(
+            (t.counters.late, t.counters.dropped),
+            (2 * m.counters.late, 2 * m.counters.dropped),
+            "{mode}"
+        );
+        let tm = serde_json::to_value(&t.metrics).unwrap();
+        assert_corrected_at_least_iteration(mode.as_str(), &tm);
+    }
+}
+
+/// `scenario.open_loop` is the plan as validated: null in closed loop; from
+/// `--rate` and `--seed` with the documented defaults; from the file with its
+/// rates per second and its stages, which give the duration.
+#[test]
+fn open_loop_plan_is_written_as_documented() {
+    let closed = "[run]\niterations = 1\n[[group]]\nusers = 1\nops = [\"noop\"]\n";
+    let parse = |toml: &str, o: &Overrides| {
+        let plan =
+            Plan::parse(toml, Path::new("open.toml"), o).unwrap_or_else(|e| panic!("{e}: {toml}"));
+        let v = serde_json::to_value(&plan).unwrap();
+        assert_eq!(keys(&v), set(&SCENARIO_FIELDS), "{toml}");
+        if !v["open_loop"].is_null() {
+            check_open_loop(toml, &v["open_loop"]);
+        }
+        v
+    };
+    assert!(parse(closed, &Overrides::default())["open_loop"].is_null());
+
+    let flags = Overrides {
+        rate: Some(60.0),
+        seed: Some(3),
+        ..Overrides::default()
+    };
+    assert_eq!(
+        parse(closed, &flags)["open_loop"],
+        serde_json::json!({
+            "rate": 60.0,
+            "stages": [],
+            "arrival": "uniform",
+            "seed": 3,
+            "max_wait": "10s",
+        })
+    );
+
+    let file = r#"
+[run]
+rate = "300/m"
+arrival = "poisson"
+max_wait = "250ms"
+[[run.stages]]
+duration = "1m"
+rate = "7200/h"
+[[run.stages]]
+duration = "30s"
+rate = 0
+[[group]]
+users = 2
+ops = ["noop"]
+"#;
+    let v = parse(file, &Overrides::default());
+    assert_eq!(
+        v["open_loop"],
+        serde_json::json!({
+            "rate": 5.0,
+            "stages": [
+                { "duration": "1m", "rate": 2.0 },
+                { "duration": "30s", "rate": 0.0 },
+            ],
+            "arrival": "poisson",
+            "seed": 0,
+            "max_wait": "250ms",
+        })
+    );
+    assert_eq!(v["stop"], serde_json::json!({ "duration": "1m 30s" }));
+    // Stages alone: the starting rate is 0.0, still a float.
+    let stages_only = file.replace("rate = \"300/m\"\n", "");
+    let v = parse(&stages_only, &Overrides::default());
+    assert_eq!(v["open_loop"]["rate"], serde_json::json!(0.0));
 }
 
 /// Every signature exhaustion can have is listed in the document verbatim.
@@ -1171,6 +1491,11 @@ fn merging_two_runs_adds_exactly() {
     let pb = b.modes.get_mut(&Mode::Passive).unwrap();
     pb.errors.push(entry(retr425, 3, Some("425 from b")));
     pb.errors.push(entry(accept, 1, None));
+    // The open-loop counters add like the rest.
+    pa.counters.late = 4;
+    pa.counters.dropped = 1;
+    pb.counters.late = 5;
+    pb.counters.dropped = 2;
     // Channels: exhaustion in both (b's earlier), in a only, and ports
     // outside the range in both.
     let ex = |at_s, who: &str| Exhaustion {
@@ -1217,7 +1542,10 @@ fn merging_two_runs_adds_exactly() {
             counters(&b, mode),
             counters(&merged, mode),
         );
-        assert_eq!(cm.len(), COUNTER_FIELDS.len());
+        assert_eq!(
+            cm.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+            set(&COUNTER_FIELDS)
+        );
         for (k, v) in &cm {
             let sum = ca[k].as_u64().unwrap() + cb[k].as_u64().unwrap();
             assert_eq!(v.as_u64().unwrap(), sum, "{mode} counter {k}");
@@ -1229,12 +1557,14 @@ fn merging_two_runs_adds_exactly() {
             all.add(&hb).unwrap();
             let r = &merged.modes[&mode].metrics[&metric];
             assert_eq!(r.count, ha.len() + hb.len(), "{at}: count");
+            // The smaller of the non-empty ones' (closed-loop runs have no
+            // schedule_lag: an empty merge stays empty, with 0).
             let nonempty_min = [&ha, &hb]
                 .iter()
                 .filter(|h| !h.is_empty())
                 .map(|h| h.min())
                 .min()
-                .unwrap();
+                .unwrap_or(0);
             assert_eq!(r.min, nonempty_min, "{at}: min");
             assert_eq!(r.max, ha.max().max(hb.max()), "{at}: max");
             // Percentiles of the merged histogram, never averages of percentiles.
@@ -1272,6 +1602,8 @@ fn merging_two_runs_adds_exactly() {
     let e = error(&merged, Mode::Passive, accept).expect("timeout merged");
     assert_eq!((e.count, e.sample.as_deref()), (1, None));
     assert_eq!(merged.modes[&Mode::Passive].errors.len(), 2);
+    let pc = &merged.modes[&Mode::Passive].counters;
+    assert_eq!((pc.late, pc.dropped), (9, 3), "late and dropped add");
     assert_eq!(merged.error_count(), 6);
     // Kernel counters, when both runs have them, add too.
     if let (Some(ka), Some(kb)) = (&a.kernel, &b.kernel) {
@@ -1397,6 +1729,7 @@ fn merging_equals_recording_all_values_in_one_place() {
         let s = if i % 7 < 3 { &mut sa } else { &mut sb };
         s.record_value(Metric::Transfer, v);
         s.record_value(Metric::Throughput, v * 1_000);
+        s.record_value(Metric::ScheduleLag, v);
         whole.record(v).unwrap();
     }
     let mut a = template.clone();
@@ -1418,6 +1751,8 @@ fn merging_equals_recording_all_values_in_one_place() {
         5000
     );
     assert_eq!(a.modes[&Mode::Epsv].metrics[&Metric::Banner].count, 0);
+    let lag = &a.modes[&Mode::Epsv].metrics[&Metric::ScheduleLag];
+    assert_eq!(decode_hdr(&lag.hdr).unwrap(), whole, "schedule_lag adds");
 }
 
 #[test]

@@ -46,10 +46,19 @@ pub enum Metric {
     Transfer,
     /// Bytes per second of one transfer, first byte to end of data.
     Throughput,
+    /// One iteration (a pass through a group's operations, login included
+    /// when each iteration logs in), from its actual start to its end.
+    Iteration,
+    /// The same, from its intended start: in open loop, what a user arriving
+    /// on schedule waited, including time the generator could not start it
+    /// (coordinated omission corrected). Equal to `iteration` in closed loop.
+    IterationCorrected,
+    /// Open loop: actual start minus intended start, the generator's own lag.
+    ScheduleLag,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 8] = [
+    pub const ALL: [Metric; 11] = [
         Metric::TcpConnect,
         Metric::Banner,
         Metric::Login,
@@ -58,6 +67,9 @@ impl Metric {
         Metric::FirstByte,
         Metric::Transfer,
         Metric::Throughput,
+        Metric::Iteration,
+        Metric::IterationCorrected,
+        Metric::ScheduleLag,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -70,6 +82,9 @@ impl Metric {
             Metric::FirstByte => "first_byte",
             Metric::Transfer => "transfer",
             Metric::Throughput => "throughput",
+            Metric::Iteration => "iteration",
+            Metric::IterationCorrected => "iteration_corrected",
+            Metric::ScheduleLag => "schedule_lag",
         }
     }
 
@@ -119,7 +134,16 @@ pub struct Counters {
     /// Active data connections whose server source port was 20 (the RFC 959 default) or not.
     pub active_from_port_20: u64,
     pub active_from_other_port: u64,
+    /// Open loop: arrivals that started more than [`LATE`] after their
+    /// intended time, and arrivals dropped because no client freed up in time.
+    #[serde(default)]
+    pub late: u64,
+    #[serde(default)]
+    pub dropped: u64,
 }
+
+/// An open-loop arrival starting this much after its intended time is late.
+pub const LATE: Duration = Duration::from_millis(10);
 
 impl AddAssign for Counters {
     fn add_assign(&mut self, o: Counters) {
@@ -136,6 +160,8 @@ impl AddAssign for Counters {
         self.pasv_address_mismatch += o.pasv_address_mismatch;
         self.active_from_port_20 += o.active_from_port_20;
         self.active_from_other_port += o.active_from_other_port;
+        self.late += o.late;
+        self.dropped += o.dropped;
     }
 }
 
@@ -160,7 +186,7 @@ impl AddAssign for ErrorStat {
 /// Everything measured for one transfer mode.
 #[derive(Debug, Clone)]
 pub struct ModeStats {
-    hists: [Histogram<u64>; 8],
+    hists: [Histogram<u64>; 11],
     pub counters: Counters,
     pub errors: BTreeMap<ErrorClass, ErrorStat>,
     pub channels: ChannelStats,

@@ -57,6 +57,13 @@ pub struct RunSection {
     pub ramp_up: Option<HumanDuration>,
     pub retry_pause: Option<HumanDuration>,
     pub workers: Option<usize>,
+    /// Open loop: arrivals per second, ramped by `stages`.
+    pub rate: Option<super::load::Rate>,
+    #[serde(default)]
+    pub stages: Vec<super::load::StageSection>,
+    pub arrival: Option<super::load::Arrival>,
+    pub seed: Option<u64>,
+    pub max_wait: Option<HumanDuration>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -2,6 +2,7 @@
 //! validated [`Plan`] that everything downstream trusts without re-checking.
 
 mod file;
+pub mod load;
 mod op;
 pub mod units;
 
@@ -57,6 +58,9 @@ pub struct Overrides {
     pub active_ports: Option<PortRange>,
     /// The target's passive range, declared (see [`Plan::declared_passive`]).
     pub passive_range: Option<PortRange>,
+    /// Open loop at this many arrivals per second.
+    pub rate: Option<f64>,
+    pub seed: Option<u64>,
 }
 
 /// When a run ends.
@@ -114,23 +118,44 @@ pub struct GroupPlan {
 }
 
 impl GroupPlan {
-    /// The modes of the group's clients in order: smooth weighted round robin,
-    /// so any prefix of clients is as close to the weights as integers allow.
+    /// The modes of the group's clients in order: any prefix of clients is
+    /// as close to the mode weights as integers allow.
     pub fn client_modes(&self) -> impl Iterator<Item = Mode> + '_ {
-        let total: i64 = self.modes.iter().map(|(_, w)| i64::from(*w)).sum();
-        let mut current = vec![0i64; self.modes.len()];
-        (0..self.users).map(move |_| {
-            for (c, (_, w)) in current.iter_mut().zip(&self.modes) {
-                *c += i64::from(*w);
-            }
-            // The first of the largest wins, so ties go to the earlier mode.
-            let pick = (0..current.len())
-                .rev()
-                .max_by_key(|&k| current[k])
-                .unwrap_or(0);
-            current[pick] -= total;
-            self.modes[pick].0
-        })
+        let mut wrr = Wrr::new(self.modes.iter().map(|(_, w)| *w).collect());
+        (0..self.users).map(move |_| self.modes[wrr.pick()].0)
+    }
+}
+
+/// Smooth weighted round robin (as nginx balances upstreams): picks indexes
+/// in proportion to their weights, evenly interleaved, deterministically.
+#[derive(Debug, Clone)]
+pub struct Wrr {
+    weights: Vec<i64>,
+    current: Vec<i64>,
+    total: i64,
+}
+
+impl Wrr {
+    pub fn new(weights: Vec<u32>) -> Wrr {
+        let weights: Vec<i64> = weights.into_iter().map(i64::from).collect();
+        Wrr {
+            current: vec![0; weights.len()],
+            total: weights.iter().sum(),
+            weights,
+        }
+    }
+
+    /// The next index; ties go to the earlier one.
+    pub fn pick(&mut self) -> usize {
+        for (c, w) in self.current.iter_mut().zip(&self.weights) {
+            *c += w;
+        }
+        let pick = (0..self.current.len())
+            .rev()
+            .max_by_key(|&k| self.current[k])
+            .unwrap_or(0);
+        self.current[pick] -= self.total;
+        pick
     }
 }
 
@@ -155,6 +180,9 @@ pub struct Plan {
     /// embedded target's own, or declared): announcements outside it are
     /// counted as silent exhaustion, and it sizes range utilisation.
     pub declared_passive: Option<PortRange>,
+    /// Open loop: arrivals on a schedule, each on a client of its own; a
+    /// group's `users` caps its clients at once. `None`: closed loop.
+    pub open_loop: Option<load::OpenLoop>,
     pub groups: Vec<GroupPlan>,
 }
 
@@ -204,8 +232,16 @@ impl Plan {
 
         let run_span = Some(f.run.span());
         let run = f.run.get_ref();
-        let duration = o.duration.or(run.duration.map(|d| d.0));
+        let open_loop = open_loop_plan(run, o).map_err(|m| at(run_span.clone(), m))?;
         let iterations = o.iterations.or(run.iterations);
+        // Stages set the run's length unless it ends by count.
+        let duration = o.duration.or(run.duration.map(|d| d.0)).or_else(|| {
+            open_loop
+                .as_ref()
+                .filter(|_| iterations.is_none())
+                .map(|ol| ol.stages_duration())
+                .filter(|d| !d.is_zero())
+        });
         let stop = match (duration, iterations) {
             (Some(d), None) if !d.is_zero() => Stop::Duration(d),
             (None, Some(n)) if n > 0 => Stop::Iterations(n),
@@ -331,6 +367,7 @@ impl Plan {
             name,
             source: Some(path.to_path_buf()),
             declared_passive,
+            open_loop,
             target,
             files,
             stop,
@@ -374,6 +411,42 @@ fn default_ramp_up(users: u32, stop: Stop) -> Duration {
     };
     (DEFAULT_RAMP_PER_CLIENT * users.saturating_sub(1)).min(cap)
 }
+
+/// The open-loop part of `[run]`, when it asks for a rate.
+fn open_loop_plan(run: &file::RunSection, o: &Overrides) -> Result<Option<load::OpenLoop>, String> {
+    let rate = o.rate.or(run.rate.map(|r| r.0));
+    if rate.is_none() && run.stages.is_empty() {
+        if run.arrival.is_some() || run.max_wait.is_some() {
+            return Err("[run] arrival and max_wait need an open loop: set rate or stages".into());
+        }
+        return Ok(None);
+    }
+    let stages: Vec<load::Stage> = run
+        .stages
+        .iter()
+        .map(|s| load::Stage {
+            duration: s.duration.0,
+            rate: s.rate.0,
+        })
+        .collect();
+    if stages.iter().any(|s| s.duration.is_zero()) {
+        return Err("[[run.stages]] duration must be above zero".into());
+    }
+    let rate = rate.unwrap_or(0.0);
+    if rate == 0.0 && stages.iter().all(|s| s.rate == 0.0) {
+        return Err("[run] rate and every stage's rate are zero: nothing would arrive".into());
+    }
+    Ok(Some(load::OpenLoop {
+        rate,
+        stages,
+        arrival: run.arrival.unwrap_or_default(),
+        seed: o.seed.or(run.seed).unwrap_or(0),
+        max_wait: run.max_wait.map(|d| d.0).unwrap_or(DEFAULT_MAX_WAIT),
+    }))
+}
+
+/// How long an arrival may wait for a free client before it is dropped.
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(10);
 
 fn default_workers() -> usize {
     std::thread::available_parallelism()

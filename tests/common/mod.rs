@@ -198,6 +198,13 @@ impl PyFtpd {
     }
 }
 
+impl PyFtpd {
+    /// The server's process id, to pause it (SIGSTOP) in a test.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 fn kill(child: &mut Child) {
     drop(child.stdin.take());
     let _ = child.kill();

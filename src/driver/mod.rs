@@ -9,11 +9,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::watch;
 
+mod open;
+
 use crate::client::{Env, Sink, Target, VirtualClient};
 use crate::metrics::live::Peaks;
 use crate::metrics::shard::Registry;
 use crate::metrics::timeline::{Interval, ModeInterval};
-use crate::metrics::{Counters, Live, ModeStats, Recorder};
+use crate::metrics::{Counters, Live, Metric, ModeStats, Recorder};
 use crate::proto::Mode;
 use crate::scenario::{Op, Plan, SessionModel, Stop};
 
@@ -139,7 +141,28 @@ async fn closed_loop(
     let total = plan.total_users().max(1);
     let mut tasks = tokio::task::JoinSet::new();
     let mut k = 0u64;
-    for g in &plan.groups {
+    if let Some(ol) = &plan.open_loop {
+        let ctxs = plan
+            .groups
+            .iter()
+            .map(|g| {
+                Arc::new(Ctx {
+                    target: target.clone(),
+                    sink: registry.clone(),
+                    live: live.clone(),
+                    ops: g.ops.clone().into(),
+                    session: g.session,
+                    retry_pause: plan.retry_pause,
+                    budget: budget.clone(),
+                    deadline,
+                    stop: stop_rx.clone(),
+                })
+            })
+            .collect();
+        let (plan, ol, stop) = (plan.clone(), ol.clone(), stop_rx.clone());
+        tasks.spawn(async move { open::arrivals(&plan, &ol, ctxs, stop).await });
+    }
+    for g in plan.groups.iter().filter(|_| plan.open_loop.is_none()) {
         let ops: Arc<[Op]> = g.ops.clone().into();
         for mode in g.client_modes() {
             let vc = VirtualClient { id: k, mode };
@@ -354,6 +377,7 @@ async fn client_loop(vc: VirtualClient, ctx: &Ctx) {
     };
     let mut session = None;
     while ctx.next_iteration() {
+        let start = Instant::now();
         if session.is_none() {
             session = vc.open_session(&env).await;
         }
@@ -361,7 +385,11 @@ async fn client_loop(vc: VirtualClient, ctx: &Ctx) {
             Some(c) => vc.run_ops(c, &ctx.ops, &env).await,
             None => false,
         };
+        let took = start.elapsed();
         ctx.sink.record(vc.mode, |s| {
+            // In closed loop an iteration starts when intended: both are the same.
+            s.record_duration(Metric::Iteration, took);
+            s.record_duration(Metric::IterationCorrected, took);
             if ok {
                 s.counters.iterations += 1
             } else {

@@ -1,0 +1,131 @@
+//! The open-loop executor: arrivals start on the schedule, not when the
+//! server lets the last one finish. Each arrival is a client of its own (log
+//! in, run the group's operations once, quit); a group's `users` caps how many
+//! run at once. An arrival that finds them all busy waits for one, up to
+//! `max_wait`, and is counted late; past that it is dropped and counted.
+//! Latency is kept both from the actual start and from the intended one.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+use super::{wait_stop, Ctx};
+use crate::client::{Env, Sink, VirtualClient};
+use crate::metrics::{Metric, LATE};
+use crate::proto::Mode;
+use crate::scenario::load::OpenLoop;
+use crate::scenario::{Plan, Wrr};
+use crate::schedule::Schedule;
+
+/// A very long run, for schedules that end by iteration count instead.
+const NO_END: Duration = Duration::from_secs(365 * 24 * 3600);
+
+struct Group {
+    ctx: Arc<Ctx>,
+    clients: Arc<Semaphore>,
+    modes: Vec<Mode>,
+    next_mode: usize,
+}
+
+/// Runs the schedule to its end (or the stop signal), then waits for the
+/// arrivals still running. Cancelling the task cancels them all.
+pub(super) async fn arrivals(
+    plan: &Plan,
+    ol: &OpenLoop,
+    ctxs: Vec<Arc<Ctx>>,
+    stop: watch::Receiver<bool>,
+) {
+    let t0 = ctxs[0].live.start();
+    let end = match plan.stop {
+        crate::scenario::Stop::Duration(d) => d,
+        crate::scenario::Stop::Iterations(_) => NO_END,
+    };
+    let mut groups: Vec<Group> = plan
+        .groups
+        .iter()
+        .zip(ctxs)
+        .map(|(g, ctx)| Group {
+            ctx,
+            clients: Arc::new(Semaphore::new(g.users as usize)),
+            modes: g.client_modes().collect(),
+            next_mode: 0,
+        })
+        .collect();
+    let mut pick = Wrr::new(plan.groups.iter().map(|g| g.users).collect());
+    let mut running = JoinSet::new();
+    for (k, offset) in Schedule::new(ol, end).enumerate() {
+        let intended = t0 + offset;
+        tokio::select! {
+            _ = tokio::time::sleep_until(intended.into()) => {}
+            _ = wait_stop(stop.clone()) => break,
+        }
+        let g = &mut groups[pick.pick()];
+        if !g.ctx.take_iteration() {
+            break;
+        }
+        let mode = g.modes[g.next_mode % g.modes.len()];
+        g.next_mode += 1;
+        let vc = VirtualClient { id: k as u64, mode };
+        let (ctx, clients, max_wait) = (g.ctx.clone(), g.clients.clone(), ol.max_wait);
+        running.spawn(async move {
+            let Ok(Ok(_permit)) = tokio::time::timeout(max_wait, clients.acquire_owned()).await
+            else {
+                ctx.sink.record(mode, |s| s.counters.dropped += 1);
+                return;
+            };
+            let actual = Instant::now();
+            let lag = actual.saturating_duration_since(intended);
+            ctx.live.client_started();
+            let (ok, end) = one_arrival(vc, &ctx).await;
+            ctx.live.client_stopped();
+            ctx.sink.record(mode, |s| {
+                s.record_duration(Metric::ScheduleLag, lag);
+                s.counters.late += u64::from(lag > LATE);
+                s.record_duration(Metric::Iteration, end - actual);
+                s.record_duration(
+                    Metric::IterationCorrected,
+                    end.saturating_duration_since(intended),
+                );
+                if ok {
+                    s.counters.iterations += 1;
+                } else {
+                    s.counters.iterations_failed += 1;
+                }
+            });
+        });
+        // Reap finished arrivals so the set holds only those running.
+        while running.try_join_next().is_some() {}
+    }
+    while running.join_next().await.is_some() {}
+}
+
+/// One arrival's session; returns whether it worked and when its operations
+/// ended (the QUIT after them is not timed, as in closed loop).
+async fn one_arrival(vc: VirtualClient, ctx: &Ctx) -> (bool, Instant) {
+    let env = Env {
+        target: &ctx.target,
+        sink: &ctx.sink,
+        live: &ctx.live,
+    };
+    let Some(mut c) = vc.open_session(&env).await else {
+        return (false, Instant::now());
+    };
+    let ok = vc.run_ops(&mut c, &ctx.ops, &env).await;
+    let end = Instant::now();
+    if ok {
+        vc.close(c, &env).await;
+    }
+    (ok, end)
+}
+
+impl Ctx {
+    /// Takes one iteration from the run's budget (for runs that end by count).
+    fn take_iteration(&self) -> bool {
+        self.budget
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+    }
+}
