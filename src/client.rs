@@ -43,6 +43,8 @@ pub struct Env<'a, S> {
 pub struct VirtualClient {
     pub id: u64,
     pub mode: Mode,
+    /// Bytes per second its data channels may move at most.
+    pub bandwidth: Option<u64>,
 }
 
 impl VirtualClient {
@@ -129,6 +131,7 @@ impl VirtualClient {
             }
         };
         let mut ch = Channel::new(self.mode, &env.target.data, env.live);
+        ch.bandwidth = self.bandwidth;
         let r = ch.transfer(c, cmd, upload).await;
         self.note_channel(env, &ch.info, |s| match &r {
             Ok(x) => record_transfer(s, x, upload.is_some()),

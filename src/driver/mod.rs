@@ -165,7 +165,11 @@ async fn closed_loop(
     for g in plan.groups.iter().filter(|_| plan.open_loop.is_none()) {
         let ops: Arc<[Op]> = g.ops.clone().into();
         for mode in g.client_modes() {
-            let vc = VirtualClient { id: k, mode };
+            let vc = VirtualClient {
+                id: k,
+                mode,
+                bandwidth: g.bandwidth,
+            };
             let delay = plan.ramp_up.mul_f64(k as f64 / total as f64);
             let ctx = Ctx {
                 target: target.clone(),

@@ -25,6 +25,7 @@ const NO_END: Duration = Duration::from_secs(365 * 24 * 3600);
 
 struct Group {
     ctx: Arc<Ctx>,
+    bandwidth: Option<u64>,
     clients: Arc<Semaphore>,
     modes: Vec<Mode>,
     next_mode: usize,
@@ -49,6 +50,7 @@ pub(super) async fn arrivals(
         .zip(ctxs)
         .map(|(g, ctx)| Group {
             ctx,
+            bandwidth: g.bandwidth,
             clients: Arc::new(Semaphore::new(g.users as usize)),
             modes: g.client_modes().collect(),
             next_mode: 0,
@@ -68,7 +70,11 @@ pub(super) async fn arrivals(
         }
         let mode = g.modes[g.next_mode % g.modes.len()];
         g.next_mode += 1;
-        let vc = VirtualClient { id: k as u64, mode };
+        let vc = VirtualClient {
+            id: k as u64,
+            mode,
+            bandwidth: g.bandwidth,
+        };
         let (ctx, clients, max_wait) = (g.ctx.clone(), g.clients.clone(), ol.max_wait);
         running.spawn(async move {
             let Ok(Ok(_permit)) = tokio::time::timeout(max_wait, clients.acquire_owned()).await

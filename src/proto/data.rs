@@ -118,6 +118,8 @@ pub struct Channel<'a> {
     pub opts: &'a DataOptions,
     pub watch: &'a dyn ChannelWatch,
     pub info: ChannelInfo,
+    /// Bytes per second this channel may move at most (a capped user).
+    pub bandwidth: Option<u64>,
 }
 
 /// The data connection negotiated but not yet made.
@@ -135,6 +137,7 @@ impl<'a> Channel<'a> {
             opts,
             watch,
             info: ChannelInfo::default(),
+            bandwidth: None,
         }
     }
 
@@ -173,10 +176,10 @@ impl<'a> Channel<'a> {
         drop(pending);
         let open = Raised::open(self.watch, self.mode);
         let (bytes, first_byte, data_done) = match upload {
-            None => download(stream, t.transfer_idle).await?,
+            None => download(stream, t.transfer_idle, self.bandwidth).await?,
             Some(n) => {
                 let start = prelim_at.max(data_ready);
-                let done = upload_bytes(stream, n, t.transfer_idle).await?;
+                let done = upload_bytes(stream, n, t.transfer_idle, self.bandwidth).await?;
                 (n, Some(start), done)
             }
         };
@@ -363,13 +366,48 @@ async fn accept_and_preliminary(
     }
 }
 
+/// Holds a transfer at or under a byte rate, as a user on a slow line would:
+/// after each chunk it waits until the bytes so far are due. A token bucket
+/// one small chunk deep, so the rate holds over any stretch of the transfer.
+struct Pacer {
+    bytes_per_s: Option<f64>,
+    start: Option<Instant>,
+}
+
+impl Pacer {
+    fn new(bytes_per_s: Option<u64>) -> Pacer {
+        Pacer {
+            bytes_per_s: bytes_per_s.filter(|r| *r > 0).map(|r| r as f64),
+            start: None,
+        }
+    }
+
+    /// The chunk to move at once: about 50 ms worth at the rate.
+    fn chunk(&self, max: usize) -> usize {
+        match self.bytes_per_s {
+            Some(r) => ((r / 20.0) as usize).clamp(512, max),
+            None => max,
+        }
+    }
+
+    /// Waits until `total` bytes since the first are due.
+    async fn pace(&mut self, total: u64) {
+        let Some(r) = self.bytes_per_s else { return };
+        let start = *self.start.get_or_insert_with(Instant::now);
+        let due = start + Duration::from_secs_f64(total as f64 / r);
+        tokio::time::sleep_until(due.into()).await;
+    }
+}
+
 /// Reads to end of file, then closes at once: proftpd holds its 226 back about
 /// 10 s until the client closes its end.
 async fn download(
     mut s: TcpStream,
     idle: Duration,
+    rate: Option<u64>,
 ) -> Result<(u64, Option<Instant>, Instant), ProtoError> {
-    let mut buf = vec![0u8; 32 * 1024];
+    let mut pacer = Pacer::new(rate);
+    let mut buf = vec![0u8; pacer.chunk(32 * 1024)];
     let mut bytes = 0u64;
     let mut first = None;
     loop {
@@ -383,7 +421,9 @@ async fn download(
             break;
         }
         first.get_or_insert_with(Instant::now);
+        pacer.start.get_or_insert_with(Instant::now);
         bytes += n as u64;
+        pacer.pace(bytes).await;
     }
     let done = Instant::now();
     drop(s);
@@ -393,17 +433,26 @@ async fn download(
 /// The bytes uploaded: content does not matter to an FTP server, only the count.
 static UPLOAD_CHUNK: [u8; 32 * 1024] = [0x5a; 32 * 1024];
 
-async fn upload_bytes(mut s: TcpStream, n: u64, idle: Duration) -> Result<Instant, ProtoError> {
-    let mut left = n;
-    while left > 0 {
-        let k = left.min(UPLOAD_CHUNK.len() as u64) as usize;
+async fn upload_bytes(
+    mut s: TcpStream,
+    n: u64,
+    idle: Duration,
+    rate: Option<u64>,
+) -> Result<Instant, ProtoError> {
+    let mut pacer = Pacer::new(rate);
+    let chunk = pacer.chunk(UPLOAD_CHUNK.len());
+    let mut sent = 0;
+    while sent < n {
+        let k = (n - sent).min(chunk as u64) as usize;
+        pacer.start.get_or_insert_with(Instant::now);
         timed(Step::Transfer, idle, async {
             s.write_all(&UPLOAD_CHUNK[..k])
                 .await
                 .map_err(|e| ProtoError::io(Step::Transfer, e))
         })
         .await?;
-        left -= k as u64;
+        sent += k as u64;
+        pacer.pace(sent).await;
     }
     // The FIN is what tells the server the file is complete.
     timed(Step::Transfer, idle, async {

@@ -104,5 +104,7 @@ pub struct GroupSection {
     pub modes: Option<BTreeMap<Mode, u32>>,
     #[serde(default)]
     pub session: SessionModel,
+    /// Each client's data channels at most this fast: "28.8kbit/s", "1Mbit/s".
+    pub bandwidth: Option<super::units::Bandwidth>,
     pub ops: Vec<Spanned<Op>>,
 }

@@ -114,6 +114,8 @@ pub struct GroupPlan {
     /// Mode weights; clients are assigned modes in proportion, deterministically.
     pub modes: Vec<(Mode, u32)>,
     pub session: SessionModel,
+    /// Bytes per second each client's data channels may move at most.
+    pub bandwidth: Option<u64>,
     pub ops: Vec<Op>,
 }
 
@@ -349,6 +351,7 @@ impl Plan {
                 users: g.users.get(),
                 modes,
                 session: g.session,
+                bandwidth: g.bandwidth.map(|b| b.0),
                 ops: g.ops.iter().map(|o| o.get_ref().clone()).collect(),
             });
         }

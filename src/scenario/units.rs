@@ -30,6 +30,50 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("size {s:?} is too large"))
 }
 
+/// Parses a bandwidth into bytes per second: bits as lines are sold
+/// ("28.8kbit/s", "1Mbit/s", "1 Gbit/s", decimal) or bytes ("100KiB/s",
+/// "2MB/s"). dkftpbench's classic user is 28.8 kbit/s.
+pub fn parse_bandwidth(s: &str) -> Result<u64, String> {
+    let bad =
+        || format!("bad bandwidth {s:?}: write e.g. \"28.8kbit/s\", \"1Mbit/s\", \"100KiB/s\"");
+    let t = s.trim();
+    let unit_at = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(bad)?;
+    let (num, unit) = t.split_at(unit_at);
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let per_s: f64 = match unit.trim() {
+        "bit/s" | "bps" => 1.0 / 8.0,
+        "kbit/s" | "kbps" => 1e3 / 8.0,
+        "Mbit/s" | "Mbps" => 1e6 / 8.0,
+        "Gbit/s" | "Gbps" => 1e9 / 8.0,
+        "B/s" => 1.0,
+        "KB/s" | "kB/s" => 1e3,
+        "KiB/s" => 1024.0,
+        "MB/s" => 1e6,
+        "MiB/s" => 1024.0 * 1024.0,
+        _ => return Err(bad()),
+    };
+    let v = n * per_s;
+    if !(v.is_finite() && v >= 1.0) {
+        return Err(bad());
+    }
+    Ok(v.round() as u64)
+}
+
+/// A bandwidth in a scenario, in bytes per second once parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bandwidth(pub u64);
+
+impl<'de> Deserialize<'de> for Bandwidth {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_bandwidth(&s)
+            .map(Bandwidth)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s.trim())
         .map_err(|e| format!("bad duration {s:?}: {e} (write e.g. \"500ms\", \"30s\", \"2m\")"))
@@ -84,6 +128,15 @@ mod tests {
         assert!(parse_size("1 parsec").is_err());
         assert!(parse_size("x").is_err());
         assert!(parse_size("99999999999 GiB").is_err());
+    }
+
+    #[test]
+    fn bandwidths() {
+        assert_eq!(parse_bandwidth("28.8kbit/s").unwrap(), 3600);
+        assert_eq!(parse_bandwidth("1Mbit/s").unwrap(), 125_000);
+        assert_eq!(parse_bandwidth("100KiB/s").unwrap(), 102_400);
+        assert!(parse_bandwidth("fast").is_err());
+        assert!(parse_bandwidth("1 furlong/s").is_err());
     }
 
     #[test]
