@@ -109,7 +109,7 @@ const TOP_FIELDS: [&str; 11] = [
     "timeline",
 ];
 
-const SCENARIO_FIELDS: [&str; 13] = [
+const SCENARIO_FIELDS: [&str; 14] = [
     "name",
     "source",
     "target",
@@ -117,6 +117,7 @@ const SCENARIO_FIELDS: [&str; 13] = [
     "files",
     "stop",
     "open_loop",
+    "seed",
     "ramp_up",
     "retry_pause",
     "workers",
@@ -126,7 +127,7 @@ const SCENARIO_FIELDS: [&str; 13] = [
 ];
 
 /// `scenario.open_loop` when it is not null, and each of its `stages`.
-const OPEN_LOOP_FIELDS: [&str; 5] = ["rate", "stages", "arrival", "seed", "max_wait"];
+const OPEN_LOOP_FIELDS: [&str; 4] = ["rate", "stages", "arrival", "max_wait"];
 const STAGE_FIELDS: [&str; 2] = ["duration", "rate"];
 
 /// Open loop, short: 30 arrivals a second rising to 60 over half a second,
@@ -441,7 +442,6 @@ fn check_open_loop(at: &str, ol: &Value) {
         "{at}: arrival {}",
         ol["arrival"]
     );
-    u64_at(ol, "seed");
     assert!(
         humantime::parse_duration(str_at(ol, "max_wait")).is_ok(),
         "{at}: max_wait is humantime: {}",
@@ -1076,10 +1076,10 @@ fn open_loop_run_has_its_plan_lag_and_corrected_times() {
             "rate": 30.0,
             "stages": [{ "duration": "500ms", "rate": 60.0 }],
             "arrival": "poisson",
-            "seed": 7,
             "max_wait": "2s",
         })
     );
+    assert_eq!(s["seed"], 7);
     assert_eq!(s["stop"], serde_json::json!({ "duration": "1s" }));
 
     // The schedule depends on the plan and the seed alone: no more arrivals
@@ -1088,6 +1088,7 @@ fn open_loop_run_has_its_plan_lag_and_corrected_times() {
         .unwrap_or_else(|e| panic!("{e}"));
     let scheduled = ftpload::schedule::Schedule::new(
         plan.open_loop.as_ref().expect("open loop"),
+        plan.seed,
         std::time::Duration::from_secs(1),
     )
     .count() as u64;
@@ -1209,10 +1210,10 @@ fn open_loop_plan_is_written_as_documented() {
             "rate": 60.0,
             "stages": [],
             "arrival": "uniform",
-            "seed": 3,
             "max_wait": "10s",
         })
     );
+    assert_eq!(parse(closed, &flags)["seed"], 3);
 
     let file = r#"
 [run]
@@ -1239,10 +1240,10 @@ ops = ["noop"]
                 { "duration": "30s", "rate": 0.0 },
             ],
             "arrival": "poisson",
-            "seed": 0,
             "max_wait": "250ms",
         })
     );
+    assert_eq!(v["seed"], 0);
     assert_eq!(v["stop"], serde_json::json!({ "duration": "1m 30s" }));
     // Stages alone: the starting rate is 0.0, still a float.
     let stages_only = file.replace("rate = \"300/m\"\n", "");

@@ -58,7 +58,7 @@ pub(super) async fn arrivals(
         .collect();
     let mut pick = Wrr::new(plan.groups.iter().map(|g| g.users).collect());
     let mut running = JoinSet::new();
-    for (k, offset) in Schedule::new(ol, end).enumerate() {
+    for (k, offset) in Schedule::new(ol, plan.seed, end).enumerate() {
         let intended = t0 + offset;
         tokio::select! {
             _ = tokio::time::sleep_until(intended.into()) => {}

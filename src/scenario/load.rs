@@ -81,8 +81,6 @@ pub struct OpenLoop {
     pub rate: f64,
     pub stages: Vec<Stage>,
     pub arrival: Arrival,
-    /// Seeds every random choice, so a run repeats exactly.
-    pub seed: u64,
     /// An arrival that finds every client of its group busy waits at most
     /// this long for one (and is counted late), then is dropped and counted.
     #[serde(serialize_with = "super::ser_duration")]
@@ -135,7 +133,6 @@ mod tests {
                 },
             ],
             arrival: Arrival::Uniform,
-            seed: 1,
             max_wait: Duration::from_secs(1),
         };
         assert_eq!(ol.rate_at(5.0), 50.0);

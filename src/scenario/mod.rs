@@ -185,6 +185,9 @@ pub struct Plan {
     /// Open loop: arrivals on a schedule, each on a client of its own; a
     /// group's `users` caps its clients at once. `None`: closed loop.
     pub open_loop: Option<load::OpenLoop>,
+    /// Seeds every random choice (Poisson arrivals, think times), so a run
+    /// repeats exactly: `--seed`, else `[run] seed`, else 0.
+    pub seed: u64,
     pub groups: Vec<GroupPlan>,
 }
 
@@ -371,6 +374,7 @@ impl Plan {
             source: Some(path.to_path_buf()),
             declared_passive,
             open_loop,
+            seed: o.seed.or(run.seed).unwrap_or(0),
             target,
             files,
             stop,
@@ -443,7 +447,6 @@ fn open_loop_plan(run: &file::RunSection, o: &Overrides) -> Result<Option<load::
         rate,
         stages,
         arrival: run.arrival.unwrap_or_default(),
-        seed: o.seed.or(run.seed).unwrap_or(0),
         max_wait: run.max_wait.map(|d| d.0).unwrap_or(DEFAULT_MAX_WAIT),
     }))
 }
