@@ -10,7 +10,10 @@ use crate::metrics::exhaustion::{self, Exhaustion};
 use crate::metrics::{Live, Metric, ModeStats, Step};
 use crate::proto::data::{Channel, ChannelInfo, Transferred};
 use crate::proto::{Command, Control, DataOptions, Mode, PortRange, ProtoError, Timeouts};
+use crate::scenario::think::Think;
 use crate::scenario::Op;
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
 
 /// Where measurements go. The driver's sink is a per-thread shard.
 pub trait Sink {
@@ -45,6 +48,14 @@ pub struct VirtualClient {
     pub mode: Mode,
     /// Bytes per second its data channels may move at most.
     pub bandwidth: Option<u64>,
+    /// Pause between two operations.
+    pub think: Option<Think>,
+}
+
+/// The random draws of client `id` (think times): its own stream, derived
+/// from the run's seed, so a run repeats exactly however tasks interleave.
+pub fn client_rng(seed: u64, id: u64) -> SmallRng {
+    SmallRng::seed_from_u64(seed ^ id.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
 impl VirtualClient {
@@ -92,8 +103,19 @@ impl VirtualClient {
     /// Runs one pass through `ops`. Stops at the first failure and returns
     /// false: after a timeout or a broken data channel the session's state is
     /// unknown, so the caller drops it rather than guess.
-    pub async fn run_ops<S: Sink>(&self, c: &mut Control, ops: &[Op], env: &Env<'_, S>) -> bool {
-        for op in ops {
+    pub async fn run_ops<S: Sink>(
+        &self,
+        c: &mut Control,
+        ops: &[Op],
+        env: &Env<'_, S>,
+        rng: &mut SmallRng,
+    ) -> bool {
+        for (i, op) in ops.iter().enumerate() {
+            if i > 0 {
+                if let Some(t) = &self.think {
+                    tokio::time::sleep(t.sample(rng)).await;
+                }
+            }
             if let Err(e) = self.run_op(c, op, env).await {
                 self.fail(env, &e);
                 return false;

@@ -802,7 +802,15 @@ fn every_documented_field_is_present_with_its_type() {
     let g = &s["groups"][0];
     assert_eq!(
         keys(g),
-        set(&["name", "users", "modes", "session", "bandwidth", "ops"]),
+        set(&[
+            "name",
+            "users",
+            "modes",
+            "session",
+            "bandwidth",
+            "think",
+            "ops"
+        ]),
         "group fields"
     );
     assert_eq!(g["users"], 3);

@@ -169,7 +169,9 @@ async fn closed_loop(
                 id: k,
                 mode,
                 bandwidth: g.bandwidth,
+                think: g.think,
             };
+            let seed = plan.seed;
             let delay = plan.ramp_up.mul_f64(k as f64 / total as f64);
             let ctx = Ctx {
                 target: target.clone(),
@@ -188,7 +190,7 @@ async fn closed_loop(
                     _ = wait_stop(ctx.stop.clone()) => return,
                 }
                 ctx.live.client_started();
-                client_loop(vc, &ctx).await;
+                client_loop(vc, &ctx, seed).await;
                 ctx.live.client_stopped();
             });
             k += 1;
@@ -373,7 +375,8 @@ async fn wait_stop(mut rx: watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
 }
 
-async fn client_loop(vc: VirtualClient, ctx: &Ctx) {
+async fn client_loop(vc: VirtualClient, ctx: &Ctx, seed: u64) {
+    let mut rng = crate::client::client_rng(seed, vc.id);
     let env = Env {
         target: &ctx.target,
         sink: &ctx.sink,
@@ -386,7 +389,7 @@ async fn client_loop(vc: VirtualClient, ctx: &Ctx) {
             session = vc.open_session(&env).await;
         }
         let ok = match session.as_mut() {
-            Some(c) => vc.run_ops(c, &ctx.ops, &env).await,
+            Some(c) => vc.run_ops(c, &ctx.ops, &env, &mut rng).await,
             None => false,
         };
         let took = start.elapsed();

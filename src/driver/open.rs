@@ -26,6 +26,7 @@ const NO_END: Duration = Duration::from_secs(365 * 24 * 3600);
 struct Group {
     ctx: Arc<Ctx>,
     bandwidth: Option<u64>,
+    think: Option<crate::scenario::think::Think>,
     clients: Arc<Semaphore>,
     modes: Vec<Mode>,
     next_mode: usize,
@@ -51,6 +52,7 @@ pub(super) async fn arrivals(
         .map(|(g, ctx)| Group {
             ctx,
             bandwidth: g.bandwidth,
+            think: g.think,
             clients: Arc::new(Semaphore::new(g.users as usize)),
             modes: g.client_modes().collect(),
             next_mode: 0,
@@ -74,7 +76,9 @@ pub(super) async fn arrivals(
             id: k as u64,
             mode,
             bandwidth: g.bandwidth,
+            think: g.think,
         };
+        let seed = plan.seed;
         let (ctx, clients, max_wait) = (g.ctx.clone(), g.clients.clone(), ol.max_wait);
         running.spawn(async move {
             let Ok(Ok(_permit)) = tokio::time::timeout(max_wait, clients.acquire_owned()).await
@@ -85,7 +89,7 @@ pub(super) async fn arrivals(
             let actual = Instant::now();
             let lag = actual.saturating_duration_since(intended);
             ctx.live.client_started();
-            let (ok, end) = one_arrival(vc, &ctx).await;
+            let (ok, end) = one_arrival(vc, &ctx, seed).await;
             ctx.live.client_stopped();
             ctx.sink.record(mode, |s| {
                 s.record_duration(Metric::ScheduleLag, lag);
@@ -110,7 +114,7 @@ pub(super) async fn arrivals(
 
 /// One arrival's session; returns whether it worked and when its operations
 /// ended (the QUIT after them is not timed, as in closed loop).
-async fn one_arrival(vc: VirtualClient, ctx: &Ctx) -> (bool, Instant) {
+async fn one_arrival(vc: VirtualClient, ctx: &Ctx, seed: u64) -> (bool, Instant) {
     let env = Env {
         target: &ctx.target,
         sink: &ctx.sink,
@@ -119,7 +123,8 @@ async fn one_arrival(vc: VirtualClient, ctx: &Ctx) -> (bool, Instant) {
     let Some(mut c) = vc.open_session(&env).await else {
         return (false, Instant::now());
     };
-    let ok = vc.run_ops(&mut c, &ctx.ops, &env).await;
+    let mut rng = crate::client::client_rng(seed, vc.id);
+    let ok = vc.run_ops(&mut c, &ctx.ops, &env, &mut rng).await;
     let end = Instant::now();
     if ok {
         vc.close(c, &env).await;

@@ -106,5 +106,7 @@ pub struct GroupSection {
     pub session: SessionModel,
     /// Each client's data channels at most this fast: "28.8kbit/s", "1Mbit/s".
     pub bandwidth: Option<super::units::Bandwidth>,
+    /// Pause between operations: "1s", "0s..3s", "exp 500ms".
+    pub think: Option<super::think::Think>,
     pub ops: Vec<Spanned<Op>>,
 }

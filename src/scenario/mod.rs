@@ -4,6 +4,7 @@
 mod file;
 pub mod load;
 mod op;
+pub mod think;
 pub mod units;
 
 pub use file::SessionModel;
@@ -116,6 +117,8 @@ pub struct GroupPlan {
     pub session: SessionModel,
     /// Bytes per second each client's data channels may move at most.
     pub bandwidth: Option<u64>,
+    /// Pause between two operations of an iteration.
+    pub think: Option<think::Think>,
     pub ops: Vec<Op>,
 }
 
@@ -355,6 +358,7 @@ impl Plan {
                 modes,
                 session: g.session,
                 bandwidth: g.bandwidth.map(|b| b.0),
+                think: g.think,
                 ops: g.ops.iter().map(|o| o.get_ref().clone()).collect(),
             });
         }

@@ -134,6 +134,7 @@ fn mode_weights_are_spread_smoothly() {
         modes: vec![(Mode::Passive, 2), (Mode::Active, 1)],
         session: SessionModel::PerIteration,
         bandwidth: None,
+        think: None,
         ops: vec![Op::Noop],
     };
     let m: Vec<Mode> = g.client_modes().collect();

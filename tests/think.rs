@@ -1,0 +1,46 @@
+//! Think time between a user's operations: every iteration is held back by
+//! it, and never by more than it allows.
+
+mod harness;
+
+use ftpload::metrics::Metric;
+use ftpload::proto::Mode;
+use ftpload::result::decode_hdr;
+use ftpload::scenario::Overrides;
+use harness::{assert_no_errors, mode, run_scenario};
+
+fn iterations(think: &str, tag: &str) -> hdrhistogram::Histogram<u64> {
+    let toml = format!(
+        r#"
+[run]
+iterations = 4
+seed = 11
+[[group]]
+users = 2
+session = "persistent"
+think = "{think}"
+ops = ["noop", "noop", "noop"]
+"#
+    );
+    let ran = run_scenario(&toml, &Overrides::default(), tag);
+    let s = mode(&ran.result, Mode::Passive);
+    assert_no_errors(s, tag);
+    assert_eq!(ran.json["scenario"]["groups"][0]["think"], think);
+    decode_hdr(&s.metrics[&Metric::Iteration].hdr).unwrap()
+}
+
+#[test]
+fn constant_think_time_holds_each_iteration_back() {
+    // Three operations, two pauses of 150 ms between them.
+    let h = iterations("150ms", "think-const");
+    assert_eq!(h.len(), 4);
+    assert!(h.min() >= 300_000, "fastest iteration {} µs", h.min());
+    assert!(h.max() < 600_000, "slowest iteration {} µs", h.max());
+}
+
+#[test]
+fn uniform_think_time_stays_within_its_bounds() {
+    let h = iterations("50ms..100ms", "think-uniform");
+    assert!(h.min() >= 100_000, "fastest iteration {} µs", h.min());
+    assert!(h.max() < 400_000, "slowest iteration {} µs", h.max());
+}
