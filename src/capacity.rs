@@ -58,6 +58,9 @@ pub struct Limits {
     pub max_error_rate: f64,
     pub max_p99_session_setup_us: u64,
     pub max_p99_data_setup_us: u64,
+    /// Bytes per second every transfer must reach, if set (dkftpbench's score).
+    #[serde(default)]
+    pub min_throughput: Option<u64>,
 }
 
 /// A limit broken: the worst mode's value (a fraction, or µs) against it.
@@ -282,7 +285,7 @@ pub fn judge(users: u32, r: &RunResult, l: &Limits, result_file: PathBuf) -> Ste
             }
         }
     }
-    let broken_limits: Vec<Breach> = (0..3)
+    let mut broken_limits: Vec<Breach> = (0..3)
         .filter(|&k| worst[k].0 > max[k])
         .map(|k| Breach {
             limit: LIMITS[k].into(),
@@ -291,6 +294,27 @@ pub fn judge(users: u32, r: &RunResult, l: &Limits, result_file: PathBuf) -> Ste
             max: max[k],
         })
         .collect();
+    // The slowest transfer of any mode against the rate each user must keep.
+    if let Some(min) = l.min_throughput {
+        let slowest = r
+            .modes
+            .iter()
+            .filter_map(|(m, x)| {
+                x.metrics
+                    .get(&Metric::Throughput)
+                    .filter(|t| t.count > 0)
+                    .map(|t| (t.min, *m))
+            })
+            .min();
+        if let Some((v, m)) = slowest.filter(|(v, _)| *v < min) {
+            broken_limits.push(Breach {
+                limit: "min_throughput".into(),
+                mode: Some(m).filter(|_| r.modes.len() > 1),
+                value: v as f64,
+                max: min as f64,
+            });
+        }
+    }
     let secs = r.duration_s.max(1e-3);
     StepResult {
         users,
@@ -310,8 +334,20 @@ impl Breach {
     pub fn describe(&self) -> String {
         let show = |v: f64| match self.limit.as_str() {
             "error_rate" => format!("{:.2}%", v * 100.0),
+            "min_throughput" => format!("{}/s", crate::summary::bytes(v as u64)),
             _ => micros(v as u64),
         };
+        if self.limit == "min_throughput" {
+            let mode = self
+                .mode
+                .map(|m| format!(" in {m} mode"))
+                .unwrap_or_default();
+            return format!(
+                "a transfer{mode} below its rate ({} < {})",
+                show(self.value),
+                show(self.max)
+            );
+        }
         let mode = self
             .mode
             .map(|m| format!(" in {m} mode"))

@@ -233,6 +233,12 @@ pub struct CapacityArgs {
     /// Highest p99 of PASV/EPSV/PORT/EPRT-to-connected that still holds.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1s")]
     pub max_p99_data_setup: Duration,
+    /// dkftpbench's score: a level also breaks when any transfer moves slower
+    /// than this, e.g. 1Mbit/s; give the group the same `bandwidth` cap, and
+    /// the highest level that holds is the number of users who each keep
+    /// their line's rate.
+    #[arg(long, value_name = "BANDWIDTH", value_parser = crate::scenario::units::parse_bandwidth)]
+    pub min_throughput: Option<u64>,
     /// Folder for the step results, capacity.json and capacity.csv.
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
@@ -428,6 +434,7 @@ fn capacity_cmd(a: CapacityArgs) -> anyhow::Result<ExitCode> {
             max_error_rate: a.max_error_rate,
             max_p99_session_setup_us: us(a.max_p99_session_setup),
             max_p99_data_setup_us: us(a.max_p99_data_setup),
+            min_throughput: a.min_throughput,
         },
         out_dir: a.out_dir,
         quiet: a.quiet,

@@ -262,3 +262,54 @@ fn levels_rise_strictly_and_end_at_max() {
         2
     );
 }
+
+/// dkftpbench's user: a 1 MB/s line (8 Mbit/s), downloading all the time.
+const LINE: &str = r#"
+[files]
+"256k.bin" = "256KiB"
+[[group]]
+users = 1
+mode = "epsv"
+session = "persistent"
+bandwidth = "8Mbit/s"
+ops = ["retr 256k.bin"]
+[run]
+duration = "1s"
+"#;
+
+#[test]
+fn dkftpbench_score_counts_users_who_keep_their_rate() {
+    // Every user keeps 95% of its line: the levels hold.
+    let o = capacity(
+        "cap-line",
+        LINE,
+        "--start 1 --step 1 --max 2 --step-duration 2s --min-throughput 7.6Mbit/s",
+    );
+    assert_eq!(
+        o.code,
+        Some(0),
+        "stdout: {}\nstderr: {}",
+        o.stdout,
+        o.stderr
+    );
+    let j = json(&o.dir);
+    assert_eq!(j["highest_held"], 2);
+    assert_eq!(j["limits"]["min_throughput"], 950_000);
+    // Asking more than the line gives breaks at once, naming the slow transfer.
+    let o = capacity(
+        "cap-line-high",
+        LINE,
+        "--start 1 --max 1 --step-duration 2s --min-throughput 16Mbit/s",
+    );
+    assert_eq!(
+        o.code,
+        Some(1),
+        "stdout: {}\nstderr: {}",
+        o.stdout,
+        o.stderr
+    );
+    let j = json(&o.dir);
+    let b = &j["steps"][0]["broken_limits"][0];
+    assert_eq!(b["limit"], "min_throughput");
+    assert!(o.stdout.contains("below its rate"), "{}", o.stdout);
+}
