@@ -160,7 +160,15 @@ async fn closed_loop(
             })
             .collect();
         let (plan, ol, stop) = (plan.clone(), ol.clone(), stop_rx.clone());
-        tasks.spawn(async move { open::arrivals(&plan, &ol, ctxs, stop).await });
+        tasks.spawn(async move {
+            let abort = Arc::new(AtomicBool::new(false));
+            let _cancelled = open::SetOnDrop(abort.clone());
+            let rt = tokio::runtime::Handle::current();
+            let _ = tokio::task::spawn_blocking(move || {
+                open::arrivals(&plan, &ol, ctxs, stop, abort, rt)
+            })
+            .await;
+        });
     }
     for g in plan.groups.iter().filter(|_| plan.open_loop.is_none()) {
         let ops: Arc<[Op]> = g.ops.clone().into();

@@ -5,14 +5,15 @@
 //! `max_wait`, and is counted late; past that it is dropped and counted.
 //! Latency is kept both from the actual start and from the intended one.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::runtime::Handle;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
-use super::{wait_stop, Ctx};
+use super::Ctx;
 use crate::client::{Env, Sink, VirtualClient};
 use crate::metrics::{Metric, LATE};
 use crate::proto::Mode;
@@ -33,12 +34,19 @@ struct Group {
 }
 
 /// Runs the schedule to its end (or the stop signal), then waits for the
-/// arrivals still running. Cancelling the task cancels them all.
-pub(super) async fn arrivals(
+/// arrivals still running; `abort` cancels them all.
+///
+/// It runs on a thread of its own, not as a task: tokio's timer ticks in
+/// whole milliseconds, so arrivals it wakes start up to a millisecond late,
+/// which would be the generator's own lag in every measurement. A thread
+/// sleeping with the OS's timer starts them within tens of microseconds.
+pub(super) fn arrivals(
     plan: &Plan,
     ol: &OpenLoop,
     ctxs: Vec<Arc<Ctx>>,
     stop: watch::Receiver<bool>,
+    abort: Arc<AtomicBool>,
+    rt: Handle,
 ) {
     let t0 = ctxs[0].live.start();
     let end = match plan.stop {
@@ -62,9 +70,8 @@ pub(super) async fn arrivals(
     let mut running = JoinSet::new();
     for (k, offset) in Schedule::new(ol, plan.seed, end).enumerate() {
         let intended = t0 + offset;
-        tokio::select! {
-            _ = tokio::time::sleep_until(intended.into()) => {}
-            _ = wait_stop(stop.clone()) => break,
+        if !sleep_until(intended, &stop, &abort) {
+            break;
         }
         let g = &mut groups[pick.pick()];
         if !g.ctx.take_iteration() {
@@ -80,36 +87,73 @@ pub(super) async fn arrivals(
         };
         let seed = plan.seed;
         let (ctx, clients, max_wait) = (g.ctx.clone(), g.clients.clone(), ol.max_wait);
-        running.spawn(async move {
-            let Ok(Ok(_permit)) = tokio::time::timeout(max_wait, clients.acquire_owned()).await
-            else {
-                ctx.sink.record(mode, |s| s.counters.dropped += 1);
-                return;
-            };
-            let actual = Instant::now();
-            let lag = actual.saturating_duration_since(intended);
-            ctx.live.client_started();
-            let (ok, end) = one_arrival(vc, &ctx, seed).await;
-            ctx.live.client_stopped();
-            ctx.sink.record(mode, |s| {
-                s.record_duration(Metric::ScheduleLag, lag);
-                s.counters.late += u64::from(lag > LATE);
-                s.record_duration(Metric::Iteration, end - actual);
-                s.record_duration(
-                    Metric::IterationCorrected,
-                    end.saturating_duration_since(intended),
-                );
-                if ok {
-                    s.counters.iterations += 1;
-                } else {
-                    s.counters.iterations_failed += 1;
-                }
-            });
-        });
+        running.spawn_on(
+            async move {
+                let Ok(Ok(_permit)) = tokio::time::timeout(max_wait, clients.acquire_owned()).await
+                else {
+                    ctx.sink.record(mode, |s| s.counters.dropped += 1);
+                    return;
+                };
+                let actual = Instant::now();
+                let lag = actual.saturating_duration_since(intended);
+                ctx.live.client_started();
+                let (ok, end) = one_arrival(vc, &ctx, seed).await;
+                ctx.live.client_stopped();
+                ctx.sink.record(mode, |s| {
+                    s.record_duration(Metric::ScheduleLag, lag);
+                    s.counters.late += u64::from(lag > LATE);
+                    s.record_duration(Metric::Iteration, end - actual);
+                    s.record_duration(
+                        Metric::IterationCorrected,
+                        end.saturating_duration_since(intended),
+                    );
+                    if ok {
+                        s.counters.iterations += 1;
+                    } else {
+                        s.counters.iterations_failed += 1;
+                    }
+                });
+            },
+            &rt,
+        );
         // Reap finished arrivals so the set holds only those running.
         while running.try_join_next().is_some() {}
     }
-    while running.join_next().await.is_some() {}
+    // Let the arrivals still running finish, unless the run is being cut off
+    // (dropping the set cancels them).
+    while !abort.load(Ordering::Relaxed) {
+        match rt.block_on(async { tokio::time::timeout(POLL, running.join_next()).await }) {
+            Ok(None) => break,
+            _ => continue,
+        }
+    }
+}
+
+/// How often the arrival thread looks at the stop and abort signals.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Sleeps until `t` with the OS's timer; false if the run stops first.
+fn sleep_until(t: Instant, stop: &watch::Receiver<bool>, abort: &AtomicBool) -> bool {
+    loop {
+        if *stop.borrow() || abort.load(Ordering::Relaxed) {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= t {
+            return true;
+        }
+        std::thread::sleep((t - now).min(POLL));
+    }
+}
+
+/// Sets its flag when dropped: when the task awaiting the arrival thread is
+/// cancelled, the thread hears of it.
+pub(super) struct SetOnDrop(pub Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 /// One arrival's session; returns whether it worked and when its operations
