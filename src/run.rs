@@ -142,6 +142,7 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Finished, RunError> {
         target: TargetInfo { banner, ..info },
         scenario: serde_json::to_value(plan).unwrap_or_default(),
         modes: RunResult::modes_from(&outcome.recorder, plan.declared_passive),
+        generator: Some(generator_check(plan, &outcome)),
         timeline: outcome.timeline,
         kernel,
     };
@@ -283,4 +284,27 @@ fn set_up(plan: &Plan, addr: SocketAddr, external: bool) -> Result<String, RunEr
         let _ = c.quit().await;
         Ok(banner.first_line().to_string())
     })
+}
+
+/// The generator's CPU and (open loop) schedule lag against their limits.
+fn generator_check(
+    plan: &Plan,
+    outcome: &driver::RunOutcome,
+) -> crate::metrics::generator::GeneratorCheck {
+    use crate::metrics::Metric;
+    let lag = plan.open_loop.as_ref().and_then(|_| {
+        outcome
+            .recorder
+            .iter()
+            .map(|(_, s)| s.histogram(Metric::ScheduleLag))
+            .filter(|h| !h.is_empty())
+            .map(|h| h.value_at_quantile(0.99))
+            .max()
+    });
+    crate::metrics::generator::GeneratorCheck::judge(
+        plan.workers,
+        outcome.cpu_s,
+        outcome.elapsed,
+        lag,
+    )
 }

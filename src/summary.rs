@@ -257,6 +257,13 @@ pub fn render(r: &RunResult) -> String {
     table.push(counter_row("errors", &|s| s.error_count().to_string()));
     out.push('\n');
     out.push_str(&align(&table));
+    if let Some(g) = r.generator.as_ref().filter(|g| g.bottleneck) {
+        let _ = writeln!(
+            out,
+            "\nWARNING: the load generator itself was a bottleneck ({}): these numbers describe it as much as the server; use more --workers, fewer clients or a lower rate",
+            g.reasons.join("; ")
+        );
+    }
     if let Some(k) = &r.kernel {
         let _ = writeln!(
             out,

@@ -95,7 +95,16 @@ const COUNTER_FIELDS: [&str; 15] = [
     "dropped",
 ];
 
-const TOP_FIELDS: [&str; 11] = [
+const GENERATOR_FIELDS: [&str; 6] = [
+    "workers",
+    "cpu_s",
+    "cpu_utilisation",
+    "schedule_lag_p99_us",
+    "bottleneck",
+    "reasons",
+];
+
+const TOP_FIELDS: [&str; 12] = [
     "schema_version",
     "tool",
     "scenario_name",
@@ -107,6 +116,7 @@ const TOP_FIELDS: [&str; 11] = [
     "scenario",
     "modes",
     "timeline",
+    "generator",
 ];
 
 const SCENARIO_FIELDS: [&str; 14] = [
@@ -727,6 +737,17 @@ fn every_documented_field_is_present_with_its_type() {
     let j = &ran.json;
 
     // Top level.
+    let g = &j["generator"];
+    assert_eq!(keys(g), set(&GENERATOR_FIELDS), "generator fields");
+    u64_at(g, "workers");
+    assert!(g["cpu_s"].is_f64() && g["cpu_utilisation"].is_f64(), "{g}");
+    assert!(g["schedule_lag_p99_us"].is_null() || g["schedule_lag_p99_us"].is_u64(), "{g}");
+    assert!(g["bottleneck"].is_boolean() && g["reasons"].is_array(), "{g}");
+    assert_eq!(
+        g["bottleneck"].as_bool(),
+        Some(!g["reasons"].as_array().unwrap().is_empty()),
+        "{g}"
+    );
     let mut top = set(&TOP_FIELDS);
     if j.get("kernel").is_some() {
         top.insert("kernel");

@@ -53,6 +53,8 @@ pub struct RunOutcome {
     pub interrupted: bool,
     /// Virtual clients still mid-iteration when the grace period ran out.
     pub cut_off: u64,
+    /// CPU seconds the generator's worker threads used.
+    pub cpu_s: f64,
 }
 
 /// A handle to stop a run early from outside (Ctrl-C, a test).
@@ -78,10 +80,15 @@ pub fn run(
 ) -> std::io::Result<RunOutcome> {
     let registry = Registry::new();
     let reg = registry.clone();
+    let threads = Arc::new(crate::metrics::generator::Threads::default());
+    let th = threads.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(plan.workers)
         .thread_name("ftpload-worker")
-        .on_thread_start(move || reg.register_current_thread())
+        .on_thread_start(move || {
+            reg.register_current_thread();
+            th.register_current();
+        })
         .enable_all()
         .build()?;
     let (user, password) = plan.target.credentials();
@@ -106,6 +113,7 @@ pub fn run(
         &mut timeline,
         on_tick,
     ));
+    let cpu_s = threads.cpu_s();
     // Dropping the runtime ends every task, so nothing records after the snapshot.
     rt.shutdown_timeout(Duration::from_secs(1));
     Ok(RunOutcome {
@@ -116,6 +124,7 @@ pub fn run(
         elapsed: t0.elapsed(),
         interrupted,
         cut_off,
+        cpu_s,
     })
 }
 

@@ -5,6 +5,7 @@
 mod channels;
 mod errors;
 pub mod exhaustion;
+pub mod generator;
 pub mod live;
 pub mod shard;
 pub mod timeline;

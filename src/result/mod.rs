@@ -116,6 +116,10 @@ pub struct RunResult {
     /// errors and peak data channels.
     #[serde(default)]
     pub timeline: Vec<Interval>,
+    /// The generator's own load: when it was the bottleneck, its numbers
+    /// describe it rather than the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<crate::metrics::generator::GeneratorCheck>,
     /// Kernel TCP counters over the run, when the target ran on this host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel: Option<KernelCounters>,
