@@ -11,7 +11,7 @@ use crate::metrics::{Live, Metric, ModeStats, Step};
 use crate::proto::data::{Channel, ChannelInfo, Transferred};
 use crate::proto::{Command, Control, DataOptions, Mode, PortRange, ProtoError, Timeouts};
 use crate::scenario::think::Think;
-use crate::scenario::Op;
+use crate::scenario::{Mix, Op};
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 
@@ -107,16 +107,29 @@ impl VirtualClient {
         &self,
         c: &mut Control,
         ops: &[Op],
+        mix: Option<&Mix>,
         env: &Env<'_, S>,
         rng: &mut SmallRng,
     ) -> bool {
-        for (i, op) in ops.iter().enumerate() {
+        let steps = mix.map_or(ops.len(), |m| m.steps as usize);
+        let mut seq = ops.iter();
+        for i in 0..steps {
+            let op = match mix {
+                Some(m) => m.draw(rng).clone(),
+                None => match seq.next() {
+                    Some(op) => op.clone(),
+                    None => break,
+                },
+            };
+            if op == Op::Quit {
+                break;
+            }
             if i > 0 {
                 if let Some(t) = &self.think {
                     tokio::time::sleep(t.sample(rng)).await;
                 }
             }
-            if let Err(e) = self.run_op(c, op, env).await {
+            if let Err(e) = self.run_op(c, &op, env).await {
                 self.fail(env, &e);
                 return false;
             }
@@ -141,6 +154,15 @@ impl VirtualClient {
             Op::Nlst(d) => (Command::Nlst(d.as_deref()), None),
             Op::Size(f) => return self.control_only(c, &Command::Size(f), env).await,
             Op::Noop => return self.control_only(c, &Command::Noop, env).await,
+            Op::Mdtm(f) => return self.control_only(c, &Command::Mdtm(f), env).await,
+            Op::Cwd(d) => return self.control_only(c, &Command::Cwd(d), env).await,
+            Op::Pwd => return self.control_only(c, &Command::Pwd, env).await,
+            Op::Dele(f) => {
+                let own = format!("ftpload-upload-{}.bin", self.id);
+                let name = f.as_deref().unwrap_or(&own);
+                return self.control_only(c, &Command::Dele(name), env).await;
+            }
+            Op::Quit => return Ok(()),
             Op::Hold(d) => {
                 let mut ch = Channel::new(self.mode, &env.target.data, env.live);
                 let r = ch.hold(c, *d).await;

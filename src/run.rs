@@ -261,8 +261,9 @@ fn set_up(plan: &Plan, addr: SocketAddr, external: bool) -> Result<String, RunEr
                 .map_err(|e| setup(format!("uploading {name} ({size} bytes): {e}")))?;
             }
             for g in &plan.groups {
-                for op in &g.ops {
-                    if let Op::Retr(name) | Op::Size(name) = op {
+                let mixed = g.mix.iter().flat_map(|m| m.choices.iter().map(|(o, _)| o));
+                for op in g.ops.iter().chain(mixed) {
+                    if let Op::Retr(name) | Op::Size(name) | Op::Mdtm(name) = op {
                         if plan.files.contains_key(name) {
                             continue;
                         }

@@ -741,8 +741,14 @@ fn every_documented_field_is_present_with_its_type() {
     assert_eq!(keys(g), set(&GENERATOR_FIELDS), "generator fields");
     u64_at(g, "workers");
     assert!(g["cpu_s"].is_f64() && g["cpu_utilisation"].is_f64(), "{g}");
-    assert!(g["schedule_lag_p99_us"].is_null() || g["schedule_lag_p99_us"].is_u64(), "{g}");
-    assert!(g["bottleneck"].is_boolean() && g["reasons"].is_array(), "{g}");
+    assert!(
+        g["schedule_lag_p99_us"].is_null() || g["schedule_lag_p99_us"].is_u64(),
+        "{g}"
+    );
+    assert!(
+        g["bottleneck"].is_boolean() && g["reasons"].is_array(),
+        "{g}"
+    );
     assert_eq!(
         g["bottleneck"].as_bool(),
         Some(!g["reasons"].as_array().unwrap().is_empty()),
@@ -830,7 +836,8 @@ fn every_documented_field_is_present_with_its_type() {
             "session",
             "bandwidth",
             "think",
-            "ops"
+            "ops",
+            "mix"
         ]),
         "group fields"
     );

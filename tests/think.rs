@@ -44,3 +44,33 @@ fn uniform_think_time_stays_within_its_bounds() {
     assert!(h.min() >= 100_000, "fastest iteration {} µs", h.min());
     assert!(h.max() < 400_000, "slowest iteration {} µs", h.max());
 }
+
+fn monkey(seed: u64, tag: &str) -> ftpload::metrics::Counters {
+    let toml = format!(
+        r#"
+[files]
+"1k.bin" = "1KiB"
+[run]
+iterations = 20
+seed = {seed}
+[[group]]
+users = 1
+session = "persistent"
+mix = {{ "retr 1k.bin" = 5, "list" = 2, "cwd /" = 2, "pwd" = 1, "mdtm 1k.bin" = 1, "quit" = 2 }}
+"#
+    );
+    let ran = run_scenario(&toml, &Overrides::default(), tag);
+    let s = mode(&ran.result, Mode::Passive);
+    assert_no_errors(s, tag);
+    s.counters
+}
+
+#[test]
+fn an_operation_mix_repeats_exactly_from_its_seed() {
+    let a = monkey(3, "mix-a");
+    let b = monkey(3, "mix-b");
+    assert_eq!(a.iterations, 20);
+    assert!(a.transfers > 0 && a.commands > 0, "{a:?}");
+    // One client: the same seed draws the same commands.
+    assert_eq!((a.transfers, a.commands), (b.transfers, b.commands));
+}

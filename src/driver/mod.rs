@@ -160,6 +160,7 @@ async fn closed_loop(
                     sink: registry.clone(),
                     live: live.clone(),
                     ops: g.ops.clone().into(),
+                    mix: g.mix.clone().map(Arc::new),
                     session: g.session,
                     retry_pause: plan.retry_pause,
                     budget: budget.clone(),
@@ -195,6 +196,7 @@ async fn closed_loop(
                 sink: registry.clone(),
                 live: live.clone(),
                 ops: ops.clone(),
+                mix: g.mix.clone().map(Arc::new),
                 session: g.session,
                 retry_pause: plan.retry_pause,
                 budget: budget.clone(),
@@ -369,6 +371,7 @@ struct Ctx {
     sink: Arc<Registry>,
     live: Arc<Live>,
     ops: Arc<[Op]>,
+    mix: Option<Arc<crate::scenario::Mix>>,
     session: SessionModel,
     retry_pause: Duration,
     budget: Arc<AtomicU64>,
@@ -406,7 +409,10 @@ async fn client_loop(vc: VirtualClient, ctx: &Ctx, seed: u64) {
             session = vc.open_session(&env).await;
         }
         let ok = match session.as_mut() {
-            Some(c) => vc.run_ops(c, &ctx.ops, &env, &mut rng).await,
+            Some(c) => {
+                vc.run_ops(c, &ctx.ops, ctx.mix.as_deref(), &env, &mut rng)
+                    .await
+            }
             None => false,
         };
         let took = start.elapsed();

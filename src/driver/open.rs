@@ -168,7 +168,9 @@ async fn one_arrival(vc: VirtualClient, ctx: &Ctx, seed: u64) -> (bool, Instant)
         return (false, Instant::now());
     };
     let mut rng = crate::client::client_rng(seed, vc.id);
-    let ok = vc.run_ops(&mut c, &ctx.ops, &env, &mut rng).await;
+    let ok = vc
+        .run_ops(&mut c, &ctx.ops, ctx.mix.as_deref(), &env, &mut rng)
+        .await;
     let end = Instant::now();
     if ok {
         vc.close(c, &env).await;

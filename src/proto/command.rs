@@ -22,6 +22,10 @@ pub enum Verb {
     Retr,
     Stor,
     Size,
+    Mdtm,
+    Cwd,
+    Pwd,
+    Dele,
     Noop,
     Quit,
 }
@@ -41,13 +45,17 @@ impl Verb {
             Verb::Retr => "RETR",
             Verb::Stor => "STOR",
             Verb::Size => "SIZE",
+            Verb::Mdtm => "MDTM",
+            Verb::Cwd => "CWD",
+            Verb::Pwd => "PWD",
+            Verb::Dele => "DELE",
             Verb::Noop => "NOOP",
             Verb::Quit => "QUIT",
         }
     }
 
     pub fn parse(s: &str) -> Option<Verb> {
-        const ALL: [Verb; 14] = [
+        const ALL: [Verb; 18] = [
             Verb::User,
             Verb::Pass,
             Verb::Type,
@@ -60,6 +68,10 @@ impl Verb {
             Verb::Retr,
             Verb::Stor,
             Verb::Size,
+            Verb::Mdtm,
+            Verb::Cwd,
+            Verb::Pwd,
+            Verb::Dele,
             Verb::Noop,
             Verb::Quit,
         ];
@@ -90,6 +102,10 @@ pub enum Command<'a> {
     Retr(&'a str),
     Stor(&'a str),
     Size(&'a str),
+    Mdtm(&'a str),
+    Cwd(&'a str),
+    Pwd,
+    Dele(&'a str),
     Noop,
     Quit,
 }
@@ -117,6 +133,10 @@ impl Command<'_> {
             Command::Retr(_) => Verb::Retr,
             Command::Stor(_) => Verb::Stor,
             Command::Size(_) => Verb::Size,
+            Command::Mdtm(_) => Verb::Mdtm,
+            Command::Cwd(_) => Verb::Cwd,
+            Command::Pwd => Verb::Pwd,
+            Command::Dele(_) => Verb::Dele,
             Command::Noop => Verb::Noop,
             Command::Quit => Verb::Quit,
         }
@@ -128,7 +148,10 @@ impl Command<'_> {
             | Command::Pass(a)
             | Command::Retr(a)
             | Command::Stor(a)
-            | Command::Size(a) => Some(a),
+            | Command::Size(a)
+            | Command::Mdtm(a)
+            | Command::Cwd(a)
+            | Command::Dele(a) => Some(a),
             Command::List(a) | Command::Nlst(a) => a,
             _ => None,
         }

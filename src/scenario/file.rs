@@ -108,5 +108,11 @@ pub struct GroupSection {
     pub bandwidth: Option<super::units::Bandwidth>,
     /// Pause between operations: "1s", "0s..3s", "exp 500ms".
     pub think: Option<super::think::Think>,
+    #[serde(default)]
     pub ops: Vec<Spanned<Op>>,
+    /// Instead of `ops`: at each step an operation drawn by weight, as a
+    /// browsing user picks the next command ("quit" ends the iteration).
+    pub mix: Option<BTreeMap<String, u32>>,
+    /// The most steps of a `mix` per iteration (default 100).
+    pub mix_steps: Option<u32>,
 }

@@ -119,7 +119,32 @@ pub struct GroupPlan {
     pub bandwidth: Option<u64>,
     /// Pause between two operations of an iteration.
     pub think: Option<think::Think>,
+    /// The operations of an iteration, in order (empty with a `mix`).
     pub ops: Vec<Op>,
+    /// Operations drawn by weight at each step instead.
+    pub mix: Option<Mix>,
+}
+
+/// A weighted operation mix, as the classic FTP benchmarks' simulated users:
+/// at each step one operation drawn by weight, until "quit" or `steps`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Mix {
+    pub choices: Vec<(Op, u32)>,
+    pub steps: u32,
+}
+
+impl Mix {
+    pub fn draw(&self, rng: &mut impl rand::Rng) -> &Op {
+        let total: u32 = self.choices.iter().map(|(_, w)| *w).sum();
+        let mut x = rng.random_range(0..total.max(1));
+        for (op, w) in &self.choices {
+            if x < *w {
+                return op;
+            }
+            x -= w;
+        }
+        &self.choices[0].0
+    }
 }
 
 impl GroupPlan {
@@ -341,14 +366,49 @@ impl Plan {
                     format!("group {gi}: modes has no weight above zero"),
                 ));
             }
-            if g.ops.is_empty() {
-                return Err(at(span, format!("group {gi}: ops is empty: list at least one operation, e.g. ops = [\"retr 1k.bin\"]")));
-            }
+            let mix = match &g.mix {
+                Some(_) if !g.ops.is_empty() => {
+                    return Err(at(span, format!("group {gi}: set ops or mix, not both")))
+                }
+                Some(m) => {
+                    let mut choices = Vec::new();
+                    for (k, w) in m {
+                        let op: Op = k
+                            .parse()
+                            .map_err(|e| at(span.clone(), format!("group {gi}: mix: {e}")))?;
+                        if *w > 0 {
+                            choices.push((op, *w));
+                        }
+                    }
+                    if choices.is_empty() {
+                        return Err(at(
+                            span,
+                            format!("group {gi}: mix has no weight above zero"),
+                        ));
+                    }
+                    Some(Mix {
+                        choices,
+                        steps: g.mix_steps.unwrap_or(100).max(1),
+                    })
+                }
+                None if g.ops.is_empty() => {
+                    return Err(at(span, format!("group {gi}: ops is empty: list at least one operation, e.g. ops = [\"retr 1k.bin\"], or give a mix")));
+                }
+                None => None,
+            };
             let embedded = matches!(target, TargetPlan::Embedded { .. });
-            for op in &g.ops {
-                if let Op::Retr(name) | Op::Size(name) = op.get_ref() {
+            let mix_ops = mix
+                .iter()
+                .flat_map(|m| m.choices.iter().map(|(o, _)| (o, span.clone())));
+            for (op, span) in g
+                .ops
+                .iter()
+                .map(|o| (o.get_ref(), Some(o.span())))
+                .chain(mix_ops)
+            {
+                if let Op::Retr(name) | Op::Size(name) | Op::Mdtm(name) = op {
                     if embedded && !files.contains_key(name) {
-                        return Err(at(Some(op.span()), format!("{name:?} is not in [files]: the embedded target serves only the files declared there")));
+                        return Err(at(span, format!("{name:?} is not in [files]: the embedded target serves only the files declared there")));
                     }
                 }
             }
@@ -360,6 +420,7 @@ impl Plan {
                 bandwidth: g.bandwidth.map(|b| b.0),
                 think: g.think,
                 ops: g.ops.iter().map(|o| o.get_ref().clone()).collect(),
+                mix,
             });
         }
         if let Some(total) = o.users {

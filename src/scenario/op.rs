@@ -22,6 +22,16 @@ pub enum Op {
     Size(String),
     /// Control-only round trip.
     Noop,
+    /// Control-only: a file's modification time.
+    Mdtm(String),
+    /// Control-only: change directory (a browsing user's move).
+    Cwd(String),
+    /// Control-only: print the working directory.
+    Pwd,
+    /// Control-only: delete a file; without a name, the client's own upload.
+    Dele(Option<String>),
+    /// End the iteration here (a browsing user leaving).
+    Quit,
     /// Negotiate a data channel in the client's mode (PASV/EPSV, or a
     /// listener and PORT/EPRT) and hold it unconnected this long: what uses
     /// up a server's passive range, or the client's active range.
@@ -56,10 +66,17 @@ impl FromStr for Op {
             ("size", Some(a)) => Ok(Op::Size(a)),
             ("size", None) => Err(need("a file name, e.g. \"size 1k.bin\"")),
             ("noop", None) => Ok(Op::Noop),
+            ("mdtm", Some(a)) => Ok(Op::Mdtm(a)),
+            ("mdtm", None) => Err(need("a file name, e.g. \"mdtm 1k.bin\"")),
+            ("cwd", Some(a)) => Ok(Op::Cwd(a)),
+            ("cwd", None) => Err(need("a directory, e.g. \"cwd /\"")),
+            ("pwd", None) => Ok(Op::Pwd),
+            ("dele", a) => Ok(Op::Dele(a)),
+            ("quit", None) => Ok(Op::Quit),
             ("hold", Some(a)) => parse_duration(&a).map(Op::Hold),
             ("hold", None) => Err(need("a duration, e.g. \"hold 2s\"")),
             _ => Err(format!(
-                "unknown operation {s:?}: expected retr FILE, stor SIZE, list [DIR], nlst [DIR], size FILE, noop or hold DURATION"
+                "unknown operation {s:?}: expected retr FILE, stor SIZE, list [DIR], nlst [DIR], size FILE, mdtm FILE, cwd DIR, pwd, dele [FILE], noop, hold DURATION or quit"
             )),
         }
     }
@@ -76,6 +93,12 @@ impl fmt::Display for Op {
             Op::Nlst(Some(a)) => write!(f, "nlst {a}"),
             Op::Size(a) => write!(f, "size {a}"),
             Op::Noop => f.write_str("noop"),
+            Op::Mdtm(a) => write!(f, "mdtm {a}"),
+            Op::Cwd(a) => write!(f, "cwd {a}"),
+            Op::Pwd => f.write_str("pwd"),
+            Op::Dele(None) => f.write_str("dele"),
+            Op::Dele(Some(a)) => write!(f, "dele {a}"),
+            Op::Quit => f.write_str("quit"),
             Op::Hold(d) => write!(f, "hold {}", humantime::format_duration(*d)),
         }
     }

@@ -136,6 +136,7 @@ fn mode_weights_are_spread_smoothly() {
         bandwidth: None,
         think: None,
         ops: vec![Op::Noop],
+        mix: None,
     };
     let m: Vec<Mode> = g.client_modes().collect();
     assert_eq!(m.iter().filter(|m| **m == Mode::Passive).count(), 4);
