@@ -149,27 +149,28 @@ async fn closed_loop(
     };
     let total = plan.total_users().max(1);
     let mut tasks = tokio::task::JoinSet::new();
+    // What every client of a group shares, built once per group.
+    let ctxs: Vec<Arc<Ctx>> = plan
+        .groups
+        .iter()
+        .map(|g| {
+            Arc::new(Ctx {
+                target: target.clone(),
+                sink: registry.clone(),
+                live: live.clone(),
+                ops: g.ops.clone().into(),
+                mix: g.mix.clone().map(Arc::new),
+                session: g.session,
+                retry_pause: plan.retry_pause,
+                budget: budget.clone(),
+                deadline,
+                stop: stop_rx.clone(),
+            })
+        })
+        .collect();
     let mut k = 0u64;
     if let Some(ol) = &plan.open_loop {
-        let ctxs = plan
-            .groups
-            .iter()
-            .map(|g| {
-                Arc::new(Ctx {
-                    target: target.clone(),
-                    sink: registry.clone(),
-                    live: live.clone(),
-                    ops: g.ops.clone().into(),
-                    mix: g.mix.clone().map(Arc::new),
-                    session: g.session,
-                    retry_pause: plan.retry_pause,
-                    budget: budget.clone(),
-                    deadline,
-                    stop: stop_rx.clone(),
-                })
-            })
-            .collect();
-        let (plan, ol, stop) = (plan.clone(), ol.clone(), stop_rx.clone());
+        let (plan, ol, stop, ctxs) = (plan.clone(), ol.clone(), stop_rx.clone(), ctxs.clone());
         tasks.spawn(async move {
             let abort = Arc::new(AtomicBool::new(false));
             let _cancelled = open::SetOnDrop(abort.clone());
@@ -180,8 +181,12 @@ async fn closed_loop(
             .await;
         });
     }
-    for g in plan.groups.iter().filter(|_| plan.open_loop.is_none()) {
-        let ops: Arc<[Op]> = g.ops.clone().into();
+    let closed = plan
+        .groups
+        .iter()
+        .zip(&ctxs)
+        .filter(|_| plan.open_loop.is_none());
+    for (g, group_ctx) in closed {
         for mode in g.client_modes() {
             let vc = VirtualClient {
                 id: k,
@@ -191,18 +196,7 @@ async fn closed_loop(
             };
             let seed = plan.seed;
             let delay = plan.ramp_up.mul_f64(k as f64 / total as f64);
-            let ctx = Ctx {
-                target: target.clone(),
-                sink: registry.clone(),
-                live: live.clone(),
-                ops: ops.clone(),
-                mix: g.mix.clone().map(Arc::new),
-                session: g.session,
-                retry_pause: plan.retry_pause,
-                budget: budget.clone(),
-                deadline,
-                stop: stop_rx.clone(),
-            };
+            let ctx = group_ctx.clone();
             tasks.spawn(async move {
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
