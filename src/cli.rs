@@ -76,11 +76,10 @@ pub enum Cmd {
     Capacity(CapacityArgs),
 }
 
+/// Where the load goes and how its data channels are opened: the same for
+/// `run` and `capacity`.
 #[derive(Debug, Args)]
-#[command(after_help = AFTER_HELP)]
-pub struct RunArgs {
-    /// Scenario file (TOML); see scenarios/reference.toml for every key.
-    pub scenario: PathBuf,
+pub struct TargetArgs {
     /// Target server, e.g. ftp://bob@127.0.0.1:2121. Without one, the embedded
     /// target is started on 127.0.0.1. The password comes from the URL,
     /// --password-file or the FTPLOAD_PASSWORD environment variable.
@@ -94,6 +93,37 @@ pub struct RunArgs {
     /// equally, e.g. --mode passive,active.
     #[arg(long, value_name = "MODE[,MODE...]", value_delimiter = ',')]
     pub mode: Vec<Mode>,
+    /// Active-mode listener ports, e.g. 40000-40999 (default: any free port).
+    #[arg(long, value_name = "FIRST-LAST")]
+    pub active_ports: Option<PortRange>,
+    /// The target's configured passive port range, e.g. 30000-30099: ports
+    /// announced outside it are counted as silent exhaustion (proftpd and
+    /// pyftpdlib announce a port outside their range when it is full).
+    #[arg(long, value_name = "FIRST-LAST")]
+    pub passive_range: Option<PortRange>,
+}
+
+impl TargetArgs {
+    /// The overrides these flags make; the rest stay as the scenario says.
+    fn overrides(self) -> Result<Overrides, UsageError> {
+        Ok(Overrides {
+            password: read_password(self.password_file.as_deref())?,
+            target: self.target,
+            modes: self.mode,
+            active_ports: self.active_ports,
+            passive_range: self.passive_range,
+            ..Overrides::default()
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct RunArgs {
+    /// Scenario file (TOML); see scenarios/reference.toml for every key.
+    pub scenario: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Total virtual clients, split over the groups in proportion.
     #[arg(long, value_name = "N")]
     pub users: Option<u32>,
@@ -112,20 +142,13 @@ pub struct RunArgs {
     /// iteration's intended start (coordinated omission corrected).
     #[arg(long, value_name = "RATE", value_parser = crate::scenario::load::parse_rate)]
     pub rate: Option<f64>,
-    /// Seed for every random choice (Poisson arrivals), so a run repeats exactly.
+    /// Seed for every random choice (Poisson arrivals, think times, operation
+    /// mixes), so a run repeats exactly.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
     /// Worker threads of the load generator (default: one per core).
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
-    /// Active-mode listener ports, e.g. 40000-40999 (default: any free port).
-    #[arg(long, value_name = "FIRST-LAST")]
-    pub active_ports: Option<PortRange>,
-    /// The target's configured passive port range, e.g. 30000-30099: ports
-    /// announced outside it are counted as silent exhaustion (proftpd and
-    /// pyftpdlib announce a port outside their range when it is full).
-    #[arg(long, value_name = "FIRST-LAST")]
-    pub passive_range: Option<PortRange>,
     /// Connect to the address a 227 reply names even when it differs from the
     /// server's (off by default: a NAT'd server lies, another host is a bounce risk).
     #[arg(long)]
@@ -191,21 +214,8 @@ broke, 2 bad input, 3 could not run, 130 interrupted (completed steps are writte
 pub struct CapacityArgs {
     /// Scenario file (TOML); its users and duration are replaced by each step's.
     pub scenario: PathBuf,
-    /// Target server, e.g. ftp://bob@127.0.0.1:2121 (default: the embedded target, fresh per step).
-    #[arg(long, value_name = "URL")]
-    pub target: Option<String>,
-    /// File whose first line is the password (or FTPLOAD_PASSWORD).
-    #[arg(long, value_name = "FILE")]
-    pub password_file: Option<PathBuf>,
-    /// Transfer modes for every group, comma-separated, sharing the clients equally.
-    #[arg(long, value_name = "MODE[,MODE...]", value_delimiter = ',')]
-    pub mode: Vec<Mode>,
-    /// The target's passive port range, e.g. 30000-30099 (see `run --help`).
-    #[arg(long, value_name = "FIRST-LAST")]
-    pub passive_range: Option<PortRange>,
-    /// Active-mode listener ports, e.g. 40000-40999 (default: any free port).
-    #[arg(long, value_name = "FIRST-LAST")]
-    pub active_ports: Option<PortRange>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Spread each step's client starts over this long (default: the scenario's, or 20 ms per client).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub ramp_up: Option<Duration>,
@@ -327,21 +337,16 @@ fn read_password(file: Option<&std::path::Path>) -> Result<Option<String>, Usage
 }
 
 fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
-    let password = read_password(a.password_file.as_deref())?;
     let o = Overrides {
-        target: a.target,
-        password,
-        modes: a.mode,
         users: a.users,
         duration: a.duration,
         iterations: a.iterations,
         ramp_up: a.ramp_up,
         workers: a.workers,
         follow_pasv_address: a.follow_pasv_address,
-        active_ports: a.active_ports,
-        passive_range: a.passive_range,
         rate: a.rate,
         seed: a.seed,
+        ..a.target.overrides()?
     };
     let plan = Plan::load(&a.scenario, &o)?;
     let f = run::run(
@@ -410,18 +415,12 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
 
 fn capacity_cmd(a: CapacityArgs) -> anyhow::Result<ExitCode> {
     use crate::capacity::{self, CapacityError, Growth, Limits, Search};
-    let password = read_password(a.password_file.as_deref())?;
     let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
     let search = Search {
         scenario: a.scenario,
         overrides: Overrides {
-            target: a.target,
-            password,
-            modes: a.mode,
             ramp_up: a.ramp_up,
-            active_ports: a.active_ports,
-            passive_range: a.passive_range,
-            ..Overrides::default()
+            ..a.target.overrides()?
         },
         start: a.start,
         growth: match a.factor {
