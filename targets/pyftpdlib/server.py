@@ -1,14 +1,22 @@
-"""pyftpdlib as a load-test target, started by scripts/targets/ftpd.
+"""pyftpdlib as a load-test target, started by scripts/targets/ftpd and by
+the integration tests (tests/common: a server with EPRT, which the embedded
+libunftp target lacks).
 
 Serves ROOT to one user on 127.0.0.1, with the library's connection limits
 lifted: max_cons defaults to 512 (the CLI cannot change it) and the listen
-backlog to 100. Runs in the foreground until SIGTERM or SIGINT.
+backlog to 100. Runs in the foreground until SIGTERM or SIGINT. Once it
+accepts it prints `LISTENING <port>` on stdout, so `--port 0` lets a test
+take a free port without racing the server. With --exit-on-stdin-eof it also
+exits when its stdin closes: a test process that dies closes the pipe, so no
+server outlives the test that started it.
 """
 
 import argparse
 import logging
+import os
 import signal
 import sys
+import threading
 
 import pyftpdlib
 from pyftpdlib.authorizers import DummyAuthorizer
@@ -27,6 +35,16 @@ def port_range(text):
     return range(lo, hi + 1)
 
 
+def exit_on_stdin_eof():
+    try:
+        while sys.stdin.buffer.read(4096):
+            pass
+    finally:
+        # os._exit: the server loop runs in the main thread and would keep a
+        # normal exit waiting; nothing here needs flushing or cleanup.
+        os._exit(0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--address", default="127.0.0.1")
@@ -37,6 +55,8 @@ def main():
     ap.add_argument("--user", required=True)
     ap.add_argument("--password", required=True)
     ap.add_argument("--backlog", type=int, default=1024)
+    ap.add_argument("--exit-on-stdin-eof", action="store_true",
+                    help="exit when stdin closes (for tests that hold a pipe)")
     args = ap.parse_args()
 
     # Warnings only: the default INFO level logs every command, which would
@@ -58,8 +78,9 @@ def main():
         max_cons_per_ip = 0  # 0 = unlimited (already the default)
 
     server = Server((args.address, args.port), Handler, backlog=args.backlog)
+    port = server.socket.getsockname()[1]
     print(f"pyftpdlib {pyftpdlib.__ver__} serving {args.root} on "
-          f"{args.address}:{args.port}, passive {args.passive.start}-"
+          f"{args.address}:{port}, passive {args.passive.start}-"
           f"{args.passive.stop - 1}, backlog {args.backlog}",
           file=sys.stderr, flush=True)
 
@@ -67,6 +88,9 @@ def main():
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
+    if args.exit_on_stdin_eof:
+        threading.Thread(target=exit_on_stdin_eof, daemon=True).start()
+    print(f"LISTENING {port}", flush=True)
     try:
         server.serve_forever(handle_exit=False)
     finally:

@@ -145,13 +145,14 @@ pub struct PyFtpd {
 impl PyFtpd {
     pub fn start(root: &Path, user: &str, password: &str, passive: RangeInclusive<u16>) -> PyFtpd {
         let python = ensure_pyenv();
-        let script = repo_root().join("tests/fixtures/pyftpd.py");
+        // The harness's own pyftpdlib server, on a free port.
+        let script = repo_root().join("targets/pyftpdlib/server.py");
         let mut child = Command::new(&python)
             .arg(&script)
             .arg("--root")
             .arg(root)
             .args(["--user", user, "--password", password])
-            .arg("--passive-ports")
+            .args(["--port", "0", "--exit-on-stdin-eof", "--passive"])
             .arg(format!("{}-{}", passive.start(), passive.end()))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
