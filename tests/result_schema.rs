@@ -282,6 +282,25 @@ fn all_keys(v: &Value, path: &str, out: &mut BTreeSet<String>) {
     }
 }
 
+/// A mode's key set and each of its metric objects, in the form the document
+/// gives them; returns the `metrics` object for the caller's count checks.
+fn check_mode_metrics<'a>(mode: &str, m: &'a Value) -> &'a Value {
+    assert_eq!(keys(m), set(&MODE_FIELDS), "{mode}");
+    let metrics = &m["metrics"];
+    let names: Vec<&str> = Metric::ALL.iter().map(|x| x.as_str()).collect();
+    assert_eq!(keys(metrics), set(&names), "{mode}: metrics");
+    for metric in Metric::ALL {
+        let (unit, high) = if metric == Metric::Throughput {
+            ("B/s", 1_000_000_000_000)
+        } else {
+            ("us", 3_600_000_000)
+        };
+        let at = format!("{mode}.{}", metric.as_str());
+        check_metric_object(&at, &metrics[metric.as_str()], unit, high);
+    }
+    metrics
+}
+
 /// A metric object (one of the 8 metrics, or a histogram of `channels`): its
 /// fields and types, and its summary agreeing with its own `hdr`. Returns the
 /// decoded histogram.
@@ -859,19 +878,10 @@ fn every_documented_field_is_present_with_its_type() {
     let mut iterations = 0;
     for mode in MODES_USED {
         let m = &modes[mode];
-        assert_eq!(keys(m), set(&MODE_FIELDS), "{mode}");
-        let metrics = &m["metrics"];
-        let names: Vec<&str> = Metric::ALL.iter().map(|x| x.as_str()).collect();
-        assert_eq!(keys(metrics), set(&names), "{mode}: metrics");
+        let metrics = check_mode_metrics(mode, m);
         for metric in Metric::ALL {
             let at = format!("{mode}.{}", metric.as_str());
-            let (unit, high) = if metric == Metric::Throughput {
-                ("B/s", 1_000_000_000_000)
-            } else {
-                ("us", 3_600_000_000)
-            };
             let x = &metrics[metric.as_str()];
-            check_metric_object(&at, x, unit, high);
             if metric == Metric::ScheduleLag {
                 assert_eq!(u64_at(x, "count"), 0, "{at}: closed loop has no schedule");
             } else {
@@ -1134,20 +1144,13 @@ fn open_loop_run_has_its_plan_lag_and_corrected_times() {
     let mut arrivals = 0;
     for mode in MODES_USED {
         let m = &modes[mode];
-        assert_eq!(keys(m), set(&MODE_FIELDS), "{mode}");
-        let metrics = &m["metrics"];
-        let names: Vec<&str> = Metric::ALL.iter().map(|x| x.as_str()).collect();
-        assert_eq!(keys(metrics), set(&names), "{mode}: metrics");
+        let metrics = check_mode_metrics(mode, m);
         for metric in Metric::ALL {
             let at = format!("{mode}.{}", metric.as_str());
-            let (unit, high) = if metric == Metric::Throughput {
-                ("B/s", 1_000_000_000_000)
-            } else {
-                ("us", 3_600_000_000)
-            };
-            let x = &metrics[metric.as_str()];
-            check_metric_object(&at, x, unit, high);
-            assert!(u64_at(x, "count") > 0, "{at}: no samples");
+            assert!(
+                u64_at(&metrics[metric.as_str()], "count") > 0,
+                "{at}: no samples"
+            );
         }
         let c = &m["counters"];
         assert_eq!(keys(c), set(&COUNTER_FIELDS), "{mode}: counters");
