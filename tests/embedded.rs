@@ -47,14 +47,7 @@ fn check_mode(m: Mode) {
     ] {
         assert_eq!(count(s, metric), ITERATIONS, "{m} {metric:?}");
     }
-    for metric in [
-        Metric::DataSetup,
-        Metric::FirstByte,
-        Metric::Transfer,
-        Metric::Throughput,
-    ] {
-        assert_eq!(count(s, metric), ITERATIONS * 4, "{m} {metric:?}");
-    }
+    harness::assert_transfer_counts(s, ITERATIONS * 4, m.as_str());
     if m.is_active() {
         assert_eq!(
             c.active_from_port_20 + c.active_from_other_port,

@@ -63,14 +63,7 @@ fn check_mode(m: Mode, passive: std::ops::RangeInclusive<u16>) {
     assert_eq!(c.bytes_up, ITERATIONS * 10 * 1024);
     assert!(c.bytes_down > ITERATIONS * (1024 + 100 * 1024));
     assert_eq!(count(s, Metric::SessionSetup), ITERATIONS);
-    for metric in [
-        Metric::DataSetup,
-        Metric::FirstByte,
-        Metric::Transfer,
-        Metric::Throughput,
-    ] {
-        assert_eq!(count(s, metric), ITERATIONS * 4, "{m} {metric:?}");
-    }
+    harness::assert_transfer_counts(s, ITERATIONS * 4, m.as_str());
     assert_eq!(ran.json["target"]["kind"], "external");
     // The server really holds what the clients uploaded.
     let uploaded = std::fs::read_dir(&root)

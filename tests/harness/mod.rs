@@ -66,6 +66,19 @@ pub fn count(s: &ModeResult, m: Metric) -> u64 {
     s.metrics[&m].count
 }
 
+/// Every data-channel metric counted `n` transfers: each transfer moved
+/// bytes, so it has a setup, a first byte, a duration and a throughput.
+pub fn assert_transfer_counts(s: &ModeResult, n: u64, what: &str) {
+    for metric in [
+        Metric::DataSetup,
+        Metric::FirstByte,
+        Metric::Transfer,
+        Metric::Throughput,
+    ] {
+        assert_eq!(count(s, metric), n, "{what} {metric:?}");
+    }
+}
+
 pub fn assert_no_errors(s: &ModeResult, what: &str) {
     assert!(s.errors.is_empty(), "{what}: errors {:#?}", s.errors);
 }
