@@ -142,6 +142,7 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Finished, RunError> {
         target: TargetInfo { banner, ..info },
         scenario: serde_json::to_value(plan).unwrap_or_default(),
         modes: RunResult::modes_from(&outcome.recorder, plan.declared_passive),
+        groups: group_results(plan, &outcome.groups),
         generator: Some(generator_check(plan, &outcome)),
         timeline: outcome.timeline,
         kernel,
@@ -308,4 +309,20 @@ fn generator_check(
         outcome.elapsed,
         lag,
     )
+}
+
+/// Each group's own figures, when there is more than one group (with one,
+/// they would repeat `modes`).
+fn group_results(plan: &Plan, groups: &[crate::metrics::Recorder]) -> Vec<result::GroupResult> {
+    if plan.groups.len() < 2 {
+        return Vec::new();
+    }
+    let empty = crate::metrics::Recorder::default();
+    plan.groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            result::GroupResult::from_recorder(&g.name, g.users, groups.get(i).unwrap_or(&empty))
+        })
+        .collect()
 }

@@ -10,11 +10,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use ftpload::metrics::exhaustion::{self, Exhaustion};
-use ftpload::metrics::timeline::{Interval, ModeInterval};
 use ftpload::metrics::{ErrorClass, Metric, Step};
 use ftpload::proto::{Mode, PortRange, Verb};
+use ftpload::result::timeline::{Interval, ModeInterval};
 use ftpload::result::{
-    decode_hdr, ChannelsResult, ErrorEntry, MetricResult, ModeResult, RunResult, SCHEMA_VERSION,
+    decode_hdr, encode_hdr, ChannelsResult, ErrorEntry, MetricResult, ModeResult, RunResult,
+    SCHEMA_VERSION,
 };
 use ftpload::scenario::{Overrides, Plan};
 use hdrhistogram::Histogram;
@@ -77,7 +78,7 @@ const METRIC_FIELDS: [&str; 10] = [
     "unit", "count", "min", "mean", "p50", "p90", "p99", "p999", "max", "hdr",
 ];
 
-const COUNTER_FIELDS: [&str; 15] = [
+const COUNTER_FIELDS: [&str; 16] = [
     "sessions",
     "sessions_failed",
     "iterations",
@@ -93,6 +94,7 @@ const COUNTER_FIELDS: [&str; 15] = [
     "active_from_other_port",
     "late",
     "dropped",
+    "unstarted",
 ];
 
 const GENERATOR_FIELDS: [&str; 6] = [
@@ -200,15 +202,20 @@ const EXHAUSTION_FIELDS: [&str; 6] = [
     "open",
 ];
 
-const INTERVAL_FIELDS: [&str; 4] = ["t_s", "clients", "time_wait", "modes"];
+const INTERVAL_FIELDS: [&str; 6] = ["t_s", "clients", "offered", "started", "time_wait", "modes"];
 
-const MODE_INTERVAL_FIELDS: [&str; 5] = [
+/// `metrics` is left out of an interval in which nothing was timed.
+const MODE_INTERVAL_FIELDS: [&str; 7] = [
     "sessions",
     "transfers",
     "errors",
+    "iterations",
     "peak_pending",
     "peak_open",
+    "metrics",
 ];
+
+const INTERVAL_METRIC_FIELDS: [&str; 5] = ["count", "p50", "p99", "max", "hdr"];
 
 /// Present when the target ran on this host (the embedded one always does)
 /// and /proc/net is readable.
@@ -606,8 +613,11 @@ fn check_timeline(j: &Value, users: u64) {
     let modes = keys(&j["modes"]);
     let duration = j["duration_s"].as_f64().unwrap();
     let mut last = 0;
-    let mut sums: BTreeMap<&str, [u64; 3]> = BTreeMap::new();
+    let mut sums: BTreeMap<&str, [u64; 4]> = BTreeMap::new();
     let mut peaks: BTreeMap<&str, [u64; 2]> = BTreeMap::new();
+    let mut metric_counts: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let open_loop = !j["scenario"]["open_loop"].is_null();
+    let mut started = 0;
     for i in tl {
         assert_eq!(keys(i), set(&INTERVAL_FIELDS), "interval fields: {i}");
         let t = u64_at(i, "t_s");
@@ -615,16 +625,39 @@ fn check_timeline(j: &Value, users: u64) {
         last = t;
         assert!(u64_at(i, "clients") <= users, "{i}");
         u64_at(i, "time_wait");
+        started += u64_at(i, "started");
+        assert_eq!(
+            i["offered"].is_u64(),
+            open_loop,
+            "offered is a count in open loop, null in closed: {i}"
+        );
         assert_eq!(
             keys(&i["modes"]),
             modes,
             "every mode of the plan, every second: {i}"
         );
         for (m, v) in i["modes"].as_object().unwrap() {
-            assert_eq!(keys(v), set(&MODE_INTERVAL_FIELDS), "{m} at {t}: {v}");
+            let mut want = set(&MODE_INTERVAL_FIELDS);
+            if v.get("metrics").is_none() {
+                want.remove("metrics");
+            }
+            assert_eq!(keys(v), want, "{m} at {t}: {v}");
             let s = sums.entry(m).or_default();
-            for (k, f) in ["sessions", "transfers", "errors"].iter().enumerate() {
+            for (k, f) in ["sessions", "transfers", "errors", "iterations"]
+                .iter()
+                .enumerate()
+            {
                 s[k] += u64_at(v, f);
+            }
+            for (metric, x) in v["metrics"].as_object().into_iter().flatten() {
+                assert_eq!(keys(x), set(&INTERVAL_METRIC_FIELDS), "{m}.{metric} at {t}");
+                let h = decode_hdr(str_at(x, "hdr")).unwrap();
+                assert_eq!(h.len(), u64_at(x, "count"), "{m}.{metric} at {t}");
+                assert!(!h.is_empty(), "an interval lists only metrics it timed");
+                assert_eq!(h.value_at_quantile(0.99), u64_at(x, "p99"));
+                *metric_counts
+                    .entry((m.clone(), metric.clone()))
+                    .or_default() += h.len();
             }
             let p = peaks.entry(m).or_default();
             p[0] = p[0].max(u64_at(v, "peak_pending"));
@@ -635,7 +668,16 @@ fn check_timeline(j: &Value, users: u64) {
         last as f64 <= duration.ceil(),
         "the last t_s {last} is within the run's {duration} s"
     );
-    for (m, [sessions, transfers, errors]) in sums {
+    // The interval histograms add up to the run's, metric by metric.
+    for ((m, metric), n) in &metric_counts {
+        assert_eq!(
+            *n,
+            u64_at(&j["modes"][m.as_str()]["metrics"][metric.as_str()], "count"),
+            "{m}.{metric}: the intervals' counts add up to the run's"
+        );
+    }
+    let mut iterations_total = 0;
+    for (m, [sessions, transfers, errors, iterations]) in sums {
         let mode = &j["modes"][m];
         let c = &mode["counters"];
         let error_count: u64 = mode["errors"]
@@ -649,6 +691,9 @@ fn check_timeline(j: &Value, users: u64) {
         assert_eq!(sessions, u64_at(c, "sessions"), "{m}: timeline sessions");
         assert_eq!(transfers, u64_at(c, "transfers"), "{m}: timeline transfers");
         assert_eq!(errors, error_count, "{m}: timeline errors");
+        let done = u64_at(c, "iterations") + u64_at(c, "iterations_failed");
+        assert_eq!(iterations, done, "{m}: timeline iterations");
+        iterations_total += done;
         let ch = &mode["channels"];
         assert_eq!(
             peaks[m],
@@ -656,6 +701,10 @@ fn check_timeline(j: &Value, users: u64) {
             "{m}: the timeline's peaks are the run's"
         );
     }
+    assert!(
+        started >= iterations_total,
+        "every iteration that ended was started: {started} < {iterations_total}"
+    );
 }
 
 /// What merging two modes' `channels` must give: histograms add, peaks take
@@ -734,20 +783,91 @@ fn assert_timeline_merged(a: &[Interval], b: &[Interval], merged: &[Interval]) {
         });
         w.clients += i.clients;
         w.time_wait += i.time_wait;
+        w.started += i.started;
+        if let Some(o) = i.offered {
+            w.offered = Some(w.offered.unwrap_or(0) + o);
+        }
         for (mode, x) in &i.modes {
             let e = w.modes.entry(*mode).or_default();
             e.sessions += x.sessions;
             e.transfers += x.transfers;
             e.errors += x.errors;
+            e.iterations += x.iterations;
             e.peak_pending += x.peak_pending;
             e.peak_open += x.peak_open;
+            // Interval histograms add: the merged count is the sum, and the
+            // merged histogram holds both sides' values.
+            for (metric, m) in &x.metrics {
+                let h = decode_hdr(&m.hdr).unwrap();
+                match e.metrics.get_mut(metric) {
+                    Some(have) => {
+                        let mut sum = decode_hdr(&have.hdr).unwrap();
+                        sum.add(&h).unwrap();
+                        have.count += m.count;
+                        have.max = have.max.max(m.max);
+                        have.hdr = encode_hdr(&sum);
+                    }
+                    None => {
+                        e.metrics.insert(*metric, m.clone());
+                    }
+                }
+            }
         }
     }
-    assert_eq!(
-        merged,
-        want.into_values().collect::<Vec<_>>().as_slice(),
-        "timelines merge by t_s"
-    );
+    let want: Vec<Interval> = want.into_values().collect();
+    assert_eq!(merged.len(), want.len(), "timelines merge by t_s");
+    for (m, w) in merged.iter().zip(&want) {
+        assert_eq!(
+            (m.t_s, m.clients, m.time_wait, m.started, m.offered),
+            (w.t_s, w.clients, w.time_wait, w.started, w.offered),
+            "second {}",
+            w.t_s
+        );
+        assert_eq!(
+            m.modes.keys().collect::<Vec<_>>(),
+            w.modes.keys().collect::<Vec<_>>()
+        );
+        for (mode, mm) in &m.modes {
+            let ww = &w.modes[mode];
+            assert_eq!(
+                (
+                    mm.sessions,
+                    mm.transfers,
+                    mm.errors,
+                    mm.iterations,
+                    mm.peak_pending,
+                    mm.peak_open
+                ),
+                (
+                    ww.sessions,
+                    ww.transfers,
+                    ww.errors,
+                    ww.iterations,
+                    ww.peak_pending,
+                    ww.peak_open
+                ),
+                "second {} {mode}",
+                w.t_s
+            );
+            assert_eq!(
+                mm.metrics.keys().collect::<Vec<_>>(),
+                ww.metrics.keys().collect::<Vec<_>>()
+            );
+            for (metric, x) in &mm.metrics {
+                let y = &ww.metrics[metric];
+                let (hx, hy) = (decode_hdr(&x.hdr).unwrap(), decode_hdr(&y.hdr).unwrap());
+                assert_eq!(
+                    (x.count, x.max),
+                    (y.count, y.max),
+                    "second {} {mode} {metric:?}",
+                    w.t_s
+                );
+                assert_eq!(hx.len(), x.count);
+                assert_eq!(hx.value_at_quantile(0.99), hy.value_at_quantile(0.99));
+                assert_eq!(x.p99, hx.value_at_quantile(0.99), "p99 recomputed");
+            }
+        }
+    }
 }
 
 #[test]
@@ -980,6 +1100,12 @@ fn every_documented_field_is_present_with_its_type() {
     }
     for f in MODE_INTERVAL_FIELDS {
         assert_documented(&doc, f, "the timeline mode field");
+    }
+    for f in INTERVAL_METRIC_FIELDS {
+        assert_documented(&doc, f, "the timeline metric field");
+    }
+    for f in ["groups", "name", "users"] {
+        assert_documented(&doc, f, "the groups field");
     }
     for m in Mode::ALL {
         assert_documented(&doc, m.as_str(), "the mode");
@@ -1557,6 +1683,8 @@ fn merging_two_runs_adds_exactly() {
     b.timeline.push(Interval {
         t_s: 99,
         clients: 1,
+        offered: Some(3),
+        started: 2,
         time_wait: 7,
         modes: BTreeMap::from([(
             Mode::Eprt,
@@ -1564,8 +1692,10 @@ fn merging_two_runs_adds_exactly() {
                 sessions: 1,
                 transfers: 2,
                 errors: 3,
+                iterations: 2,
                 peak_pending: 4,
                 peak_open: 5,
+                metrics: BTreeMap::new(),
             },
         )]),
     });

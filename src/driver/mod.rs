@@ -14,9 +14,9 @@ mod open;
 use crate::client::{Env, Sink, Target, VirtualClient};
 use crate::metrics::live::Peaks;
 use crate::metrics::shard::Registry;
-use crate::metrics::timeline::{Interval, ModeInterval};
 use crate::metrics::{Counters, Live, Metric, ModeStats, Recorder};
 use crate::proto::Mode;
+use crate::result::timeline::{Interval, IntervalMetric, ModeInterval};
 use crate::scenario::{Op, Plan, SessionModel, Stop};
 
 /// How long iterations still running at the deadline may take to finish
@@ -26,9 +26,18 @@ pub const GRACE: Duration = Duration::from_secs(10);
 /// Gauges are sampled this often; the timeline and progress tick every second.
 const SAMPLE: Duration = Duration::from_millis(100);
 
-impl Sink for Arc<Registry> {
+/// Where one group's clients record: that group's recorder in the calling
+/// thread's shard, so a run reports per group as well as combined.
+#[derive(Clone)]
+struct GroupSink {
+    registry: Arc<Registry>,
+    group: usize,
+}
+
+impl Sink for GroupSink {
     fn record(&self, mode: Mode, f: impl FnOnce(&mut ModeStats)) {
-        self.with_shard(|r| f(r.mode(mode)));
+        self.registry
+            .with_shard(|r| f(r.group(self.group).mode(mode)));
     }
 }
 
@@ -44,7 +53,10 @@ pub struct Tick {
 /// A finished (or interrupted) run: the merged recorder and its times.
 #[derive(Debug)]
 pub struct RunOutcome {
+    /// Every group together, per mode.
     pub recorder: Recorder,
+    /// Each group's own, in the plan's order.
+    pub groups: Vec<Recorder>,
     pub timeline: Vec<Interval>,
     pub started: SystemTime,
     pub ended: SystemTime,
@@ -116,8 +128,10 @@ pub fn run(
     let cpu_s = threads.cpu_s();
     // Dropping the runtime ends every task, so nothing records after the snapshot.
     rt.shutdown_timeout(Duration::from_secs(1));
+    let grouped = registry.snapshot();
     Ok(RunOutcome {
-        recorder: registry.snapshot(),
+        recorder: grouped.combined(),
+        groups: grouped.groups,
         timeline,
         started,
         ended: SystemTime::now(),
@@ -153,10 +167,14 @@ async fn closed_loop(
     let ctxs: Vec<Arc<Ctx>> = plan
         .groups
         .iter()
-        .map(|g| {
+        .enumerate()
+        .map(|(group, g)| {
             Arc::new(Ctx {
                 target: target.clone(),
-                sink: registry.clone(),
+                sink: GroupSink {
+                    registry: registry.clone(),
+                    group,
+                },
                 live: live.clone(),
                 ops: g.ops.clone().into(),
                 mix: g.mix.clone().map(Arc::new),
@@ -211,7 +229,7 @@ async fn closed_loop(
     }
 
     let modes = plan.modes();
-    let mut sampler = Sampler::new(&modes, target.addr.ip());
+    let mut sampler = Sampler::new(&modes, target.addr.ip(), plan.open_loop.is_some());
     let mut ticker = tokio::time::interval(SAMPLE);
     // A late tick is skipped, not made up by a burst of samples taken at once.
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -266,12 +284,17 @@ struct Sampler {
     modes: Vec<Mode>,
     target: std::net::IpAddr,
     local: bool,
+    open_loop: bool,
     /// Samples since the last interval closed.
     samples: u32,
     /// The end of the open interval, in whole seconds since the start.
     t_s: u32,
     second: [Peaks; 4],
-    last: [(Counters, u64); 4],
+    /// The run as it stood when the last interval closed: each interval is
+    /// the difference, histograms included.
+    last: Recorder,
+    last_counts: [(Counters, u64); 4],
+    last_started_offered: (u64, u64),
     /// TIME_WAIT as last read, and whether a read is under way: reading
     /// /proc/net/tcp takes up to a second on a busy host with many sockets,
     /// so it runs beside the sampler, never in its way.
@@ -280,7 +303,7 @@ struct Sampler {
 }
 
 impl Sampler {
-    fn new(modes: &[Mode], target: std::net::IpAddr) -> Sampler {
+    fn new(modes: &[Mode], target: std::net::IpAddr, open_loop: bool) -> Sampler {
         let local = crate::kernel::is_local(target);
         // Read once before the load, so the first second has a value.
         let time_wait = if local {
@@ -292,12 +315,15 @@ impl Sampler {
             modes: modes.to_vec(),
             target,
             local,
+            open_loop,
             samples: 0,
             t_s: 1,
             time_wait: Arc::new(AtomicU64::new(time_wait)),
             reading: Arc::default(),
             second: Default::default(),
-            last: Default::default(),
+            last: Recorder::default(),
+            last_counts: Default::default(),
+            last_started_offered: (0, 0),
         }
     }
 
@@ -307,7 +333,7 @@ impl Sampler {
             let s = &mut self.second[m.index()];
             s.pending = s.pending.max(p.pending);
             s.open = s.open.max(p.open);
-            registry.with_shard(|r| r.mode(m).channels.sample(p.pending, p.open, p.in_use));
+            registry.with_shard(|r| r.run.mode(m).channels.sample(p.pending, p.open, p.in_use));
         }
         self.samples += 1;
         (live.elapsed() >= Duration::from_secs(self.t_s.into()))
@@ -315,23 +341,43 @@ impl Sampler {
     }
 
     fn interval(&mut self, registry: &Arc<Registry>, live: &Live) -> Interval {
-        let now = registry.counters_by_mode();
+        // A full snapshot a second: a few hundred histogram merges, cheap
+        // beside a second of load, and it gives each interval its own
+        // histograms without a second recording on the clients' path.
+        let grouped = registry.snapshot();
+        let now = grouped.combined();
+        let empty = ModeStats::default();
         let mut modes = std::collections::BTreeMap::new();
         for &m in &self.modes {
-            let (c, e) = now[m.index()];
-            let (c0, e0) = self.last[m.index()];
+            let cur = now.get(m).unwrap_or(&empty);
+            let prev = self.last.get(m).unwrap_or(&empty);
+            let (c, c0) = (cur.counters, prev.counters);
             let peaks = std::mem::take(&mut self.second[m.index()]);
+            let mut metrics = std::collections::BTreeMap::new();
+            for metric in Metric::ALL {
+                let mut h = cur.histogram(metric).clone();
+                if h.len() == prev.histogram(metric).len() {
+                    continue;
+                }
+                h.subtract(prev.histogram(metric))
+                    .expect("a later snapshot holds every earlier value");
+                metrics.insert(metric, IntervalMetric::from_histogram(&h));
+            }
             modes.insert(
                 m,
                 ModeInterval {
                     sessions: c.sessions - c0.sessions,
                     transfers: c.transfers - c0.transfers,
-                    errors: e - e0,
+                    errors: cur.error_count() - prev.error_count(),
+                    iterations: (c.iterations + c.iterations_failed)
+                        - (c0.iterations + c0.iterations_failed),
                     peak_pending: peaks.pending,
                     peak_open: peaks.open,
+                    metrics,
                 },
             );
         }
+        self.last_counts = grouped.counters_by_mode();
         self.last = now;
         self.samples = 0;
         if self.local && !self.reading.swap(true, Ordering::Relaxed) {
@@ -344,9 +390,13 @@ impl Sampler {
         let t_s = self.t_s;
         // Whole seconds the sampler missed (a stalled thread) are skipped.
         self.t_s = (live.elapsed().as_secs() as u32 + 1).max(t_s + 1);
+        let (started, offered) = live.started_offered();
+        let (s0, o0) = std::mem::replace(&mut self.last_started_offered, (started, offered));
         Interval {
             t_s,
             clients: live.clients(),
+            offered: self.open_loop.then_some(offered - o0),
+            started: started - s0,
             time_wait: self.time_wait.load(Ordering::Relaxed),
             modes,
         }
@@ -355,14 +405,14 @@ impl Sampler {
     /// The partial last second: samples since the last interval, or counts
     /// recorded after it (iterations finishing in the grace period).
     fn finish(&mut self, registry: &Arc<Registry>, live: &Live) -> Option<Interval> {
-        (self.samples > 0 || registry.counters_by_mode() != self.last)
+        (self.samples > 0 || registry.counters_by_mode() != self.last_counts)
             .then(|| self.interval(registry, live))
     }
 }
 
 struct Ctx {
     target: Arc<Target>,
-    sink: Arc<Registry>,
+    sink: GroupSink,
     live: Arc<Live>,
     ops: Arc<[Op]>,
     mix: Option<Arc<crate::scenario::Mix>>,
@@ -398,6 +448,7 @@ async fn client_loop(vc: VirtualClient, ctx: &Ctx, seed: u64) {
     };
     let mut session = None;
     while ctx.next_iteration() {
+        ctx.live.iteration_started();
         let start = Instant::now();
         if session.is_none() {
             session = vc.open_session(&env).await;

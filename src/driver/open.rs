@@ -77,6 +77,7 @@ pub(super) fn arrivals(
         if !g.ctx.take_iteration() {
             break;
         }
+        g.ctx.live.arrival_due();
         let mode = g.modes[g.next_mode % g.modes.len()];
         g.next_mode += 1;
         let vc = VirtualClient {
@@ -89,11 +90,14 @@ pub(super) fn arrivals(
         let (ctx, clients, max_wait) = (g.ctx.clone(), g.clients.clone(), ol.max_wait);
         running.spawn_on(
             async move {
-                let Ok(Ok(_permit)) = tokio::time::timeout(max_wait, clients.acquire_owned()).await
-                else {
+                let waiting = Waiting::new(&ctx, mode);
+                let got = tokio::time::timeout(max_wait, clients.acquire_owned()).await;
+                waiting.resolved();
+                let Ok(Ok(_permit)) = got else {
                     ctx.sink.record(mode, |s| s.counters.dropped += 1);
                     return;
                 };
+                ctx.live.iteration_started();
                 let actual = Instant::now();
                 let lag = actual.saturating_duration_since(intended);
                 ctx.live.client_started();
@@ -125,6 +129,39 @@ pub(super) fn arrivals(
         match rt.block_on(async { tokio::time::timeout(POLL, running.join_next()).await }) {
             Ok(None) => break,
             _ => continue,
+        }
+    }
+}
+
+/// An arrival waiting for a free client of its group. If the run is cut off
+/// while it waits (the task is dropped), it is counted as `unstarted`, so
+/// every arrival taken from the schedule ends up counted somewhere.
+struct Waiting<'a> {
+    ctx: &'a Ctx,
+    mode: Mode,
+    resolved: bool,
+}
+
+impl<'a> Waiting<'a> {
+    fn new(ctx: &'a Ctx, mode: Mode) -> Self {
+        Waiting {
+            ctx,
+            mode,
+            resolved: false,
+        }
+    }
+
+    fn resolved(mut self) {
+        self.resolved = true;
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if !self.resolved {
+            self.ctx
+                .sink
+                .record(self.mode, |s| s.counters.unstarted += 1);
         }
     }
 }

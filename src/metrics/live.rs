@@ -53,6 +53,10 @@ pub struct Live {
     start: Instant,
     modes: [ModeGauges; 4],
     clients: AtomicU64,
+    /// Iterations started, and open-loop arrivals whose intended start has
+    /// come: the timeline's rates started and offered.
+    started: AtomicU64,
+    offered: AtomicU64,
     /// Per server port: microseconds since start (plus one) of its last announcement.
     last_use: Box<[AtomicU64]>,
 }
@@ -69,6 +73,8 @@ impl Live {
             start,
             modes: Default::default(),
             clients: AtomicU64::new(0),
+            started: AtomicU64::new(0),
+            offered: AtomicU64::new(0),
             last_use: (0..=u16::MAX as usize).map(|_| AtomicU64::new(0)).collect(),
         }
     }
@@ -97,6 +103,19 @@ impl Live {
     pub fn channels(&self, mode: Mode) -> (i64, i64) {
         let g = &self.modes[mode.index()];
         (g.pending.now.load(Relaxed), g.open.now.load(Relaxed))
+    }
+
+    pub fn iteration_started(&self) {
+        self.started.fetch_add(1, Relaxed);
+    }
+
+    pub fn arrival_due(&self) {
+        self.offered.fetch_add(1, Relaxed);
+    }
+
+    /// Iterations started and arrivals offered so far.
+    pub fn started_offered(&self) -> (u64, u64) {
+        (self.started.load(Relaxed), self.offered.load(Relaxed))
     }
 
     /// Peaks since the last call for `mode`.

@@ -8,7 +8,6 @@ pub mod exhaustion;
 pub mod generator;
 pub mod live;
 pub mod shard;
-pub mod timeline;
 
 pub use channels::{ChannelStats, PortSet};
 pub use errors::{ErrorClass, Step};
@@ -141,6 +140,10 @@ pub struct Counters {
     pub late: u64,
     #[serde(default)]
     pub dropped: u64,
+    /// Open loop: arrivals still waiting for a client when the run was cut
+    /// off (grace period over, or interrupted): they ran nothing.
+    #[serde(default)]
+    pub unstarted: u64,
 }
 
 /// An open-loop arrival starting this much after its intended time is late.
@@ -163,6 +166,7 @@ impl AddAssign for Counters {
         self.active_from_other_port += o.active_from_other_port;
         self.late += o.late;
         self.dropped += o.dropped;
+        self.unstarted += o.unstarted;
     }
 }
 
@@ -296,9 +300,93 @@ impl AddAssign<&Recorder> for Recorder {
     }
 }
 
+/// A run's numbers per client group, plus the run-wide samples that belong
+/// to no group (the data-channel gauges): the combined view, per mode, is
+/// their exact sum, so a group's figures and the whole run's never disagree.
+#[derive(Debug, Clone, Default)]
+pub struct Grouped {
+    pub groups: Vec<Recorder>,
+    pub run: Recorder,
+}
+
+impl Grouped {
+    /// Group `g`'s recorder, made on first use.
+    pub fn group(&mut self, g: usize) -> &mut Recorder {
+        if self.groups.len() <= g {
+            self.groups.resize_with(g + 1, Recorder::default);
+        }
+        &mut self.groups[g]
+    }
+
+    /// Every group and the run-wide samples together, per mode.
+    pub fn combined(&self) -> Recorder {
+        let mut all = self.run.clone();
+        for g in &self.groups {
+            all += g;
+        }
+        all
+    }
+
+    /// Counters and error counts per mode over all groups, without merging
+    /// histograms: cheap enough for every tick.
+    pub fn counters_by_mode(&self) -> [(Counters, u64); 4] {
+        let mut out = [(Counters::default(), 0); 4];
+        for r in self.groups.iter().chain([&self.run]) {
+            for (m, st) in r.iter() {
+                out[m.index()].0 += st.counters;
+                out[m.index()].1 += st.error_count();
+            }
+        }
+        out
+    }
+}
+
+impl AddAssign<&Grouped> for Grouped {
+    fn add_assign(&mut self, o: &Grouped) {
+        for (g, r) in o.groups.iter().enumerate() {
+            *self.group(g) += r;
+        }
+        self.run += &o.run;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn groups_add_up_to_the_combined_view() {
+        let mut shard_a = Grouped::default();
+        let mut shard_b = Grouped::default();
+        shard_a.group(0).mode(Mode::Passive).counters.sessions += 2;
+        shard_b.group(1).mode(Mode::Passive).counters.sessions += 3;
+        shard_b
+            .group(1)
+            .mode(Mode::Active)
+            .record_value(Metric::Transfer, 9);
+        shard_b.run.mode(Mode::Passive).channels.sample(1, 1, 2);
+        shard_a += &shard_b;
+        assert_eq!(shard_a.groups.len(), 2);
+        let all = shard_a.combined();
+        assert_eq!(all.get(Mode::Passive).unwrap().counters.sessions, 5);
+        assert_eq!(
+            shard_a.counters_by_mode()[Mode::Passive.index()].0.sessions,
+            5
+        );
+        assert_eq!(
+            all.get(Mode::Active)
+                .unwrap()
+                .histogram(Metric::Transfer)
+                .len(),
+            1
+        );
+        assert_eq!(
+            shard_a.groups[0]
+                .get(Mode::Active)
+                .map(|s| s.counters.sessions),
+            None
+        );
+    }
 
     #[test]
     fn merging_equals_recording_in_one_place() {

@@ -6,9 +6,9 @@
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
-use super::Recorder;
+use super::Grouped;
 
-type Shard = Arc<Mutex<Recorder>>;
+type Shard = Arc<Mutex<Grouped>>;
 
 /// The shards of one run. Each run owns its registry, so parallel runs (tests)
 /// never see each other's numbers.
@@ -54,7 +54,7 @@ impl Registry {
 
     /// Records into the calling thread's shard, registering one if the thread
     /// has none for this registry yet (a thread the runtime did not announce).
-    pub fn with_shard(self: &Arc<Self>, f: impl FnOnce(&mut Recorder)) {
+    pub fn with_shard(self: &Arc<Self>, f: impl FnOnce(&mut Grouped)) {
         let id = self.id();
         LOCAL.with(|l| {
             let mut l = l.borrow_mut();
@@ -73,9 +73,9 @@ impl Registry {
     }
 
     /// All shards merged: the state of the run so far.
-    pub fn snapshot(&self) -> Recorder {
+    pub fn snapshot(&self) -> Grouped {
         let shards = self.shards.lock().unwrap().clone();
-        let mut total = Recorder::default();
+        let mut total = Grouped::default();
         for s in shards {
             total += &*s.lock().unwrap();
         }
@@ -88,10 +88,9 @@ impl Registry {
         let shards = self.shards.lock().unwrap().clone();
         let mut out = [(super::Counters::default(), 0); 4];
         for s in shards {
-            let r = s.lock().unwrap();
-            for (m, st) in r.iter() {
-                out[m.index()].0 += st.counters;
-                out[m.index()].1 += st.error_count();
+            for (o, (c, e)) in out.iter_mut().zip(s.lock().unwrap().counters_by_mode()) {
+                o.0 += c;
+                o.1 += e;
             }
         }
         out
@@ -99,13 +98,11 @@ impl Registry {
 
     /// Counters only, cheap enough for every progress tick.
     pub fn totals(&self) -> (super::Counters, u64) {
-        let shards = self.shards.lock().unwrap().clone();
         let mut c = super::Counters::default();
         let mut e = 0;
-        for s in shards {
-            let (sc, se) = s.lock().unwrap().totals();
-            c += sc;
-            e += se;
+        for (mc, me) in self.counters_by_mode() {
+            c += mc;
+            e += me;
         }
         (c, e)
     }

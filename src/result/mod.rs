@@ -13,13 +13,16 @@ use std::ops::AddAssign;
 use std::path::{Path, PathBuf};
 
 mod channels;
+mod groups;
+pub mod timeline;
 
 pub use channels::ChannelsResult;
+pub use groups::{GroupModeResult, GroupResult};
 
 use crate::kernel::KernelCounters;
-use crate::metrics::timeline::{self, Interval};
 use crate::metrics::{Counters, ErrorClass, ErrorStat, Metric, ModeStats, Recorder};
 use crate::proto::{Mode, PortRange};
+use timeline::Interval;
 
 /// Bumped on any change a reader could notice; readers check it first.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -112,6 +115,10 @@ pub struct RunResult {
     /// The validated plan as run (no password).
     pub scenario: serde_json::Value,
     pub modes: BTreeMap<Mode, ModeResult>,
+    /// Each client group's own figures, when the scenario has more than one
+    /// group; `modes` is their sum.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupResult>,
     /// Second by second: clients, TIME_WAIT, and per mode sessions, transfers,
     /// errors and peak data channels.
     #[serde(default)]
@@ -170,54 +177,75 @@ impl ModeResult {
     pub fn from_stats(s: &ModeStats, mode: Mode, declared: Option<PortRange>) -> ModeResult {
         ModeResult {
             channels: ChannelsResult::from_stats(&s.channels, mode, declared),
-            metrics: Metric::ALL
-                .into_iter()
-                .map(|m| (m, MetricResult::from_histogram(m, s.histogram(m))))
-                .collect(),
+            metrics: metrics_of(s),
             counters: s.counters,
-            errors: s
-                .errors
-                .iter()
-                .map(|(c, e)| ErrorEntry {
-                    class: *c,
-                    count: e.count,
-                    sample: e.sample.clone(),
-                })
-                .collect(),
+            errors: errors_of(s),
         }
     }
 
     /// Back to live statistics, decoding every histogram: the way to merge exactly.
     pub fn to_stats(&self, mode: Mode) -> Result<ModeStats, ResultError> {
-        let mut s = ModeStats::default();
-        for (m, r) in &self.metrics {
-            let h = decode_hdr(&r.hdr).map_err(|message| ResultError::Hdr {
-                mode,
-                metric: m.as_str(),
-                message,
-            })?;
-            let mut full = m.new_histogram();
-            full.add(&h).map_err(|e| ResultError::Hdr {
-                mode,
-                metric: m.as_str(),
-                message: format!("{e:?}"),
-            })?;
-            s.set_histogram(*m, full);
-        }
-        s.counters = self.counters;
+        let mut s = stats_of(mode, &self.metrics, self.counters, &self.errors)?;
         s.channels = self.channels.to_stats(mode)?;
-        for e in &self.errors {
-            *s.errors.entry(e.class).or_default() += ErrorStat {
-                count: e.count,
-                sample: e.sample.clone(),
-            };
-        }
         Ok(s)
     }
 
     pub fn error_count(&self) -> u64 {
         self.errors.iter().map(|e| e.count).sum()
     }
+}
+
+/// Every metric of `s`, summarised and with its histogram.
+fn metrics_of(s: &ModeStats) -> BTreeMap<Metric, MetricResult> {
+    Metric::ALL
+        .into_iter()
+        .map(|m| (m, MetricResult::from_histogram(m, s.histogram(m))))
+        .collect()
+}
+
+fn errors_of(s: &ModeStats) -> Vec<ErrorEntry> {
+    s.errors
+        .iter()
+        .map(|(c, e)| ErrorEntry {
+            class: *c,
+            count: e.count,
+            sample: e.sample.clone(),
+        })
+        .collect()
+}
+
+/// Live statistics from a result's metrics, counters and errors (no channels).
+fn stats_of(
+    mode: Mode,
+    metrics: &BTreeMap<Metric, MetricResult>,
+    counters: Counters,
+    errors: &[ErrorEntry],
+) -> Result<ModeStats, ResultError> {
+    let mut s = ModeStats::default();
+    for (m, r) in metrics {
+        s.set_histogram(*m, decode_full(*m, mode, &r.hdr)?);
+    }
+    s.counters = counters;
+    for e in errors {
+        *s.errors.entry(e.class).or_default() += ErrorStat {
+            count: e.count,
+            sample: e.sample.clone(),
+        };
+    }
+    Ok(s)
+}
+
+/// Decodes a histogram into one with the metric's full bounds, so it adds to any other.
+pub fn decode_full(m: Metric, mode: Mode, hdr: &str) -> Result<Histogram<u64>, ResultError> {
+    let err = |message| ResultError::Hdr {
+        mode,
+        metric: m.as_str(),
+        message,
+    };
+    let h = decode_hdr(hdr).map_err(err)?;
+    let mut full = m.new_histogram();
+    full.add(&h).map_err(|e| err(format!("{e:?}")))?;
+    Ok(full)
 }
 
 impl RunResult {
@@ -315,7 +343,12 @@ impl RunResult {
             };
             modes.insert(*mode, merged);
         }
+        let groups = groups::merge(&self.groups, &o.groups)?;
+        let mut tl = self.timeline.clone();
+        timeline::merge(&mut tl, &o.timeline)?;
+        self.timeline = tl;
         self.modes = modes;
+        self.groups = groups;
         if o.started_at < self.started_at {
             self.started_at = o.started_at.clone();
         }
@@ -324,7 +357,6 @@ impl RunResult {
         }
         self.duration_s = self.duration_s.max(o.duration_s);
         self.interrupted |= o.interrupted;
-        timeline::merge(&mut self.timeline, &o.timeline);
         match (&mut self.kernel, o.kernel) {
             (Some(k), Some(theirs)) => *k += theirs,
             (None, Some(theirs)) => self.kernel = Some(theirs),

@@ -423,6 +423,17 @@ impl Plan {
                 mix,
             });
         }
+        for (i, g) in groups.iter().enumerate() {
+            if groups[..i].iter().any(|h| h.name == g.name) {
+                return Err(at(
+                    None,
+                    format!(
+                        "two groups are named {:?}: results report per group, so names must differ",
+                        g.name
+                    ),
+                ));
+            }
+        }
         if let Some(total) = o.users {
             spread_users(&mut groups, total).map_err(|m| at(None, m))?;
         }

@@ -1,6 +1,8 @@
 //! What a person sees: a live progress line during the run, and afterwards a
 //! table with one column per mode and each mode's overhead against passive.
 
+mod groups;
+
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -257,6 +259,7 @@ pub fn render(r: &RunResult) -> String {
     table.push(counter_row("errors", &|s| s.error_count().to_string()));
     out.push('\n');
     out.push_str(&align(&table));
+    out.push_str(&groups::render(r));
     if let Some(g) = r.generator.as_ref().filter(|g| g.bottleneck) {
         let _ = writeln!(
             out,
