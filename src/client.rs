@@ -50,6 +50,15 @@ pub struct VirtualClient {
     pub bandwidth: Option<u64>,
     /// Pause between two operations.
     pub think: Option<Think>,
+    /// Quit and log in again after this many data transfers (1: a new login
+    /// per transfer); `None`: as long as the session model keeps it.
+    pub transfers_per_session: Option<u32>,
+}
+
+/// A logged-in control connection, and the data transfers made over it.
+pub struct Session {
+    pub ctrl: Control,
+    transfers: u32,
 }
 
 /// The random draws of client `id` (think times): its own stream, derived
@@ -60,7 +69,7 @@ pub fn client_rng(seed: u64, id: u64) -> SmallRng {
 
 impl VirtualClient {
     /// Connects and logs in, recording the session-setup phases or the failure.
-    pub async fn open_session<S: Sink>(&self, env: &Env<'_, S>) -> Option<Control> {
+    pub async fn open_session<S: Sink>(&self, env: &Env<'_, S>) -> Option<Session> {
         let t = env.target;
         let start = Instant::now();
         let r = async {
@@ -84,7 +93,10 @@ impl VirtualClient {
                 });
                 // Binary type once per session, so byte counts are exact on every server.
                 match c.expect(&Command::TypeImage, Step::Command, 2).await {
-                    Ok(_) => Some(c),
+                    Ok(_) => Some(Session {
+                        ctrl: c,
+                        transfers: 0,
+                    }),
                     Err(e) => {
                         self.fail(env, &e);
                         None
@@ -100,17 +112,25 @@ impl VirtualClient {
         }
     }
 
-    /// Runs one pass through `ops`. Stops at the first failure and returns
-    /// false: after a timeout or a broken data channel the session's state is
-    /// unknown, so the caller drops it rather than guess.
+    /// Runs one pass through `ops`, logging in first when there is no
+    /// session (and again after `transfers_per_session` transfers). Stops at
+    /// the first failure and returns false, with the session dropped: after
+    /// a timeout or a broken data channel its state is unknown, so it is not
+    /// reused on a guess.
     pub async fn run_ops<S: Sink>(
         &self,
-        c: &mut Control,
+        session: &mut Option<Session>,
         ops: &[Op],
         mix: Option<&Mix>,
         env: &Env<'_, S>,
         rng: &mut SmallRng,
     ) -> bool {
+        if session.is_none() {
+            *session = self.open_session(env).await;
+            if session.is_none() {
+                return false;
+            }
+        }
         let steps = mix.map_or(ops.len(), |m| m.steps as usize);
         let mut seq = ops.iter();
         for i in 0..steps {
@@ -129,9 +149,24 @@ impl VirtualClient {
                     tokio::time::sleep(t.sample(rng)).await;
                 }
             }
-            if let Err(e) = self.run_op(c, &op, env).await {
-                self.fail(env, &e);
+            if session.is_none() {
+                *session = self.open_session(env).await;
+            }
+            let Some(s) = session.as_mut() else {
                 return false;
+            };
+            if let Err(e) = self.run_op(&mut s.ctrl, &op, env, rng).await {
+                self.fail(env, &e);
+                *session = None;
+                return false;
+            }
+            if op.uses_data() && !matches!(op, Op::Hold(_)) {
+                s.transfers += 1;
+                if self.transfers_per_session.is_some_and(|n| s.transfers >= n) {
+                    if let Some(s) = session.take() {
+                        self.close(s, env).await;
+                    }
+                }
             }
         }
         true
@@ -142,13 +177,14 @@ impl VirtualClient {
         c: &mut Control,
         op: &Op,
         env: &Env<'_, S>,
+        rng: &mut SmallRng,
     ) -> Result<(), ProtoError> {
         let upload_name;
         let (cmd, upload) = match op {
-            Op::Retr(f) => (Command::Retr(f), None),
+            Op::Retr(f) => (Command::Retr(f.draw(rng)), None),
             Op::Stor(n) => {
                 upload_name = format!("ftpload-upload-{}.bin", self.id);
-                (Command::Stor(&upload_name), Some(*n))
+                (Command::Stor(&upload_name), Some(n.draw(rng)))
             }
             Op::List(d) => (Command::List(d.as_deref()), None),
             Op::Nlst(d) => (Command::Nlst(d.as_deref()), None),
@@ -274,8 +310,8 @@ impl VirtualClient {
     }
 
     /// Quits politely; a failure here is recorded but the session still counted.
-    pub async fn close<S: Sink>(&self, c: Control, env: &Env<'_, S>) {
-        if let Err(e) = c.quit().await {
+    pub async fn close<S: Sink>(&self, s: Session, env: &Env<'_, S>) {
+        if let Err(e) = s.ctrl.quit().await {
             self.fail(env, &e);
         }
     }

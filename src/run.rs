@@ -11,7 +11,7 @@ use crate::metrics::Step;
 use crate::proto::data::Channel;
 use crate::proto::{Command, Control, Mode, ProtoError};
 use crate::result::{self, ResultError, RunResult, TargetInfo, Tool, SCHEMA_VERSION};
-use crate::scenario::{Op, Plan, TargetPlan};
+use crate::scenario::{Plan, TargetPlan};
 use crate::summary::Progress;
 use crate::target::{EmbeddedConfig, EmbeddedServer, TargetError};
 
@@ -139,6 +139,7 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Finished, RunError> {
         ended_at: result::rfc3339(outcome.ended),
         duration_s: outcome.elapsed.as_secs_f64(),
         interrupted: outcome.interrupted,
+        cut_off: outcome.cut_off,
         target: TargetInfo { banner, ..info },
         scenario: serde_json::to_value(plan).unwrap_or_default(),
         modes: RunResult::modes_from(&outcome.recorder, plan.declared_passive),
@@ -264,7 +265,7 @@ fn set_up(plan: &Plan, addr: SocketAddr, external: bool) -> Result<String, RunEr
             for g in &plan.groups {
                 let mixed = g.mix.iter().flat_map(|m| m.choices.iter().map(|(o, _)| o));
                 for op in g.ops.iter().chain(mixed) {
-                    if let Op::Retr(name) | Op::Size(name) | Op::Mdtm(name) = op {
+                    for name in op.files_read() {
                         if plan.files.contains_key(name) {
                             continue;
                         }

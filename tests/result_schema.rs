@@ -106,7 +106,7 @@ const GENERATOR_FIELDS: [&str; 6] = [
     "reasons",
 ];
 
-const TOP_FIELDS: [&str; 12] = [
+const TOP_FIELDS: [&str; 13] = [
     "schema_version",
     "tool",
     "scenario_name",
@@ -114,6 +114,7 @@ const TOP_FIELDS: [&str; 12] = [
     "ended_at",
     "duration_s",
     "interrupted",
+    "cut_off",
     "target",
     "scenario",
     "modes",

@@ -17,6 +17,7 @@ use crate::metrics::shard::Registry;
 use crate::metrics::{Counters, Live, Metric, ModeStats, Recorder};
 use crate::proto::Mode;
 use crate::result::timeline::{Interval, IntervalMetric, ModeInterval};
+use crate::scenario::load::UserStages;
 use crate::scenario::{Op, Plan, SessionModel, Stop};
 
 /// How long iterations still running at the deadline may take to finish
@@ -186,7 +187,6 @@ async fn closed_loop(
             })
         })
         .collect();
-    let mut k = 0u64;
     if let Some(ol) = &plan.open_loop {
         let (plan, ol, stop, ctxs) = (plan.clone(), ol.clone(), stop_rx.clone(), ctxs.clone());
         tasks.spawn(async move {
@@ -199,32 +199,43 @@ async fn closed_loop(
             .await;
         });
     }
-    let closed = plan
-        .groups
-        .iter()
-        .zip(&ctxs)
-        .filter(|_| plan.open_loop.is_none());
-    for (g, group_ctx) in closed {
-        for mode in g.client_modes() {
+    if plan.open_loop.is_none() {
+        // Clients in an order that interleaves the groups by weight, so a
+        // ramp (or a stage) brings every group up in proportion.
+        let mut modes: Vec<std::vec::IntoIter<Mode>> = plan
+            .groups
+            .iter()
+            .map(|g| g.client_modes().collect::<Vec<_>>().into_iter())
+            .collect();
+        let mut pick = crate::scenario::Wrr::new(plan.groups.iter().map(|g| g.users).collect());
+        for k in 0..total {
+            let gi = pick.pick();
+            let g = &plan.groups[gi];
+            let Some(mode) = modes[gi].next() else {
+                continue;
+            };
             let vc = VirtualClient {
                 id: k,
                 mode,
                 bandwidth: g.bandwidth,
                 think: g.think,
+                transfers_per_session: g.transfers_per_session,
             };
             let seed = plan.seed;
-            let delay = plan.ramp_up.mul_f64(k as f64 / total as f64);
-            let ctx = group_ctx.clone();
+            // With user stages, each client waits for its turn instead.
+            let delay = match plan.user_stages {
+                Some(_) => Duration::ZERO,
+                None => plan.ramp_up.mul_f64(k as f64 / total as f64),
+            };
+            let ctx = ctxs[gi].clone();
+            let stages = plan.user_stages.clone();
             tasks.spawn(async move {
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
                     _ = wait_stop(ctx.stop.clone()) => return,
                 }
-                ctx.live.client_started();
-                client_loop(vc, &ctx, seed).await;
-                ctx.live.client_stopped();
+                client_loop(vc, &ctx, seed, stages.as_ref()).await;
             });
-            k += 1;
         }
     }
 
@@ -439,7 +450,10 @@ async fn wait_stop(mut rx: watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
 }
 
-async fn client_loop(vc: VirtualClient, ctx: &Ctx, seed: u64) {
+/// A closed-loop client: iterations back to back until the run ends. With
+/// user stages, client `id` runs only while the stage wants more than `id`
+/// users; otherwise it quits its session and sleeps until its turn comes.
+async fn client_loop(vc: VirtualClient, ctx: &Ctx, seed: u64, stages: Option<&UserStages>) {
     let mut rng = crate::client::client_rng(seed, vc.id);
     let env = Env {
         target: &ctx.target,
@@ -447,19 +461,39 @@ async fn client_loop(vc: VirtualClient, ctx: &Ctx, seed: u64) {
         live: &ctx.live,
     };
     let mut session = None;
-    while ctx.next_iteration() {
+    let mut running = false;
+    loop {
+        if let Some(st) = stages {
+            let rank = (vc.id + 1) as f64;
+            let t = ctx.live.elapsed().as_secs_f64();
+            if st.users_at(t) < rank {
+                if let Some(c) = session.take() {
+                    vc.close(c, &env).await;
+                }
+                if std::mem::take(&mut running) {
+                    ctx.live.client_stopped();
+                }
+                let Some(at) = st.when_at_least(rank, t) else {
+                    break;
+                };
+                let wake = ctx.live.start() + Duration::from_secs_f64(at);
+                tokio::select! {
+                    _ = tokio::time::sleep_until(wake.into()) => continue,
+                    _ = wait_stop(ctx.stop.clone()) => break,
+                }
+            }
+        }
+        if !ctx.next_iteration() {
+            break;
+        }
+        if !std::mem::replace(&mut running, true) {
+            ctx.live.client_started();
+        }
         ctx.live.iteration_started();
         let start = Instant::now();
-        if session.is_none() {
-            session = vc.open_session(&env).await;
-        }
-        let ok = match session.as_mut() {
-            Some(c) => {
-                vc.run_ops(c, &ctx.ops, ctx.mix.as_deref(), &env, &mut rng)
-                    .await
-            }
-            None => false,
-        };
+        let ok = vc
+            .run_ops(&mut session, &ctx.ops, ctx.mix.as_deref(), &env, &mut rng)
+            .await;
         let took = start.elapsed();
         ctx.sink.record(vc.mode, |s| {
             // In closed loop an iteration starts when intended: both are the same.
@@ -485,5 +519,8 @@ async fn client_loop(vc: VirtualClient, ctx: &Ctx, seed: u64) {
     }
     if let Some(c) = session.take() {
         vc.close(c, &env).await;
+    }
+    if running {
+        ctx.live.client_stopped();
     }
 }

@@ -28,6 +28,7 @@ struct Group {
     ctx: Arc<Ctx>,
     bandwidth: Option<u64>,
     think: Option<crate::scenario::think::Think>,
+    transfers_per_session: Option<u32>,
     clients: Arc<Semaphore>,
     modes: Vec<Mode>,
     next_mode: usize,
@@ -61,6 +62,7 @@ pub(super) fn arrivals(
             ctx,
             bandwidth: g.bandwidth,
             think: g.think,
+            transfers_per_session: g.transfers_per_session,
             clients: Arc::new(Semaphore::new(g.users as usize)),
             modes: g.client_modes().collect(),
             next_mode: 0,
@@ -85,6 +87,7 @@ pub(super) fn arrivals(
             mode,
             bandwidth: g.bandwidth,
             think: g.think,
+            transfers_per_session: g.transfers_per_session,
         };
         let seed = plan.seed;
         let (ctx, clients, max_wait) = (g.ctx.clone(), g.clients.clone(), ol.max_wait);
@@ -201,16 +204,14 @@ async fn one_arrival(vc: VirtualClient, ctx: &Ctx, seed: u64) -> (bool, Instant)
         sink: &ctx.sink,
         live: &ctx.live,
     };
-    let Some(mut c) = vc.open_session(&env).await else {
-        return (false, Instant::now());
-    };
     let mut rng = crate::client::client_rng(seed, vc.id);
+    let mut session = None;
     let ok = vc
-        .run_ops(&mut c, &ctx.ops, ctx.mix.as_deref(), &env, &mut rng)
+        .run_ops(&mut session, &ctx.ops, ctx.mix.as_deref(), &env, &mut rng)
         .await;
     let end = Instant::now();
-    if ok {
-        vc.close(c, &env).await;
+    if let Some(s) = session {
+        vc.close(s, &env).await;
     }
     (ok, end)
 }

@@ -111,6 +111,11 @@ pub struct RunResult {
     pub duration_s: f64,
     /// Stopped early by Ctrl-C: the numbers cover only what ran.
     pub interrupted: bool,
+    /// Iterations still running when the grace period after the deadline
+    /// ran out: cut off, and counted in neither `iterations` nor
+    /// `iterations_failed`.
+    #[serde(default)]
+    pub cut_off: u64,
     pub target: TargetInfo,
     /// The validated plan as run (no password).
     pub scenario: serde_json::Value,
@@ -357,6 +362,7 @@ impl RunResult {
         }
         self.duration_s = self.duration_s.max(o.duration_s);
         self.interrupted |= o.interrupted;
+        self.cut_off += o.cut_off;
         match (&mut self.kernel, o.kernel) {
             (Some(k), Some(theirs)) => *k += theirs,
             (None, Some(theirs)) => self.kernel = Some(theirs),

@@ -108,6 +108,9 @@ pub struct GroupSection {
     pub bandwidth: Option<super::units::Bandwidth>,
     /// Pause between operations: "1s", "0s..3s", "exp 500ms".
     pub think: Option<super::think::Think>,
+    /// Quit and log in again after this many data transfers; 1 is a new
+    /// login per transfer.
+    pub transfers_per_session: Option<NonZeroU32>,
     #[serde(default)]
     pub ops: Vec<Spanned<Op>>,
     /// Instead of `ops`: at each step an operation drawn by weight, as a

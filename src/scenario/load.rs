@@ -58,11 +58,14 @@ pub enum Arrival {
     Poisson,
 }
 
+/// One `[[run.stages]]` entry: a rate (open loop) or a number of users
+/// (closed loop) to reach by the end of `duration`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StageSection {
     pub duration: HumanDuration,
-    pub rate: Rate,
+    pub rate: Option<Rate>,
+    pub users: Option<u32>,
 }
 
 /// One stage: the rate moves linearly to `rate` over `duration`.
@@ -109,6 +112,73 @@ impl OpenLoop {
     }
 }
 
+/// One closed-loop stage: the number of users running moves linearly to
+/// `users` over `duration`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct UserStage {
+    #[serde(serialize_with = "super::ser_duration")]
+    pub duration: Duration,
+    pub users: u32,
+}
+
+/// Closed loop in stages, as k6's ramping VUs: from no users, each stage
+/// moves the count of clients running linearly to its target; a client
+/// above the count finishes its iteration, quits and waits, and one below
+/// it starts again. After the last stage the count holds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct UserStages(pub Vec<UserStage>);
+
+impl UserStages {
+    /// Users that should be running `t` seconds into the run.
+    pub fn users_at(&self, t: f64) -> f64 {
+        let mut from = 0.0;
+        let mut start = 0.0;
+        for s in &self.0 {
+            let (d, to) = (s.duration.as_secs_f64(), f64::from(s.users));
+            if t < start + d {
+                return from + (to - from) * (t - start) / d;
+            }
+            start += d;
+            from = to;
+        }
+        from
+    }
+
+    /// The first moment at or after `t` when at least `n` users should run,
+    /// or `None` if that never comes again.
+    pub fn when_at_least(&self, n: f64, t: f64) -> Option<f64> {
+        if self.users_at(t) >= n {
+            return Some(t);
+        }
+        let mut from = 0.0;
+        let mut start = 0.0;
+        for s in &self.0 {
+            let (d, to) = (s.duration.as_secs_f64(), f64::from(s.users));
+            let end = start + d;
+            // Only a rising segment crosses `n` from below.
+            if end > t && to >= n && to > from {
+                let at = start + (n - from) / (to - from) * d;
+                if at >= t {
+                    return Some(at.min(end));
+                }
+            }
+            start = end;
+            from = to;
+        }
+        None
+    }
+
+    /// The most users any stage asks for: the clients to make.
+    pub fn max_users(&self) -> u32 {
+        self.0.iter().map(|s| s.users).max().unwrap_or(0)
+    }
+
+    pub fn duration(&self) -> Duration {
+        self.0.iter().map(|s| s.duration).sum()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,5 +209,27 @@ mod tests {
         assert_eq!(ol.rate_at(15.0), 100.0);
         assert_eq!(ol.rate_at(99.0), 100.0);
         assert_eq!(ol.stages_duration(), Duration::from_secs(20));
+    }
+
+    #[test]
+    fn user_stages_ramp_hold_and_fall() {
+        let st = |secs, users| UserStage {
+            duration: Duration::from_secs(secs),
+            users,
+        };
+        let s = UserStages(vec![st(10, 10), st(10, 10), st(10, 0), st(10, 20)]);
+        assert_eq!(s.users_at(0.0), 0.0);
+        assert_eq!(s.users_at(5.0), 5.0);
+        assert_eq!(s.users_at(15.0), 10.0);
+        assert_eq!(s.users_at(25.0), 5.0);
+        assert_eq!(s.users_at(35.0), 10.0);
+        assert_eq!(s.users_at(99.0), 20.0);
+        // The 3rd user is wanted from 3 s; after the fall, again from 31.5 s.
+        assert_eq!(s.when_at_least(3.0, 0.0), Some(3.0));
+        assert_eq!(s.when_at_least(3.0, 4.0), Some(4.0));
+        assert_eq!(s.when_at_least(3.0, 28.0), Some(31.5));
+        assert_eq!(s.when_at_least(21.0, 0.0), None);
+        assert_eq!(s.max_users(), 20);
+        assert_eq!(s.duration(), Duration::from_secs(40));
     }
 }

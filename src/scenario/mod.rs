@@ -1,12 +1,14 @@
 //! Scenarios: the TOML a user writes, flags that override it, and the
 //! validated [`Plan`] that everything downstream trusts without re-checking.
 
+mod dist;
 mod file;
 pub mod load;
 mod op;
 pub mod think;
 pub mod units;
 
+pub use dist::{Files, Sizes, Weighted};
 pub use file::SessionModel;
 pub use op::Op;
 
@@ -119,6 +121,10 @@ pub struct GroupPlan {
     pub bandwidth: Option<u64>,
     /// Pause between two operations of an iteration.
     pub think: Option<think::Think>,
+    /// Quit and log in again after this many data transfers (1: a new login
+    /// per transfer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transfers_per_session: Option<u32>,
     /// The operations of an iteration, in order (empty with a `mix`).
     pub ops: Vec<Op>,
     /// Operations drawn by weight at each step instead.
@@ -213,6 +219,10 @@ pub struct Plan {
     /// Open loop: arrivals on a schedule, each on a client of its own; a
     /// group's `users` caps its clients at once. `None`: closed loop.
     pub open_loop: Option<load::OpenLoop>,
+    /// Closed loop in stages: how many of the clients run at each moment
+    /// (each group's `users` is then its share of the largest stage).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_stages: Option<load::UserStages>,
     /// Seeds every random choice (Poisson arrivals, think times), so a run
     /// repeats exactly: `--seed`, else `[run] seed`, else 0.
     pub seed: u64,
@@ -266,13 +276,16 @@ impl Plan {
         let run_span = Some(f.run.span());
         let run = f.run.get_ref();
         let open_loop = open_loop_plan(run, o).map_err(|m| at(run_span.clone(), m))?;
+        let user_stages = user_stages_plan(run, o).map_err(|m| at(run_span.clone(), m))?;
         let iterations = o.iterations.or(run.iterations);
         // Stages set the run's length unless it ends by count.
+        let stages_length = open_loop
+            .as_ref()
+            .map(|ol| ol.stages_duration())
+            .or(user_stages.as_ref().map(|u| u.duration()));
         let duration = o.duration.or(run.duration.map(|d| d.0)).or_else(|| {
-            open_loop
-                .as_ref()
+            stages_length
                 .filter(|_| iterations.is_none())
-                .map(|ol| ol.stages_duration())
                 .filter(|d| !d.is_zero())
         });
         let stop = match (duration, iterations) {
@@ -406,7 +419,7 @@ impl Plan {
                 .map(|o| (o.get_ref(), Some(o.span())))
                 .chain(mix_ops)
             {
-                if let Op::Retr(name) | Op::Size(name) | Op::Mdtm(name) = op {
+                for name in op.files_read() {
                     if embedded && !files.contains_key(name) {
                         return Err(at(span, format!("{name:?} is not in [files]: the embedded target serves only the files declared there")));
                     }
@@ -419,6 +432,7 @@ impl Plan {
                 session: g.session,
                 bandwidth: g.bandwidth.map(|b| b.0),
                 think: g.think,
+                transfers_per_session: g.transfers_per_session.map(|n| n.get()),
                 ops: g.ops.iter().map(|o| o.get_ref().clone()).collect(),
                 mix,
             });
@@ -434,7 +448,10 @@ impl Plan {
                 ));
             }
         }
-        if let Some(total) = o.users {
+        if let Some(stages) = &user_stages {
+            // The groups' users become shares of the largest stage.
+            spread_users(&mut groups, stages.max_users()).map_err(|m| at(run_span.clone(), m))?;
+        } else if let Some(total) = o.users {
             spread_users(&mut groups, total).map_err(|m| at(None, m))?;
         }
         let users: u32 = groups.iter().map(|g| g.users).sum();
@@ -450,6 +467,7 @@ impl Plan {
             source: Some(path.to_path_buf()),
             declared_passive,
             open_loop,
+            user_stages,
             seed: o.seed.or(run.seed).unwrap_or(0),
             target,
             files,
@@ -495,23 +513,67 @@ fn default_ramp_up(users: u32, stop: Stop) -> Duration {
     (DEFAULT_RAMP_PER_CLIENT * users.saturating_sub(1)).min(cap)
 }
 
+/// Closed-loop stages, when `[[run.stages]]` give users rather than rates.
+fn user_stages_plan(
+    run: &file::RunSection,
+    o: &Overrides,
+) -> Result<Option<load::UserStages>, String> {
+    if run.stages.iter().all(|s| s.users.is_none()) {
+        return Ok(None);
+    }
+    if o.rate.is_some() || run.rate.is_some() {
+        return Err("[[run.stages]] give users (closed loop) but [run] or --rate sets a rate (open loop): pick one".into());
+    }
+    if run.ramp_up.is_some() || o.ramp_up.is_some() {
+        return Err("[[run.stages]] with users shape the ramp themselves: drop ramp_up".into());
+    }
+    if o.users.is_some() {
+        return Err(
+            "--users conflicts with [[run.stages]] users: the stages say how many run".into(),
+        );
+    }
+    let mut stages = Vec::new();
+    for (i, s) in run.stages.iter().enumerate() {
+        let (Some(users), None) = (s.users, s.rate) else {
+            return Err(format!("[[run.stages]] {i}: give users (closed loop) in every stage, or rate (open loop) in every stage, not both"));
+        };
+        if s.duration.0.is_zero() {
+            return Err("[[run.stages]] duration must be above zero".into());
+        }
+        stages.push(load::UserStage {
+            duration: s.duration.0,
+            users,
+        });
+    }
+    let stages = load::UserStages(stages);
+    if stages.max_users() == 0 {
+        return Err("every stage has users = 0: nobody would run".into());
+    }
+    Ok(Some(stages))
+}
+
 /// The open-loop part of `[run]`, when it asks for a rate.
 fn open_loop_plan(run: &file::RunSection, o: &Overrides) -> Result<Option<load::OpenLoop>, String> {
     let rate = o.rate.or(run.rate.map(|r| r.0));
+    if run.stages.iter().any(|s| s.users.is_some()) {
+        return Ok(None);
+    }
     if rate.is_none() && run.stages.is_empty() {
         if run.arrival.is_some() || run.max_wait.is_some() {
             return Err("[run] arrival and max_wait need an open loop: set rate or stages".into());
         }
         return Ok(None);
     }
-    let stages: Vec<load::Stage> = run
-        .stages
-        .iter()
-        .map(|s| load::Stage {
+    let mut stages = Vec::new();
+    for (i, s) in run.stages.iter().enumerate() {
+        let Some(rate) = s.rate else {
+            return Err(format!("[[run.stages]] {i} has no rate: open-loop stages each need one, e.g. rate = \"100/s\""));
+        };
+        stages.push(load::Stage {
             duration: s.duration.0,
-            rate: s.rate.0,
-        })
-        .collect();
+            rate: rate.0,
+        });
+    }
     if stages.iter().any(|s| s.duration.is_zero()) {
         return Err("[[run.stages]] duration must be above zero".into());
     }

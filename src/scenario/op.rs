@@ -7,14 +7,17 @@ use std::str::FromStr;
 
 use std::time::Duration;
 
-use super::units::{parse_duration, parse_size};
+use super::dist::{parse_files, parse_sizes, Files, Sizes};
+use super::units::parse_duration;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Op {
-    /// Download a file over a data channel.
-    Retr(String),
-    /// Upload this many bytes over a data channel (to a per-client file name).
-    Stor(u64),
+    /// Download a file over a data channel: one file, or one drawn by weight
+    /// each time ("retr 1k.bin:80,1m.bin:20").
+    Retr(Files),
+    /// Upload this many bytes over a data channel (to a per-client file
+    /// name), fixed or drawn each time ("stor 1KiB..1MiB").
+    Stor(Sizes),
     /// Directory listing over a data channel.
     List(Option<String>),
     Nlst(Option<String>),
@@ -48,6 +51,17 @@ impl Op {
     }
 }
 
+impl Op {
+    /// The server files the operation reads, which must exist there.
+    pub fn files_read(&self) -> Vec<&str> {
+        match self {
+            Op::Retr(f) => f.items().map(String::as_str).collect(),
+            Op::Size(f) | Op::Mdtm(f) => vec![f.as_str()],
+            _ => Vec::new(),
+        }
+    }
+}
+
 impl FromStr for Op {
     type Err = String;
     fn from_str(s: &str) -> Result<Op, String> {
@@ -57,10 +71,10 @@ impl FromStr for Op {
         let arg = (!arg.is_empty()).then(|| arg.join(" "));
         let need = |what: &str| format!("operation {s:?} needs {what}");
         match (verb.as_str(), arg) {
-            ("retr", Some(a)) => Ok(Op::Retr(a)),
-            ("retr", None) => Err(need("a file name, e.g. \"retr 1k.bin\"")),
-            ("stor", Some(a)) => parse_size(&a).map(Op::Stor),
-            ("stor", None) => Err(need("a size, e.g. \"stor 1KiB\"")),
+            ("retr", Some(a)) => parse_files(&a).map(Op::Retr),
+            ("retr", None) => Err(need("a file name, e.g. \"retr 1k.bin\" or \"retr 1k.bin:80,1m.bin:20\"")),
+            ("stor", Some(a)) => parse_sizes(&a).map(Op::Stor),
+            ("stor", None) => Err(need("a size, e.g. \"stor 1KiB\", \"stor 1KiB:80,1MiB:20\", \"stor 1KiB..1MiB\" or \"stor lognormal 64KiB 1.5\"")),
             ("list", a) => Ok(Op::List(a)),
             ("nlst", a) => Ok(Op::Nlst(a)),
             ("size", Some(a)) => Ok(Op::Size(a)),

@@ -24,7 +24,7 @@ fn parses_a_valid_scenario() {
     let g = &p.groups[0];
     let modes: Vec<Mode> = g.client_modes().collect();
     assert_eq!(modes, [Mode::Passive, Mode::Epsv, Mode::Active]);
-    assert_eq!(g.ops[1], Op::Stor(1024));
+    assert_eq!(g.ops[1], Op::Stor(crate::scenario::Sizes::fixed(1024)));
     assert!(matches!(p.target, TargetPlan::Embedded { .. }));
 }
 
@@ -135,6 +135,7 @@ fn mode_weights_are_spread_smoothly() {
         session: SessionModel::PerIteration,
         bandwidth: None,
         think: None,
+        transfers_per_session: None,
         ops: vec![Op::Noop],
         mix: None,
     };
@@ -163,4 +164,56 @@ fn connects_are_spread_by_default() {
     );
     let p = parse(&OK.replace("duration = \"2s\"", "duration = \"2s\"\nramp_up = \"0s\"")).unwrap();
     assert_eq!(p.ramp_up, Duration::ZERO);
+}
+
+#[test]
+fn user_stages_make_a_closed_loop_and_set_the_length() {
+    let text = r#"
+[files]
+"1k.bin" = "1KiB"
+[run]
+[[run.stages]]
+duration = "2s"
+users = 8
+[[run.stages]]
+duration = "3s"
+users = 4
+[[group]]
+name = "a"
+users = 3
+ops = ["retr 1k.bin:3,1k.bin:1"]
+[[group]]
+name = "b"
+users = 1
+transfers_per_session = 1
+ops = ["stor 1KiB..2KiB", "stor lognormal 4KiB 0.5"]
+"#;
+    let p = Plan::parse(text, Path::new("s.toml"), &Overrides::default()).unwrap();
+    assert!(p.open_loop.is_none());
+    assert_eq!(p.user_stages.as_ref().unwrap().max_users(), 8);
+    assert_eq!(p.stop, Stop::Duration(Duration::from_secs(5)));
+    // The groups share the largest stage in proportion.
+    assert_eq!(p.groups.iter().map(|g| g.users).collect::<Vec<_>>(), [6, 2]);
+    assert_eq!(p.groups[1].transfers_per_session, Some(1));
+    let bad = |t: &str| {
+        Plan::parse(t, Path::new("s.toml"), &Overrides::default())
+            .unwrap_err()
+            .to_string()
+    };
+    let mixed = text.replace("users = 4", "rate = \"5/s\"");
+    assert!(
+        bad(&mixed).contains("not both") || bad(&mixed).contains("no rate"),
+        "{}",
+        bad(&mixed)
+    );
+    let ramp = text.replace("[run]", "[run]\nramp_up = \"1s\"");
+    assert!(bad(&ramp).contains("drop ramp_up"), "{}", bad(&ramp));
+    let missing = text.replace("retr 1k.bin:3,1k.bin:1", "retr 1k.bin:3,2k.bin:1");
+    assert!(
+        bad(&missing).contains("\"2k.bin\" is not in [files]"),
+        "{}",
+        bad(&missing)
+    );
+    let dup = text.replace("name = \"b\"", "name = \"a\"");
+    assert!(bad(&dup).contains("two groups are named"), "{}", bad(&dup));
 }
