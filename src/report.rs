@@ -105,6 +105,12 @@ pub fn markdown(runs: &[(String, RunResult)]) -> String {
             ),
         );
     }
+    for (name, r) in runs {
+        let stages = crate::summary::stages::render(r, true);
+        if !stages.is_empty() {
+            let _ = write!(out, "\nStages of {name} (rates per second over each stage; p99 merged from the timeline's interval histograms):\n\n{stages}");
+        }
+    }
     out
 }
 

@@ -2,6 +2,7 @@
 //! table with one column per mode and each mode's overhead against passive.
 
 mod groups;
+pub mod stages;
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -260,6 +261,7 @@ pub fn render(r: &RunResult) -> String {
     out.push('\n');
     out.push_str(&align(&table));
     out.push_str(&groups::render(r));
+    out.push_str(&stages::render(r, false));
     if let Some(g) = r.generator.as_ref().filter(|g| g.bottleneck) {
         let _ = writeln!(
             out,
