@@ -56,9 +56,18 @@ pub struct VirtualClient {
 }
 
 /// A logged-in control connection, and the data transfers made over it.
-pub struct Session {
+/// It counts itself in the run's open sessions while it lives.
+pub struct Session<'a> {
     pub ctrl: Control,
     transfers: u32,
+    live: &'a Live,
+    mode: Mode,
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        self.live.session(self.mode, -1);
+    }
 }
 
 /// The random draws of client `id` (think times): its own stream, derived
@@ -69,7 +78,7 @@ pub fn client_rng(seed: u64, id: u64) -> SmallRng {
 
 impl VirtualClient {
     /// Connects and logs in, recording the session-setup phases or the failure.
-    pub async fn open_session<S: Sink>(&self, env: &Env<'_, S>) -> Option<Session> {
+    pub async fn open_session<'a, S: Sink>(&self, env: &Env<'a, S>) -> Option<Session<'a>> {
         let t = env.target;
         let start = Instant::now();
         let r = async {
@@ -93,10 +102,15 @@ impl VirtualClient {
                 });
                 // Binary type once per session, so byte counts are exact on every server.
                 match c.expect(&Command::TypeImage, Step::Command, 2).await {
-                    Ok(_) => Some(Session {
-                        ctrl: c,
-                        transfers: 0,
-                    }),
+                    Ok(_) => {
+                        env.live.session(self.mode, 1);
+                        Some(Session {
+                            ctrl: c,
+                            transfers: 0,
+                            live: env.live,
+                            mode: self.mode,
+                        })
+                    }
                     Err(e) => {
                         self.fail(env, &e);
                         None
@@ -117,12 +131,12 @@ impl VirtualClient {
     /// the first failure and returns false, with the session dropped: after
     /// a timeout or a broken data channel its state is unknown, so it is not
     /// reused on a guess.
-    pub async fn run_ops<S: Sink>(
+    pub async fn run_ops<'a, S: Sink>(
         &self,
-        session: &mut Option<Session>,
+        session: &mut Option<Session<'a>>,
         ops: &[Op],
         mix: Option<&Mix>,
-        env: &Env<'_, S>,
+        env: &Env<'a, S>,
         rng: &mut SmallRng,
     ) -> bool {
         if session.is_none() {
@@ -310,7 +324,8 @@ impl VirtualClient {
     }
 
     /// Quits politely; a failure here is recorded but the session still counted.
-    pub async fn close<S: Sink>(&self, s: Session, env: &Env<'_, S>) {
+    pub async fn close<S: Sink>(&self, mut s: Session<'_>, env: &Env<'_, S>) {
+        // The session's count drops with `s`, after the QUIT.
         if let Err(e) = s.ctrl.quit().await {
             self.fail(env, &e);
         }

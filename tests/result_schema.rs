@@ -206,11 +206,13 @@ const EXHAUSTION_FIELDS: [&str; 6] = [
 const INTERVAL_FIELDS: [&str; 6] = ["t_s", "clients", "offered", "started", "time_wait", "modes"];
 
 /// `metrics` is left out of an interval in which nothing was timed.
-const MODE_INTERVAL_FIELDS: [&str; 7] = [
+const MODE_INTERVAL_FIELDS: [&str; 9] = [
     "sessions",
     "transfers",
     "errors",
     "iterations",
+    "bytes",
+    "sessions_open",
     "peak_pending",
     "peak_open",
     "metrics",
@@ -614,7 +616,7 @@ fn check_timeline(j: &Value, users: u64) {
     let modes = keys(&j["modes"]);
     let duration = j["duration_s"].as_f64().unwrap();
     let mut last = 0;
-    let mut sums: BTreeMap<&str, [u64; 4]> = BTreeMap::new();
+    let mut sums: BTreeMap<&str, [u64; 5]> = BTreeMap::new();
     let mut peaks: BTreeMap<&str, [u64; 2]> = BTreeMap::new();
     let mut metric_counts: BTreeMap<(String, String), u64> = BTreeMap::new();
     let open_loop = !j["scenario"]["open_loop"].is_null();
@@ -644,7 +646,8 @@ fn check_timeline(j: &Value, users: u64) {
             }
             assert_eq!(keys(v), want, "{m} at {t}: {v}");
             let s = sums.entry(m).or_default();
-            for (k, f) in ["sessions", "transfers", "errors", "iterations"]
+            assert!(v["sessions_open"].as_i64().unwrap() >= 0, "{m} at {t}: {v}");
+            for (k, f) in ["sessions", "transfers", "errors", "iterations", "bytes"]
                 .iter()
                 .enumerate()
             {
@@ -678,7 +681,7 @@ fn check_timeline(j: &Value, users: u64) {
         );
     }
     let mut iterations_total = 0;
-    for (m, [sessions, transfers, errors, iterations]) in sums {
+    for (m, [sessions, transfers, errors, iterations, bytes]) in sums {
         let mode = &j["modes"][m];
         let c = &mode["counters"];
         let error_count: u64 = mode["errors"]
@@ -694,6 +697,8 @@ fn check_timeline(j: &Value, users: u64) {
         assert_eq!(errors, error_count, "{m}: timeline errors");
         let done = u64_at(c, "iterations") + u64_at(c, "iterations_failed");
         assert_eq!(iterations, done, "{m}: timeline iterations");
+        let moved = u64_at(c, "bytes_down") + u64_at(c, "bytes_up");
+        assert_eq!(bytes, moved, "{m}: timeline bytes");
         iterations_total += done;
         let ch = &mode["channels"];
         assert_eq!(
@@ -794,6 +799,8 @@ fn assert_timeline_merged(a: &[Interval], b: &[Interval], merged: &[Interval]) {
             e.transfers += x.transfers;
             e.errors += x.errors;
             e.iterations += x.iterations;
+            e.bytes += x.bytes;
+            e.sessions_open += x.sessions_open;
             e.peak_pending += x.peak_pending;
             e.peak_open += x.peak_open;
             // Interval histograms add: the merged count is the sum, and the
@@ -1694,6 +1701,8 @@ fn merging_two_runs_adds_exactly() {
                 transfers: 2,
                 errors: 3,
                 iterations: 2,
+                bytes: 5,
+                sessions_open: 1,
                 peak_pending: 4,
                 peak_open: 5,
                 metrics: BTreeMap::new(),

@@ -382,6 +382,8 @@ impl Sampler {
                     errors: cur.error_count() - prev.error_count(),
                     iterations: (c.iterations + c.iterations_failed)
                         - (c0.iterations + c0.iterations_failed),
+                    bytes: (c.bytes_down + c.bytes_up) - (c0.bytes_down + c0.bytes_up),
+                    sessions_open: live.sessions_open(m),
                     peak_pending: peaks.pending,
                     peak_open: peaks.open,
                     metrics,

@@ -35,6 +35,8 @@ impl Gauge {
 struct ModeGauges {
     pending: Gauge,
     open: Gauge,
+    /// Logged-in control connections.
+    sessions: AtomicI64,
     /// Pending plus open: what a passive range (or the client's active range)
     /// must hold at once on servers that keep a port for the whole transfer.
     in_use: Gauge,
@@ -97,6 +99,16 @@ impl Live {
 
     pub fn clients(&self) -> u64 {
         self.clients.load(Relaxed)
+    }
+
+    /// A session of `mode` logged in (`+1`) or ended (`-1`).
+    pub fn session(&self, mode: Mode, delta: i64) {
+        self.modes[mode.index()].sessions.fetch_add(delta, Relaxed);
+    }
+
+    /// Sessions of `mode` logged in right now.
+    pub fn sessions_open(&self, mode: Mode) -> i64 {
+        self.modes[mode.index()].sessions.load(Relaxed)
     }
 
     /// Current (pending, open) data channels of `mode`.

@@ -243,7 +243,7 @@ impl Control {
     }
 
     /// QUIT, best effort: a session that ends is not failed by a server slow to say goodbye.
-    pub async fn quit(mut self) -> Result<(), ProtoError> {
+    pub async fn quit(&mut self) -> Result<(), ProtoError> {
         let r = self.command(&Command::Quit, Step::Quit).await?;
         let _ = self.stream.shutdown().await;
         if r.class() == 2 {

@@ -43,6 +43,12 @@ pub struct ModeInterval {
     /// Iterations that ended in this interval, well or not: the rate achieved.
     #[serde(default)]
     pub iterations: u64,
+    /// Bytes moved by transfers that ended in this interval, both ways.
+    #[serde(default)]
+    pub bytes: u64,
+    /// Sessions logged in at the end of the interval.
+    #[serde(default)]
+    pub sessions_open: i64,
     /// Most data channels pending (announced or listening, not connected) and open at once.
     pub peak_pending: i64,
     pub peak_open: i64,
@@ -92,6 +98,8 @@ pub fn merge(a: &mut Vec<Interval>, b: &[Interval]) -> Result<(), ResultError> {
             e.transfers += v.transfers;
             e.errors += v.errors;
             e.iterations += v.iterations;
+            e.bytes += v.bytes;
+            e.sessions_open += v.sessions_open;
             e.peak_pending += v.peak_pending;
             e.peak_open += v.peak_open;
             for (metric, theirs) in &v.metrics {
