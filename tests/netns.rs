@@ -1,0 +1,341 @@
+//! The classic FTP firewall failures, made real in network namespaces
+//! (`scripts/netns/topo`) and loaded with `ftpload run` from the client host:
+//! each topology with the embedded target and with vsftpd, each in every mode
+//! the server has, with the scenario `scenarios/firewall-<topology>.toml`.
+//! The result file must show, per mode, what an operator should see:
+//!
+//! - server-control-only: passive and EPSV log in and then time out at
+//!   `data_connect` (the firewall drops the SYN to the passive port), with
+//!   no transfer; active and EPRT transfer without error.
+//! - server-range-open: every mode transfers without error.
+//! - client-no-inbound: passive and EPSV transfer; active and EPRT time out
+//!   waiting for the server to connect back: at `data_accept` on vsftpd
+//!   (it answers PORT at once and connects on RETR), at `data_setup` on the
+//!   embedded target (libunftp connects before it answers PORT, so the
+//!   reply never comes).
+//! - nat: every mode transfers, and every passive channel counts a 227
+//!   address mismatch (the private address; the client used the control
+//!   peer). With --follow-pasv-address passive mode fails at once at
+//!   `data_connect` with ENETUNREACH (no route to the private network).
+//!
+//! Needs root, network namespaces and nftables (`scripts/netns/topo install`),
+//! and for vsftpd `scripts/targets/ftpd install vsftpd && scripts/targets/ftpd
+//! fixture`. Whatever is missing is skipped and said so; with
+//! FTPLOAD_REQUIRE_NETNS=1 it fails instead. Its own small harness, like
+//! tests/interop.rs, so the skip notice is printed rather than captured; the
+//! checks run a few at a time, each in a topology of its own.
+
+// This file's own name would shadow tests/netns/mod.rs; other tests just
+// say `mod netns;`.
+#[path = "netns/mod.rs"]
+mod netns;
+
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ftpload::metrics::{ErrorClass, Step};
+use ftpload::proto::Mode;
+use ftpload::result::{ModeResult, RunResult};
+use netns::{Server, Topology};
+
+/// Checks running at once. Each run keeps 6 to 8 clients busy for about 5 s.
+const JOBS: usize = 4;
+/// Clients per mode.
+const USERS_PER_MODE: usize = 2;
+/// A run lasts 5 s plus at most a few seconds of timeouts and set-up.
+const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+const TOPOLOGIES: [&str; 4] = [
+    "server-control-only",
+    "server-range-open",
+    "client-no-inbound",
+    "nat",
+];
+const SERVERS: [Server; 2] = [Server::Embedded, Server::Vsftpd];
+
+struct Ran {
+    code: Option<i32>,
+    result: RunResult,
+    /// ftpload's summary and messages, for failure messages.
+    output: String,
+}
+
+impl Ran {
+    fn mode(&self, m: Mode) -> &ModeResult {
+        self.result
+            .modes
+            .get(&m)
+            .unwrap_or_else(|| panic!("no {m} section in the result:\n{}", self.output))
+    }
+}
+
+fn modes(server: Server) -> Vec<Mode> {
+    match server {
+        // The embedded target answers EPRT with 500.
+        Server::Embedded => vec![Mode::Passive, Mode::Epsv, Mode::Active],
+        Server::Vsftpd => Mode::ALL.to_vec(),
+    }
+}
+
+/// `ftpload run scenarios/firewall-<kind>.toml` on the client host.
+fn load(topo: &Topology, modes: &[Mode], extra: &[&str]) -> Ran {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let out = dir.path().join("result.json");
+    let scenario: PathBuf =
+        netns::repo_root().join(format!("scenarios/firewall-{}.toml", topo.kind));
+    let list: Vec<String> = modes.iter().map(|m| m.to_string()).collect();
+    let mut cmd = topo.client(env!("CARGO_BIN_EXE_ftpload"));
+    cmd.arg("run")
+        .arg(&scenario)
+        .args(["--target", &topo.target, "--mode", &list.join(",")])
+        .args(["--users", &(USERS_PER_MODE * modes.len()).to_string()])
+        .args(["--workers", "1", "--quiet", "--out"])
+        .arg(&out)
+        .args(extra)
+        .env("FTPLOAD_PASSWORD", &topo.password);
+    let f = netns::run_bounded(cmd, RUN_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    let output = format!("{}{}", f.stdout, f.stderr);
+    let result = RunResult::read(&out).unwrap_or_else(|e| {
+        panic!(
+            "{}: no result ({e}), exit {}:\n{output}\nserver log:\n{}",
+            topo.name,
+            f.status,
+            topo.server_log_tail()
+        )
+    });
+    assert_eq!(result.target.host, topo.target_addr.to_string(), "{output}");
+    Ran {
+        code: f.status.code(),
+        result,
+        output,
+    }
+}
+
+fn logged_in(ran: &Ran, m: Mode, what: &str) {
+    let s = ran.mode(m);
+    assert!(
+        s.counters.sessions > 0 && s.counters.sessions_failed == 0,
+        "{what} {m}: sessions {} ok, {} failed\n{}",
+        s.counters.sessions,
+        s.counters.sessions_failed,
+        ran.output
+    );
+}
+
+/// The mode moved data with no failure of any kind.
+fn works(ran: &Ran, m: Mode, what: &str) -> u64 {
+    logged_in(ran, m, what);
+    let s = ran.mode(m);
+    let c = &s.counters;
+    assert!(
+        c.transfers > 0 && c.transfers_failed == 0 && s.errors.is_empty(),
+        "{what} {m}: {} transfers, {} failed, errors {:?}\n{}",
+        c.transfers,
+        c.transfers_failed,
+        s.errors,
+        ran.output
+    );
+    c.transfers
+}
+
+/// The mode logged in but moved nothing: every data channel failed, every
+/// failure with `class`. Returns how many.
+fn fails_with(ran: &Ran, m: Mode, class: ErrorClass, what: &str) -> u64 {
+    logged_in(ran, m, what);
+    let s = ran.mode(m);
+    let c = &s.counters;
+    let total: u64 = s.errors.iter().map(|e| e.count).sum();
+    assert!(
+        c.transfers == 0
+            && c.transfers_failed > 0
+            && s.errors.iter().all(|e| e.class == class)
+            && total == c.transfers_failed,
+        "{what} {m}: want only {class}, one per failed transfer; got {} transfers, {} failed, errors {:?}\n{}",
+        c.transfers,
+        c.transfers_failed,
+        s.errors,
+        ran.output
+    );
+    total
+}
+
+fn exhaustion_says(ran: &Ran, m: Mode, words: &str, what: &str) {
+    let e = ran.mode(m).channels.exhaustion.as_ref();
+    assert!(
+        e.is_some_and(|e| e.signature.contains(words)),
+        "{what} {m}: exhaustion {e:?}, want a signature with {words:?}"
+    );
+}
+
+fn exit_code(ran: &Ran, want: i32, what: &str) {
+    assert_eq!(ran.code, Some(want), "{what}: exit code\n{}", ran.output);
+}
+
+fn timeout(step: Step) -> ErrorClass {
+    ErrorClass::Timeout { step }
+}
+
+/// One topology with one server: the load run and what it must show.
+/// None when the topology cannot be made here (skip already reported).
+fn check(name: &str, kind: &str, server: Server) -> Option<String> {
+    let topo = match Topology::up(kind, server) {
+        Ok(t) => t,
+        Err(reason) => {
+            netns::skip(name, &reason);
+            return None;
+        }
+    };
+    let ms = modes(server);
+    let ran = load(&topo, &ms, &[]);
+    let what = name;
+    let mut note = Vec::new();
+    match kind {
+        "server-control-only" => {
+            exit_code(&ran, 1, what);
+            for &m in &ms {
+                if m.is_active() {
+                    let n = works(&ran, m, what);
+                    note.push(format!("{m} {n} transfers"));
+                } else {
+                    let n = fails_with(&ran, m, timeout(Step::DataConnect), what);
+                    exhaustion_says(&ran, m, "filtered", what);
+                    // Filtered, not full: every announced port in the range.
+                    assert_eq!(ran.mode(m).channels.outside_declared_range, 0, "{what} {m}");
+                    note.push(format!("{m} {n}× timeout at data_connect"));
+                }
+            }
+        }
+        "server-range-open" => {
+            exit_code(&ran, 0, what);
+            for &m in &ms {
+                let n = works(&ran, m, what);
+                note.push(format!("{m} {n} transfers"));
+            }
+        }
+        "client-no-inbound" => {
+            exit_code(&ran, 1, what);
+            for &m in &ms {
+                if !m.is_active() {
+                    let n = works(&ran, m, what);
+                    note.push(format!("{m} {n} transfers"));
+                    continue;
+                }
+                // libunftp connects back before it answers PORT; vsftpd
+                // answers at once and connects after RETR.
+                let step = match server {
+                    Server::Embedded => Step::DataSetup,
+                    Server::Vsftpd => Step::DataAccept,
+                };
+                let n = fails_with(&ran, m, timeout(step), what);
+                if step == Step::DataAccept {
+                    exhaustion_says(&ran, m, "never connected back", what);
+                }
+                note.push(format!("{m} {n}× timeout at {}", step.as_str()));
+            }
+        }
+        "nat" => {
+            exit_code(&ran, 0, what);
+            for &m in &ms {
+                let n = works(&ran, m, what);
+                let mismatch = ran.mode(m).counters.pasv_address_mismatch;
+                // Every 227 named the private address; EPSV names none.
+                let want = if m == Mode::Passive { n } else { 0 };
+                assert_eq!(mismatch, want, "{what} {m}: 227 mismatches\n{}", ran.output);
+                note.push(format!("{m} {n} transfers, {mismatch} mismatches"));
+            }
+            // A client that trusts the 227 has no route to it.
+            let follow = load(
+                &topo,
+                &[Mode::Passive],
+                &["--follow-pasv-address", "--duration", "2s"],
+            );
+            exit_code(&follow, 1, what);
+            let unreachable = ErrorClass::Os {
+                step: Step::DataConnect,
+                errno: libc::ENETUNREACH,
+            };
+            let n = fails_with(&follow, Mode::Passive, unreachable, what);
+            let s = follow.mode(Mode::Passive);
+            assert_eq!(s.counters.pasv_address_mismatch, n, "{what} follow");
+            note.push(format!("following the 227: {n}× ENETUNREACH"));
+        }
+        other => panic!("no check for topology {other}"),
+    }
+    Some(note.join(", "))
+}
+
+enum Outcome {
+    Passed,
+    Skipped,
+    Failed,
+}
+
+fn main() {
+    let t0 = Instant::now();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let mut queue = VecDeque::new();
+    for server in SERVERS {
+        for kind in TOPOLOGIES {
+            let name = format!("netns::{kind}::{}", server.as_str());
+            if filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())) {
+                queue.push_back((name, kind, server));
+            }
+        }
+    }
+    let queue = Arc::new(Mutex::new(queue));
+    let outcomes = Arc::new(Mutex::new(Vec::new()));
+    let workers: Vec<_> = (0..JOBS)
+        .map(|i| {
+            let queue = Arc::clone(&queue);
+            let outcomes = Arc::clone(&outcomes);
+            std::thread::Builder::new()
+                .name(format!("netns-{i}"))
+                .spawn(move || loop {
+                    let Some((name, kind, server)) = queue.lock().unwrap().pop_front() else {
+                        break;
+                    };
+                    let started = Instant::now();
+                    let outcome =
+                        match catch_unwind(AssertUnwindSafe(|| check(&name, kind, server))) {
+                            Ok(Some(note)) => {
+                                let secs = started.elapsed().as_secs_f64();
+                                println!("test {name} ... ok ({secs:.1}s): {note}");
+                                Outcome::Passed
+                            }
+                            Ok(None) => Outcome::Skipped,
+                            Err(_) => {
+                                println!("test {name} ... FAILED");
+                                Outcome::Failed
+                            }
+                        };
+                    outcomes.lock().unwrap().push(outcome);
+                })
+                .expect("spawn a worker thread")
+        })
+        .collect();
+    for w in workers {
+        let _ = w.join();
+    }
+    let outcomes = outcomes.lock().unwrap();
+    let count = |f: fn(&Outcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+    let passed = count(|o| matches!(o, Outcome::Passed));
+    let failed = count(|o| matches!(o, Outcome::Failed));
+    let skipped = count(|o| matches!(o, Outcome::Skipped));
+    if skipped > 0 {
+        println!(
+            "\nSKIPPED {skipped} netns checks (reasons above). To run them, as root:\n  scripts/netns/topo install\n  scripts/targets/ftpd install vsftpd && scripts/targets/ftpd fixture\n  cargo test --test netns"
+        );
+    }
+    println!(
+        "\n{passed} passed, {failed} failed, {skipped} skipped ({:.0}s)",
+        t0.elapsed().as_secs_f64()
+    );
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
