@@ -100,6 +100,9 @@ fn cause(mode: Option<Mode>, e: &ProtoError, class: &ErrorClass) -> Cause {
         C::Timeout {
             step: Step::Transfer,
         } => Cause::TransferBroken,
+        C::Timeout {
+            step: Step::DataSetup,
+        } if active => Cause::PortReplyTimeout,
         C::Timeout { .. } => Cause::ReplyTimeout,
         C::Reply {
             command: Some(Verb::User | Verb::Pass),
@@ -269,6 +272,16 @@ mod tests {
             (Cause::AcceptTimeout, Connection::ActiveData)
         );
         assert_eq!(f.after_ms, 3000.0);
+        let port = ProtoError::Timeout {
+            step: Step::DataSetup,
+        };
+        let f = failure(Some(Mode::Eprt), &port, Duration::from_secs(1), None);
+        assert_eq!(
+            (f.cause, f.connection),
+            (Cause::PortReplyTimeout, Connection::Control)
+        );
+        let f = failure(Some(Mode::Passive), &port, Duration::from_secs(1), None);
+        assert_eq!(f.cause, Cause::ReplyTimeout);
         let closed = ProtoError::Closed {
             step: Step::DataSetup,
         };

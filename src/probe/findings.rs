@@ -294,6 +294,10 @@ pub enum Cause {
     AcceptTimeout,
     /// No reply to a command in time.
     ReplyTimeout,
+    /// Active: no reply to PORT/EPRT in time. Servers that connect back
+    /// while handling PORT (pyftpdlib, libunftp) hang there when the
+    /// connect-back is dropped: the client-firewall failure as they show it.
+    PortReplyTimeout,
     /// Active: the server said it could not connect back (425/426).
     ConnectBackFailed,
     /// Passive: we connected, then the server refused the transfer (425/426).
@@ -333,6 +337,7 @@ impl Cause {
             DataConnectFailed => "data_connect_failed",
             AcceptTimeout => "accept_timeout",
             ReplyTimeout => "reply_timeout",
+            PortReplyTimeout => "port_reply_timeout",
             ConnectBackFailed => "connect_back_failed",
             DataRejected => "data_rejected",
             NotImplemented => "not_implemented",

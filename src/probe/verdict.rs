@@ -2,9 +2,8 @@
 //! likely reason and the fix an operator can act on. Pure: it reads a
 //! [`Report`] and nothing else, so every sentence is tested without a server.
 
-use super::classify::step_of;
 use super::findings::{Cause, Failure, ModeFindings, Report, Status, Verdict};
-use crate::metrics::{exhaustion, Step};
+use crate::metrics::exhaustion;
 use crate::proto::Mode;
 
 /// The verdict lines: first the control connection's failure (then nothing
@@ -162,7 +161,6 @@ fn sentence(r: &Report, c: Cause, modes: &[Mode], group: &[&ModeFindings]) -> St
     let f = first_failure(group);
     let after = f.map(|f| f.after_ms.round() as u64).unwrap_or(0);
     let t = r.timeout_ms;
-    let active = modes.iter().any(|x| x.is_active());
     let cmds = list(&group.iter().map(|g| g.command).collect::<Vec<_>>());
     let ports: Vec<u16> = group
         .iter()
@@ -194,7 +192,7 @@ fn sentence(r: &Report, c: Cause, modes: &[Mode], group: &[&ModeFindings]) -> St
         Cause::DataConnectRefused => format!("{m}: our data connection to {port_words} was refused at once ({after} ms): nothing listens on the port the server announced (it announces a port it did not open, a firewall rejects the port, or a NAT does not forward it): check the server's passive port range and address settings{}", or_use(r, false)),
         Cause::DataConnectFailed => format!("{m}: our data connection to {port_words} failed after {after} ms ({}): the network between drops or resets it{}", label(f), or_use(r, false)),
         Cause::AcceptTimeout => format!("{m}: the server accepted {cmds}, but its connect-back to our listener{listener} never arrived within {t} ms: a firewall in front of this client drops inbound connections: allow inbound TCP from the server (from port 20 or any port){}", or_use(r, true)),
-        Cause::ReplyTimeout if active && f.and_then(|f| step_of(&f.class)) == Some(Step::DataSetup) => format!("{m}: the server did not answer {cmds} within {t} ms: servers that connect back while handling PORT (pyftpdlib, libunftp) hang there when the connect-back is dropped, so a firewall in front of this client is likely: allow inbound TCP from the server{}", or_use(r, true)),
+        Cause::PortReplyTimeout => format!("{m}: the server did not answer {cmds} within {t} ms: servers that connect back while handling PORT (pyftpdlib, libunftp) hang there when the connect-back is dropped, so a firewall in front of this client is likely: allow inbound TCP from the server{}", or_use(r, true)),
         Cause::ReplyTimeout => format!("{m}: no reply within {after} ms ({}): the server or the network between stalls", label(f)),
         Cause::ConnectBackFailed => format!("{m}: the server could not connect back to our listener{listener} ({}): a firewall in front of this client rejects inbound connections, or a NAT hides the address PORT names: allow inbound TCP from the server{}", reply_of(f), or_use(r, true)),
         Cause::DataRejected => format!("{m}: our data connection was made, but the server refused the transfer ({}): it takes data connections only from the control connection's address (vsftpd \"Security: Bad IP connecting\", pyftpdlib \"foreign address\"), and a NAT or proxy between changes one of them", reply_of(f)),

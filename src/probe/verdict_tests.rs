@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::super::classify::failure;
 use super::super::findings::{ControlFindings, PortSamples, Target};
 use super::*;
+use crate::metrics::Step;
 use crate::proto::{ProtoError, Verb};
 
 const PEER: ([u8; 4], u16) = ([127, 0, 0, 1], 21);
@@ -150,4 +151,24 @@ fn a_busy_passive_range_quotes_the_known_signature() {
     };
     let r = report(vec![fails(Mode::Passive, e, 0)], false);
     assert_eq!(texts(&r)[0], "passive: the server refused PASV: 425 All reserved TCP ports are busy (known signature: pure-ftpd: 425 All reserved TCP ports are busy)");
+}
+
+#[test]
+fn a_server_stuck_connecting_back_in_port_is_the_client_firewall_too() {
+    let e = ProtoError::Timeout {
+        step: Step::DataSetup,
+    };
+    let r = report(vec![works(Mode::Passive), fails(Mode::Eprt, e, 0)], false);
+    let v = judge(&r);
+    assert_eq!(v[1].cause, Some(Cause::PortReplyTimeout));
+    assert!(
+        v[1].text.starts_with("eprt: the server did not answer EPRT within 3000 ms: servers that connect back while handling PORT (pyftpdlib, libunftp) hang there"),
+        "{}",
+        v[1].text
+    );
+    assert!(
+        v[1].text.ends_with("or use passive mode, which works here"),
+        "{}",
+        v[1].text
+    );
 }
