@@ -12,6 +12,7 @@ pub mod client;
 pub mod driver;
 pub mod kernel;
 pub mod metrics;
+pub mod probe;
 pub mod proto;
 pub mod report;
 pub mod result;

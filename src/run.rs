@@ -212,7 +212,8 @@ fn check_file_budget(plan: &Plan) -> Result<(), RunError> {
     Ok(())
 }
 
-fn resolve(host: &str, port: u16) -> Result<SocketAddr, RunError> {
+/// The first address `host` resolves to (`probe` resolves the same way).
+pub fn resolve(host: &str, port: u16) -> Result<SocketAddr, RunError> {
     use std::net::ToSocketAddrs;
     (host, port)
         .to_socket_addrs()

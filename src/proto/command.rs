@@ -28,6 +28,8 @@ pub enum Verb {
     Dele,
     Noop,
     Quit,
+    /// FEAT (RFC 2389): the extensions a server announces, for the probe.
+    Feat,
 }
 
 impl Verb {
@@ -51,11 +53,12 @@ impl Verb {
             Verb::Dele => "DELE",
             Verb::Noop => "NOOP",
             Verb::Quit => "QUIT",
+            Verb::Feat => "FEAT",
         }
     }
 
     pub fn parse(s: &str) -> Option<Verb> {
-        const ALL: [Verb; 18] = [
+        const ALL: [Verb; 19] = [
             Verb::User,
             Verb::Pass,
             Verb::Type,
@@ -74,6 +77,7 @@ impl Verb {
             Verb::Dele,
             Verb::Noop,
             Verb::Quit,
+            Verb::Feat,
         ];
         ALL.into_iter().find(|v| v.as_str().eq_ignore_ascii_case(s))
     }
@@ -108,6 +112,7 @@ pub enum Command<'a> {
     Dele(&'a str),
     Noop,
     Quit,
+    Feat,
 }
 
 /// An argument that would smuggle a second command onto the wire.
@@ -139,6 +144,7 @@ impl Command<'_> {
             Command::Dele(_) => Verb::Dele,
             Command::Noop => Verb::Noop,
             Command::Quit => Verb::Quit,
+            Command::Feat => Verb::Feat,
         }
     }
 
@@ -240,6 +246,7 @@ mod tests {
         assert_eq!(wire(Command::Nlst(Some("dir"))), "NLST dir\r\n");
         assert_eq!(wire(Command::Retr("1k.bin")), "RETR 1k.bin\r\n");
         assert_eq!(wire(Command::Quit), "QUIT\r\n");
+        assert_eq!(wire(Command::Feat), "FEAT\r\n");
     }
 
     #[test]

@@ -93,6 +93,17 @@ pub(crate) async fn connect_tcp(
     .await
 }
 
+/// One line of a control connection's transcript: a command sent (a password
+/// shown as `PASS ****`) or a reply received. Kept only when asked for
+/// ([`Control::keep_transcript`]): a diagnosis needs the server's exact words,
+/// a load run does not pay for them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Exchange {
+    Sent { sent: String },
+    Received { code: u16, text: String },
+}
+
 pub struct Control {
     stream: TcpStream,
     buf: Vec<u8>,
@@ -100,6 +111,7 @@ pub struct Control {
     limits: ReplyLimits,
     local: SocketAddr,
     peer: SocketAddr,
+    transcript: Option<Vec<Exchange>>,
     pub timeouts: Timeouts,
 }
 
@@ -122,6 +134,7 @@ impl Control {
             limits: ReplyLimits::default(),
             local,
             peer: addr,
+            transcript: None,
             timeouts,
         })
     }
@@ -132,6 +145,19 @@ impl Control {
 
     pub fn peer_addr(&self) -> SocketAddr {
         self.peer
+    }
+
+    /// From now on, keep every command sent and reply received.
+    pub fn keep_transcript(&mut self) {
+        self.transcript.get_or_insert_with(Vec::new);
+    }
+
+    /// What was kept since the last call (empty unless [`Control::keep_transcript`]).
+    pub fn take_transcript(&mut self) -> Vec<Exchange> {
+        self.transcript
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// Reads the next reply within `limit`; the step names what a timeout or EOF interrupted.
@@ -148,6 +174,12 @@ impl Control {
                 if self.buf.is_empty() {
                     // Give back what a large multi-line reply grew: idle sessions stay small.
                     self.buf = Vec::new();
+                }
+                if let Some(t) = &mut self.transcript {
+                    t.push(Exchange::Received {
+                        code: r.code,
+                        text: r.text.clone(),
+                    });
                 }
                 return Ok(r);
             }
@@ -168,6 +200,11 @@ impl Control {
     pub async fn send(&mut self, cmd: &Command<'_>, step: Step) -> Result<(), ProtoError> {
         self.wbuf.clear();
         cmd.encode(&mut self.wbuf)?;
+        if let Some(t) = &mut self.transcript {
+            t.push(Exchange::Sent {
+                sent: cmd.to_string(),
+            });
+        }
         let (stream, wbuf) = (&mut self.stream, &self.wbuf);
         timed(step, self.timeouts.reply, async {
             stream

@@ -90,6 +90,14 @@ pub struct ChannelInfo {
     pub client_port: u16,
     /// Active: the source port the server connected from.
     pub server_source_port: Option<u16>,
+    /// Passive: where the client connects, the announced address or the
+    /// control peer's with the announced port (see [`DataOptions`]).
+    pub data_target: Option<SocketAddr>,
+    /// When the channel started waiting for its connection: our connect
+    /// (passive) or the transfer command sent (active). A failed connect or
+    /// accept is then reported with how long it waited, not how long the
+    /// whole exchange took.
+    pub waiting_since: Option<Instant>,
 }
 
 /// Instants at the edges of one transfer; each metric is a difference of two.
@@ -157,12 +165,14 @@ impl<'a> Channel<'a> {
             Negotiated::Active(listener) => {
                 ctrl.send(&cmd, Step::Transfer).await?;
                 let sent = Instant::now();
+                self.info.waiting_since = Some(sent);
                 let (s, ready, prelim_at) =
                     accept_and_preliminary(ctrl, &listener, &cmd, t.accept).await?;
                 self.info.server_source_port = s.peer_addr().ok().map(|a| a.port());
                 (s, ready, sent, prelim_at)
             }
             Negotiated::Passive(target) => {
+                self.info.waiting_since = Some(Instant::now());
                 let s = connect_tcp(target, Step::DataConnect, t.data_connect).await?;
                 let ready = Instant::now();
                 self.info.client_port = s.local_addr().map(|a| a.port()).unwrap_or(0);
@@ -268,15 +278,18 @@ impl<'a> Channel<'a> {
         self.info.announced = Some(announced);
         self.info.announced_at = Some(Instant::now());
         self.info.load_at_announce = self.watch.load(self.mode);
-        if announced.ip() == peer.ip() {
-            return Ok(announced);
-        }
-        self.info.mismatch = true;
-        if self.opts.follow_pasv_address {
-            Ok(announced)
+        let target = if announced.ip() == peer.ip() {
+            announced
         } else {
-            Ok(SocketAddr::new(peer.ip(), announced.port()))
-        }
+            self.info.mismatch = true;
+            if self.opts.follow_pasv_address {
+                announced
+            } else {
+                SocketAddr::new(peer.ip(), announced.port())
+            }
+        };
+        self.info.data_target = Some(target);
+        Ok(target)
     }
 }
 
@@ -346,17 +359,22 @@ async fn accept_and_preliminary(
     let mut stream: Option<(TcpStream, Instant)> = None;
     let mut prelim: Option<Instant> = None;
     loop {
+        // Biased, deadline before reply: when the server sends nothing at all
+        // (vsftpd sends its 150 only once connected), the accept deadline and
+        // a reply timeout of the same length expire together, and the missing
+        // connect-back, not the silence it causes, is what went wrong.
         tokio::select! {
+            biased;
             a = listener.accept(), if stream.is_none() => {
                 let (s, _) = a.map_err(|e| ProtoError::io(Step::DataAccept, e))?;
                 stream = Some((s, Instant::now()));
             }
+            _ = tokio::time::sleep_until(accept_deadline), if stream.is_none() => {
+                return Err(ProtoError::Timeout { step: Step::DataAccept });
+            }
             r = ctrl.read_reply(Step::Transfer, reply_limit), if prelim.is_none() => {
                 require_preliminary(cmd, r?)?;
                 prelim = Some(Instant::now());
-            }
-            _ = tokio::time::sleep_until(accept_deadline), if stream.is_none() => {
-                return Err(ProtoError::Timeout { step: Step::DataAccept });
             }
         }
         if let (Some(p), true) = (prelim, stream.is_some()) {

@@ -10,7 +10,7 @@ pub mod mode;
 pub mod reply;
 
 pub use command::{Command, Verb};
-pub use control::{Control, Timeouts};
+pub use control::{Control, Exchange, Timeouts};
 pub use error::ProtoError;
 pub use mode::{DataOptions, Mode, PortRange};
 pub use reply::{Reply, ReplyLimits};

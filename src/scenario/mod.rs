@@ -637,21 +637,27 @@ fn target_plan(f: &ScenarioFile, o: &Overrides) -> Result<TargetPlan, String> {
             user: EMBEDDED_USER.into(),
             password: EMBEDDED_PASSWORD.into(),
         }),
-        Some(url) => {
-            let u = parse_url(&url)?;
-            let password = u
-                .password
-                .or(o.password.clone())
-                .or_else(|| (u.user == "anonymous" || u.user == "ftp").then(|| "ftpload@".to_string()))
-                .ok_or_else(|| format!("no password for {}@{}: give it with --password-file, FTPLOAD_PASSWORD or in the URL", u.user, u.host))?;
-            Ok(TargetPlan::External {
-                host: u.host,
-                port: u.port,
-                user: u.user,
-                password,
-            })
-        }
+        Some(url) => external_target(&url, o.password.clone()),
     }
+}
+
+/// An external target from its URL, the password from the URL or else
+/// `password` (from --password-file or FTPLOAD_PASSWORD); anonymous users get
+/// the customary e-mail-like one. `run`, `capacity` and `probe` all read a
+/// target this way.
+pub fn external_target(url: &str, password: Option<String>) -> Result<TargetPlan, String> {
+    let u = parse_url(url)?;
+    let password = u
+        .password
+        .or(password)
+        .or_else(|| (u.user == "anonymous" || u.user == "ftp").then(|| "ftpload@".to_string()))
+        .ok_or_else(|| format!("no password for {}@{}: give it with --password-file, FTPLOAD_PASSWORD or in the URL", u.user, u.host))?;
+    Ok(TargetPlan::External {
+        host: u.host,
+        port: u.port,
+        user: u.user,
+        password,
+    })
 }
 
 struct FtpUrl {
