@@ -237,6 +237,6 @@ async fn transfer(
 }
 
 /// QUIT within the timeout; a server slow to say goodbye changes no finding.
-async fn quit(ctrl: Control) {
+async fn quit(mut ctrl: Control) {
     let _ = ctrl.quit().await;
 }
