@@ -227,9 +227,12 @@ impl VirtualClient {
         let mut ch = Channel::new(self.mode, &env.target.data, env.live);
         ch.bandwidth = self.bandwidth;
         let r = ch.transfer(c, cmd, upload).await;
-        self.note_channel(env, &ch.info, |s| match &r {
-            Ok(x) => record_transfer(s, x, upload.is_some()),
-            Err(_) => s.counters.transfers_failed += 1,
+        self.note_channel(env, &ch.info, |s| {
+            s.counters.channels_opened += u64::from(ch.info.connected);
+            match &r {
+                Ok(x) => record_transfer(s, x, upload.is_some()),
+                Err(_) => s.counters.transfers_failed += 1,
+            }
         });
         r.map(|_| ())
     }

@@ -113,6 +113,75 @@ fn load(topo: &Topology, modes: &[Mode], extra: &[&str]) -> Ran {
     }
 }
 
+/// `ftpload probe --json` on the client host: its exit code and JSON, with
+/// the text output (printed by the test, for people reading CI logs).
+struct Probed {
+    code: Option<i32>,
+    json: serde_json::Value,
+    text: String,
+}
+
+fn probe(topo: &Topology, modes: &[Mode]) -> Probed {
+    let list: Vec<String> = modes.iter().map(|m| m.to_string()).collect();
+    let run = |json: bool| {
+        let mut cmd = topo.client(env!("CARGO_BIN_EXE_ftpload"));
+        cmd.args(["probe", &topo.target, "--timeout", "2s", "--path", "1k.bin"])
+            .args(["--mode", &list.join(",")])
+            .env("FTPLOAD_PASSWORD", &topo.password);
+        if json {
+            cmd.arg("--json");
+        }
+        netns::run_bounded(cmd, RUN_TIMEOUT).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let f = run(true);
+    let json = serde_json::from_str(&f.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{}: probe --json: {e}
+{}{}",
+            topo.name, f.stdout, f.stderr
+        )
+    });
+    let text = run(false);
+    Probed {
+        code: f.status.code(),
+        json,
+        text: text.stdout,
+    }
+}
+
+/// The probe's finding for mode `m`: whether it works, and its cause.
+fn probed(p: &Probed, m: Mode) -> (bool, Option<String>) {
+    let x = &p.json["modes"][m.as_str()];
+    (
+        x["works"]
+            .as_bool()
+            .unwrap_or_else(|| panic!("no {m} in the probe:\n{}", p.text)),
+        x["cause"].as_str().map(String::from),
+    )
+}
+
+fn probe_says(p: &Probed, m: Mode, works: bool, cause: Option<&str>, what: &str) {
+    assert_eq!(
+        probed(p, m),
+        (works, cause.map(String::from)),
+        "{what}: probe of {m}\n{}",
+        p.text
+    );
+}
+
+/// The run's one-line summary of `m`'s data channels says `words`.
+fn line_says(ran: &Ran, m: Mode, words: &str, what: &str) {
+    let line = ran
+        .output
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{m}: ")))
+        .unwrap_or_else(|| panic!("{what}: no data-channel line for {m}\n{}", ran.output));
+    assert!(
+        line.contains(words),
+        "{what} {m}: {line:?} should say {words:?}"
+    );
+}
+
 fn logged_in(ran: &Ran, m: Mode, what: &str) {
     let s = ran.mode(m);
     assert!(
@@ -188,56 +257,92 @@ fn check(name: &str, kind: &str, server: Server) -> Option<String> {
         }
     };
     let ms = modes(server);
+    let p = probe(&topo, &ms);
     let ran = load(&topo, &ms, &[]);
     let what = name;
     let mut note = Vec::new();
     match kind {
         "server-control-only" => {
+            assert_eq!(p.code, Some(4), "{what}: probe exit\n{}", p.text);
             exit_code(&ran, 1, what);
             for &m in &ms {
                 if m.is_active() {
+                    probe_says(&p, m, true, None, what);
                     let n = works(&ran, m, what);
+                    line_says(&ran, m, &format!("{n} of {n} data channels opened"), what);
                     note.push(format!("{m} {n} transfers"));
                 } else {
+                    probe_says(&p, m, false, Some("data_connect_timeout"), what);
                     let n = fails_with(&ran, m, timeout(Step::DataConnect), what);
                     exhaustion_says(&ran, m, "filtered", what);
                     // Filtered, not full: every announced port in the range.
                     assert_eq!(ran.mode(m).channels.outside_declared_range, 0, "{what} {m}");
+                    line_says(
+                        &ran,
+                        m,
+                        &format!("0 of {n} data channels opened: all {n} connects to the announced port timed out after 2s"),
+                        what,
+                    );
                     note.push(format!("{m} {n}× timeout at data_connect"));
                 }
             }
         }
         "server-range-open" => {
+            assert_eq!(p.code, Some(0), "{what}: probe exit\n{}", p.text);
             exit_code(&ran, 0, what);
             for &m in &ms {
+                probe_says(&p, m, true, None, what);
                 let n = works(&ran, m, what);
+                line_says(&ran, m, &format!("{n} of {n} data channels opened"), what);
                 note.push(format!("{m} {n} transfers"));
             }
         }
         "client-no-inbound" => {
+            assert_eq!(p.code, Some(4), "{what}: probe exit\n{}", p.text);
             exit_code(&ran, 1, what);
             for &m in &ms {
                 if !m.is_active() {
+                    probe_says(&p, m, true, None, what);
                     let n = works(&ran, m, what);
                     note.push(format!("{m} {n} transfers"));
                     continue;
                 }
                 // libunftp connects back before it answers PORT; vsftpd
                 // answers at once and connects after RETR.
-                let step = match server {
-                    Server::Embedded => Step::DataSetup,
-                    Server::Vsftpd => Step::DataAccept,
+                let (step, cause, words) = match server {
+                    Server::Embedded => (
+                        Step::DataSetup,
+                        "port_reply_timeout",
+                        "PORT got no reply within 3s",
+                    ),
+                    Server::Vsftpd => (
+                        Step::DataAccept,
+                        "accept_timeout",
+                        "connect-backs from the server never arrived within 2s",
+                    ),
                 };
+                probe_says(&p, m, false, Some(cause), what);
                 let n = fails_with(&ran, m, timeout(step), what);
                 if step == Step::DataAccept {
                     exhaustion_says(&ran, m, "never connected back", what);
                 }
+                line_says(
+                    &ran,
+                    m,
+                    &format!("0 of {n} data channels opened: all {n} {words}"),
+                    what,
+                );
                 note.push(format!("{m} {n}× timeout at {}", step.as_str()));
             }
         }
         "nat" => {
+            assert_eq!(p.code, Some(0), "{what}: probe exit\n{}", p.text);
             exit_code(&ran, 0, what);
             for &m in &ms {
+                // Passive works only because the 227's private address was
+                // replaced by the control peer; EPSV names no address.
+                let cause = (m == Mode::Passive).then_some("nat_replaced");
+                probe_says(&p, m, true, cause, what);
                 let n = works(&ran, m, what);
                 let mismatch = ran.mode(m).counters.pasv_address_mismatch;
                 // Every 227 named the private address; EPSV names none.
@@ -263,6 +368,27 @@ fn check(name: &str, kind: &str, server: Server) -> Option<String> {
         }
         other => panic!("no check for topology {other}"),
     }
+    // What an operator would read: the probe's verdict and the run's lines.
+    let verdict: Vec<&str> = p
+        .text
+        .lines()
+        .skip_while(|l| !l.starts_with("verdict"))
+        .filter(|l| l.trim_start().starts_with("- "))
+        .collect();
+    let lines: Vec<&str> = ran
+        .output
+        .lines()
+        .skip_while(|l| !l.starts_with("data channels:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    println!(
+        "--- {name}\nprobe (exit {:?}):\n{}\nload run (exit {:?}):\n{}",
+        p.code,
+        verdict.join("\n"),
+        ran.code,
+        lines.join("\n")
+    );
     Some(note.join(", "))
 }
 

@@ -78,13 +78,14 @@ const METRIC_FIELDS: [&str; 10] = [
     "unit", "count", "min", "mean", "p50", "p90", "p99", "p999", "max", "hdr",
 ];
 
-const COUNTER_FIELDS: [&str; 16] = [
+const COUNTER_FIELDS: [&str; 17] = [
     "sessions",
     "sessions_failed",
     "iterations",
     "iterations_failed",
     "transfers",
     "transfers_failed",
+    "channels_opened",
     "commands",
     "holds",
     "bytes_down",

@@ -122,6 +122,11 @@ pub struct Counters {
     /// Data transfers (RETR, STOR, LIST, NLST) that ended in a 2xx.
     pub transfers: u64,
     pub transfers_failed: u64,
+    /// Data connections made for transfers (our connect to the announced
+    /// port, or the server's connect-back): against `transfers` +
+    /// `transfers_failed`, how many data channels a firewall let through.
+    #[serde(default)]
+    pub channels_opened: u64,
     /// Control-only commands (SIZE, NOOP) that succeeded.
     pub commands: u64,
     /// Data channels negotiated and held unconnected ("hold" operations).
@@ -157,6 +162,7 @@ impl AddAssign for Counters {
         self.iterations_failed += o.iterations_failed;
         self.transfers += o.transfers;
         self.transfers_failed += o.transfers_failed;
+        self.channels_opened += o.channels_opened;
         self.commands += o.commands;
         self.holds += o.holds;
         self.bytes_down += o.bytes_down;

@@ -79,6 +79,9 @@ impl Drop for Raised<'_> {
 /// failed channel still tells what it had reached.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ChannelInfo {
+    /// The data connection was made: our connect to the announced port
+    /// succeeded (passive), or the server's connect-back arrived (active).
+    pub connected: bool,
     /// Passive: the address the 227/229 announced, and when.
     pub announced: Option<SocketAddr>,
     pub announced_at: Option<Instant>,
@@ -169,12 +172,14 @@ impl<'a> Channel<'a> {
                 let (s, ready, prelim_at) =
                     accept_and_preliminary(ctrl, &listener, &cmd, t.accept).await?;
                 self.info.server_source_port = s.peer_addr().ok().map(|a| a.port());
+                self.info.connected = true;
                 (s, ready, sent, prelim_at)
             }
             Negotiated::Passive(target) => {
                 self.info.waiting_since = Some(Instant::now());
                 let s = connect_tcp(target, Step::DataConnect, t.data_connect).await?;
                 let ready = Instant::now();
+                self.info.connected = true;
                 self.info.client_port = s.local_addr().map(|a| a.port()).unwrap_or(0);
                 ctrl.send(&cmd, Step::Transfer).await?;
                 let sent = Instant::now();

@@ -1,6 +1,7 @@
 //! What a person sees: a live progress line during the run, and afterwards a
 //! table with one column per mode and each mode's overhead against passive.
 
+pub mod channels;
 mod groups;
 pub mod stages;
 
@@ -260,6 +261,7 @@ pub fn render(r: &RunResult) -> String {
     table.push(counter_row("errors", &|s| s.error_count().to_string()));
     out.push('\n');
     out.push_str(&align(&table));
+    out.push_str(&channels::render(r));
     out.push_str(&groups::render(r));
     out.push_str(&stages::render(r, false));
     if let Some(g) = r.generator.as_ref().filter(|g| g.bottleneck) {
