@@ -275,6 +275,13 @@ fn check(name: &str, kind: &str, server: Server) -> Option<String> {
                     probe_says(&p, m, false, Some("data_connect_timeout"), what);
                     let n = fails_with(&ran, m, timeout(Step::DataConnect), what);
                     exhaustion_says(&ran, m, "filtered", what);
+                    let head =
+                        format!("NO DATA CHANNEL EVER OPENED (blocked, not exhausted) ({m})");
+                    assert!(
+                        ran.output.contains(&head),
+                        "{what}: want {head:?}\n{}",
+                        ran.output
+                    );
                     // Filtered, not full: every announced port in the range.
                     assert_eq!(ran.mode(m).channels.outside_declared_range, 0, "{what} {m}");
                     line_says(

@@ -302,9 +302,17 @@ pub fn render(r: &RunResult) -> String {
                     )
                 })
                 .unwrap_or_default();
+            // A mode that never opened a data channel did not run out of
+            // anything: something blocks it (a firewall, a route).
+            let c = &s.counters;
+            let head = if c.channels_opened == 0 && c.transfers_failed > 0 {
+                "NO DATA CHANNEL EVER OPENED (blocked, not exhausted)"
+            } else {
+                "EXHAUSTION"
+            };
             let _ = writeln!(
                 out,
-                "\nEXHAUSTION ({m}): first at {:.1}s with {} clients running{rate}, {} channels pending and {} open: {}\n  evidence: {}",
+                "\n{head} ({m}): first at {:.1}s with {} clients running{rate}, {} channels pending and {} open: {}\n  evidence: {}",
                 x.at_s, x.clients, x.pending, x.open, x.signature, x.evidence
             );
         }
