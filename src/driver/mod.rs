@@ -301,10 +301,6 @@ struct Sampler {
     /// The end of the open interval, in whole seconds since the start.
     t_s: u32,
     second: [Peaks; 4],
-    /// The run as it stood when the last interval closed: each interval is
-    /// the difference, histograms included.
-    last: Recorder,
-    last_counts: [(Counters, u64); 4],
     last_started_offered: (u64, u64),
     /// TIME_WAIT as last read, and whether a read is under way: reading
     /// /proc/net/tcp takes up to a second on a busy host with many sockets,
@@ -332,8 +328,6 @@ impl Sampler {
             time_wait: Arc::new(AtomicU64::new(time_wait)),
             reading: Arc::default(),
             second: Default::default(),
-            last: Recorder::default(),
-            last_counts: Default::default(),
             last_started_offered: (0, 0),
         }
     }
@@ -352,37 +346,32 @@ impl Sampler {
     }
 
     fn interval(&mut self, registry: &Arc<Registry>, live: &Live) -> Interval {
-        // A full snapshot a second: a few hundred histogram merges, cheap
-        // beside a second of load, and it gives each interval its own
-        // histograms without a second recording on the clients' path.
-        let grouped = registry.snapshot();
-        let now = grouped.combined();
+        // What the shards recorded since the last interval is this
+        // interval's numbers, histograms included.
+        let delta = registry.drain().combined();
+        self.close(delta, live)
+    }
+
+    fn close(&mut self, delta: Recorder, live: &Live) -> Interval {
         let empty = ModeStats::default();
         let mut modes = std::collections::BTreeMap::new();
         for &m in &self.modes {
-            let cur = now.get(m).unwrap_or(&empty);
-            let prev = self.last.get(m).unwrap_or(&empty);
-            let (c, c0) = (cur.counters, prev.counters);
+            let d = delta.get(m).unwrap_or(&empty);
+            let c = d.counters;
             let peaks = std::mem::take(&mut self.second[m.index()]);
-            let mut metrics = std::collections::BTreeMap::new();
-            for metric in Metric::ALL {
-                let mut h = cur.histogram(metric).clone();
-                if h.len() == prev.histogram(metric).len() {
-                    continue;
-                }
-                h.subtract(prev.histogram(metric))
-                    .expect("a later snapshot holds every earlier value");
-                metrics.insert(metric, IntervalMetric::from_histogram(&h));
-            }
+            let metrics = Metric::ALL
+                .into_iter()
+                .filter(|&metric| !d.histogram(metric).is_empty())
+                .map(|metric| (metric, IntervalMetric::from_histogram(d.histogram(metric))))
+                .collect();
             modes.insert(
                 m,
                 ModeInterval {
-                    sessions: c.sessions - c0.sessions,
-                    transfers: c.transfers - c0.transfers,
-                    errors: cur.error_count() - prev.error_count(),
-                    iterations: (c.iterations + c.iterations_failed)
-                        - (c0.iterations + c0.iterations_failed),
-                    bytes: (c.bytes_down + c.bytes_up) - (c0.bytes_down + c0.bytes_up),
+                    sessions: c.sessions,
+                    transfers: c.transfers,
+                    errors: d.error_count(),
+                    iterations: c.iterations + c.iterations_failed,
+                    bytes: c.bytes_down + c.bytes_up,
                     sessions_open: live.sessions_open(m),
                     peak_pending: peaks.pending,
                     peak_open: peaks.open,
@@ -390,8 +379,6 @@ impl Sampler {
                 },
             );
         }
-        self.last_counts = grouped.counters_by_mode();
-        self.last = now;
         self.samples = 0;
         if self.local && !self.reading.swap(true, Ordering::Relaxed) {
             let (target, tw, reading) = (self.target, self.time_wait.clone(), self.reading.clone());
@@ -418,8 +405,9 @@ impl Sampler {
     /// The partial last second: samples since the last interval, or counts
     /// recorded after it (iterations finishing in the grace period).
     fn finish(&mut self, registry: &Arc<Registry>, live: &Live) -> Option<Interval> {
-        (self.samples > 0 || registry.counters_by_mode() != self.last_counts)
-            .then(|| self.interval(registry, live))
+        let delta = registry.drain().combined();
+        let recorded = delta.iter().next().is_some();
+        (self.samples > 0 || recorded).then(|| self.close(delta, live))
     }
 }
 

@@ -1,7 +1,9 @@
 //! Per-thread recorders. A histogram set is hundreds of kilobytes, so there is
 //! one per worker thread, never one per virtual client. Each shard's mutex is
-//! taken by its own thread when recording and by the collector only at a tick,
-//! so it is never contended on the recording path.
+//! taken by its own thread when recording and by the collector only at a
+//! tick, and then only to swap the shard's contents out (never to merge in
+//! place), so a worker never waits on a merge. What a tick takes out is the
+//! interval since the last one; the registry adds it to the run's total.
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
@@ -19,6 +21,8 @@ pub struct Registry {
     /// reused once the old registry is freed).
     id: usize,
     shards: Mutex<Vec<Shard>>,
+    /// Everything drained from the shards so far.
+    total: Mutex<Grouped>,
 }
 
 static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
@@ -28,6 +32,7 @@ impl Default for Registry {
         Registry {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             shards: Mutex::default(),
+            total: Mutex::default(),
         }
     }
 }
@@ -72,21 +77,31 @@ impl Registry {
         })
     }
 
-    /// All shards merged: the state of the run so far.
-    pub fn snapshot(&self) -> Grouped {
+    /// Takes out what the shards recorded since the last drain, adds it to
+    /// the run's total, and returns it: one interval's numbers. Each shard is
+    /// locked only for a swap; the merging happens outside its lock.
+    pub fn drain(&self) -> Grouped {
         let shards = self.shards.lock().unwrap().clone();
-        let mut total = Grouped::default();
+        let mut delta = Grouped::default();
         for s in shards {
-            total += &*s.lock().unwrap();
+            let taken = std::mem::take(&mut *s.lock().unwrap());
+            delta += &taken;
         }
-        total
+        *self.total.lock().unwrap() += &delta;
+        delta
+    }
+
+    /// The run so far: the total with whatever the shards still hold.
+    pub fn snapshot(&self) -> Grouped {
+        self.drain();
+        self.total.lock().unwrap().clone()
     }
 
     /// Counters and error counts per mode, without merging histograms: cheap
     /// enough for every tick.
     pub fn counters_by_mode(&self) -> [(super::Counters, u64); 4] {
         let shards = self.shards.lock().unwrap().clone();
-        let mut out = [(super::Counters::default(), 0); 4];
+        let mut out = self.total.lock().unwrap().counters_by_mode();
         for s in shards {
             for (o, (c, e)) in out.iter_mut().zip(s.lock().unwrap().counters_by_mode()) {
                 o.0 += c;
@@ -105,5 +120,44 @@ impl Registry {
             e += me;
         }
         (c, e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Metric;
+    use crate::proto::Mode;
+
+    #[test]
+    fn drained_intervals_add_up_to_the_snapshot() {
+        let reg = Registry::new();
+        let record = |n: u64| {
+            for v in 1..=n {
+                reg.with_shard(|g| {
+                    g.group(0)
+                        .mode(Mode::Passive)
+                        .record_value(Metric::Transfer, v)
+                });
+            }
+        };
+        record(3);
+        let first = reg.drain();
+        record(5);
+        let second = reg.drain();
+        record(2);
+        let len = |g: &Grouped| {
+            g.combined()
+                .get(Mode::Passive)
+                .map_or(0, |s| s.histogram(Metric::Transfer).len())
+        };
+        assert_eq!((len(&first), len(&second)), (3, 5));
+        assert_eq!(reg.counters_by_mode(), reg.snapshot().counters_by_mode());
+        assert_eq!(len(&reg.snapshot()), 10, "drained and undrained together");
+        assert_eq!(
+            len(&reg.drain()),
+            0,
+            "nothing left after the snapshot drained it"
+        );
     }
 }
