@@ -1,0 +1,206 @@
+//! Command-line flags (clap) and how they map onto the library: flags override
+//! the scenario file, then everything is validated once into a `Plan`.
+//!
+//! Each command with flags of its own has them, and its handler, in a file of
+//! its own; what they share (the target flags, the password, the exit codes,
+//! usage errors) is here.
+
+mod capacity;
+mod probe;
+mod run;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::proto::Mode;
+use crate::proto::PortRange;
+use crate::scenario::{Overrides, ScenarioError};
+
+pub use capacity::CapacityArgs;
+pub use probe::ProbeArgs;
+pub use run::RunArgs;
+pub use serve::ServeArgs;
+
+/// Exit codes a CI job can act on.
+pub mod exit {
+    /// The run finished and recorded no failure.
+    pub const OK: u8 = 0;
+    /// The run finished, but recorded failures (see the result's `errors`).
+    pub const FAILURES: u8 = 1;
+    /// Bad input: a malformed scenario or flag. Nothing ran.
+    pub const USAGE: u8 = 2;
+    /// The run could not start or finish: target unreachable, login refused,
+    /// result not writable.
+    pub const RUN: u8 = 3;
+    /// `probe`: logged in, but at least one mode asked for failed.
+    pub const MODES_FAILED: u8 = 4;
+    /// Interrupted (Ctrl-C); the partial result was written.
+    pub const INTERRUPTED: u8 = 130;
+}
+
+const AFTER_HELP: &str = "\
+Examples:
+  ftpload run scenarios/smoke.toml
+      Start the embedded FTP server on loopback and load it in passive, EPSV and active mode.
+  FTPLOAD_PASSWORD=secret ftpload run scenarios/reference.toml --target ftp://bob@127.0.0.1:2121 --mode epsv --users 50 --duration 1m
+      Load an external server with 50 clients in EPSV mode for a minute.
+  ftpload serve --port 2121 --passive-ports 30000-30099 --file 1m.bin=1MiB
+      Run the embedded target alone, for other tools.
+  ftpload probe ftp://bob@127.0.0.1:2121
+      Diagnose a server's data connections in the four modes (see `ftpload probe --help`).
+
+Exit codes: 0 clean run, 1 run recorded failures, 2 bad input, 3 could not run, 130 interrupted (partial result written).";
+
+#[derive(Debug, Parser)]
+#[command(name = "ftpload", version, about = "Load generator and benchmark harness for FTP servers", long_about = "Load generator and benchmark harness for FTP servers.\n\nDrives a population of virtual FTP clients, each in its transfer mode (passive PASV, extended passive EPSV, active PORT, extended active EPRT), and records connection setup, data-channel setup, time to first byte, transfer time and throughput per mode into HDR histograms, written as a mergeable JSON result.", after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Run a scenario and write its JSON result.
+    Run(RunArgs),
+    /// Run the embedded FTP target (libunftp) on loopback until Ctrl-C.
+    Serve(ServeArgs),
+    /// Print a markdown table over result files (one row per run and mode,
+    /// and active's overhead against passive).
+    Report {
+        /// Result files written by `ftpload run`.
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
+    },
+    /// Merge result files from several machines exactly (histograms and
+    /// counters add) into one.
+    Merge {
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
+        /// Where to write the merged result.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Find the most simultaneous users a server holds: run the scenario at
+    /// rising client counts until an error-rate or p99 limit breaks.
+    Capacity(CapacityArgs),
+    /// Diagnose a server's data connections: banner, FEAT, passive ports, and
+    /// whether PASV, EPSV, PORT and EPRT work, with the likely cause and fix.
+    Probe(ProbeArgs),
+}
+
+/// Where the load goes and how its data channels are opened: the same for
+/// `run` and `capacity`.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Target server, e.g. ftp://bob@127.0.0.1:2121. Without one, the embedded
+    /// target is started on 127.0.0.1. The password comes from the URL,
+    /// --password-file or the FTPLOAD_PASSWORD environment variable.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// File whose first line is the password (keeps it out of `ps` and shell history).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Use this transfer mode for every group: passive (PASV), epsv (EPSV),
+    /// active (PORT) or eprt (EPRT). A comma-separated list shares the clients
+    /// equally, e.g. --mode passive,active.
+    #[arg(long, value_name = "MODE[,MODE...]", value_delimiter = ',')]
+    pub mode: Vec<Mode>,
+    /// Active-mode listener ports, e.g. 40000-40999 (default: any free port).
+    #[arg(long, value_name = "FIRST-LAST")]
+    pub active_ports: Option<PortRange>,
+    /// The target's configured passive port range, e.g. 30000-30099: ports
+    /// announced outside it are counted as silent exhaustion (proftpd and
+    /// pyftpdlib announce a port outside their range when it is full).
+    #[arg(long, value_name = "FIRST-LAST")]
+    pub passive_range: Option<PortRange>,
+}
+
+impl TargetArgs {
+    /// The overrides these flags make; the rest stay as the scenario says.
+    fn overrides(self) -> Result<Overrides, UsageError> {
+        Ok(Overrides {
+            password: read_password(self.password_file.as_deref())?,
+            target: self.target,
+            modes: self.mode,
+            active_ports: self.active_ports,
+            passive_range: self.passive_range,
+            ..Overrides::default()
+        })
+    }
+}
+
+/// A panic in a session task of the embedded target's libraries (seen:
+/// unftp-sbe-fs unwrapping a send to a client that went away mid-LIST) ends
+/// that session only; tokio carries on. Say so in one line, a few times,
+/// rather than print a backtrace per session into the progress output.
+fn quiet_embedded_panics() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static SEEN: AtomicU32 = AtomicU32::new(0);
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let in_target = std::thread::current()
+            .name()
+            .is_some_and(|n| n.starts_with("ftpload-target"));
+        if !in_target {
+            return default(info);
+        }
+        let n = SEEN.fetch_add(1, Ordering::Relaxed);
+        if n < 3 {
+            eprintln!(
+                "embedded target: a session task panicked in the server library ({}); that session is dropped, the run goes on",
+                info.location().map(|l| l.to_string()).unwrap_or_default()
+            );
+        }
+    }));
+}
+
+/// Runs the parsed command line; the exit code says how it went.
+pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    quiet_embedded_panics();
+    match cli.command {
+        Cmd::Run(a) => run::execute(a),
+        Cmd::Serve(a) => serve::execute(a),
+        Cmd::Capacity(a) => capacity::execute(a),
+        Cmd::Probe(a) => probe::execute(a),
+        Cmd::Report { results } => {
+            let runs = crate::report::read_all(&results).map_err(|e| UsageError(e.to_string()))?;
+            print!("{}", crate::report::markdown(&runs));
+            Ok(ExitCode::from(exit::OK))
+        }
+        Cmd::Merge { results, out } => {
+            let runs = crate::report::read_all(&results).map_err(|e| UsageError(e.to_string()))?;
+            let merged = crate::report::merge(runs)?.expect("clap requires one file");
+            merged.write_atomic(&out)?;
+            print!("{}", crate::summary::render(&merged));
+            println!("\nmerged result written to {}", out.display());
+            Ok(ExitCode::from(exit::OK))
+        }
+    }
+}
+
+/// Maps a failure to its exit code: bad input is 2, anything else 3.
+pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
+    if e.downcast_ref::<ScenarioError>().is_some() || e.downcast_ref::<UsageError>().is_some() {
+        ExitCode::from(exit::USAGE)
+    } else {
+        ExitCode::from(exit::RUN)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(String);
+
+/// The password from --password-file (its first line) or FTPLOAD_PASSWORD;
+/// never a flag, which would show in `ps` and shell history.
+fn read_password(file: Option<&std::path::Path>) -> Result<Option<String>, UsageError> {
+    match file {
+        Some(f) => std::fs::read_to_string(f)
+            .map(|t| Some(t.lines().next().unwrap_or("").to_string()))
+            .map_err(|e| UsageError(format!("cannot read --password-file {}: {e}", f.display()))),
+        None => Ok(std::env::var("FTPLOAD_PASSWORD").ok()),
+    }
+}

@@ -1,0 +1,103 @@
+//! `ftpload run`: the flags a user reaches for most, layered over the
+//! scenario file, and the exit code a CI job acts on.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::{exit, TargetArgs, AFTER_HELP};
+use crate::run::{self, RunError, Status};
+use crate::scenario::units::parse_duration;
+use crate::scenario::{Overrides, Plan};
+
+#[derive(Debug, Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct RunArgs {
+    /// Scenario file (TOML); see scenarios/reference.toml for every key.
+    pub scenario: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Total virtual clients, split over the groups in proportion.
+    #[arg(long, value_name = "N")]
+    pub users: Option<u32>,
+    /// Run length including ramp-up, e.g. 30s, 2m.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "iterations")]
+    pub duration: Option<Duration>,
+    /// Total iterations over all clients (one iteration = one pass through a group's ops).
+    #[arg(long, value_name = "N")]
+    pub iterations: Option<u64>,
+    /// Spread client starts over this long, e.g. 5s (a connect burst overflows small listen queues).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub ramp_up: Option<Duration>,
+    /// Open loop: start this many iterations per second whatever the server
+    /// does (e.g. 50/s, 300/m), each on a client of its own; a group's users
+    /// cap its clients at once. Latency is then also measured from each
+    /// iteration's intended start (coordinated omission corrected).
+    #[arg(long, value_name = "RATE", value_parser = crate::scenario::load::parse_rate)]
+    pub rate: Option<f64>,
+    /// Seed for every random choice (Poisson arrivals, think times, operation
+    /// mixes), so a run repeats exactly.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Worker threads of the load generator (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Connect to the address a 227 reply names even when it differs from the
+    /// server's (off by default: a NAT'd server lies, another host is a bounce risk).
+    #[arg(long)]
+    pub follow_pasv_address: bool,
+    /// Result file (default: results/<UTC time>-<scenario>.json).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// No progress line.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub(super) fn execute(a: RunArgs) -> anyhow::Result<ExitCode> {
+    let o = Overrides {
+        users: a.users,
+        duration: a.duration,
+        iterations: a.iterations,
+        ramp_up: a.ramp_up,
+        workers: a.workers,
+        follow_pasv_address: a.follow_pasv_address,
+        rate: a.rate,
+        seed: a.seed,
+        ..a.target.overrides()?
+    };
+    let plan = Plan::load(&a.scenario, &o)?;
+    let f = run::run(
+        &plan,
+        &run::Options {
+            out: a.out,
+            quiet: a.quiet,
+        },
+    )
+    .map_err(|e| match e {
+        RunError::Result(_) => anyhow::Error::new(e),
+        e => anyhow::Error::new(e).context(format!("run of {} failed", a.scenario.display())),
+    })?;
+    print!("{}", crate::summary::render(&f.result));
+    if let Some(e) = &f.write_error {
+        eprintln!(
+            "error: {e}; the result was saved to {} instead",
+            f.path.display()
+        );
+        return Ok(ExitCode::from(exit::RUN));
+    }
+    println!("\nresult written to {}", f.path.display());
+    Ok(ExitCode::from(match f.status {
+        Status::Clean => exit::OK,
+        Status::Failures(n) => {
+            eprintln!("{n} failures recorded (see \"errors by class\" above)");
+            exit::FAILURES
+        }
+        Status::Interrupted => {
+            eprintln!("interrupted: the result holds what ran until then");
+            exit::INTERRUPTED
+        }
+    }))
+}

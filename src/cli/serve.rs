@@ -1,0 +1,77 @@
+//! `ftpload serve`: the embedded target alone, for other tools to load.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::exit;
+use crate::proto::PortRange;
+use crate::scenario::units::parse_size;
+use crate::target::{EmbeddedConfig, EmbeddedServer};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Control port on 127.0.0.1 (0: any free port, printed at start).
+    #[arg(long, default_value_t = 2121)]
+    pub port: u16,
+    /// Address to listen on; loopback by default.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub bind: IpAddr,
+    /// Passive data port range.
+    #[arg(long, value_name = "FIRST-LAST", default_value = "20000-27999")]
+    pub passive_ports: PortRange,
+    #[arg(long, default_value = crate::scenario::EMBEDDED_USER)]
+    pub user: String,
+    #[arg(long, default_value = crate::scenario::EMBEDDED_PASSWORD)]
+    pub password: String,
+    /// Directory to serve (default: a fresh temporary directory, removed at exit).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// File to generate, NAME=SIZE, e.g. 1m.bin=1MiB; repeatable.
+    #[arg(long = "file", value_name = "NAME=SIZE", value_parser = parse_file_spec)]
+    pub files: Vec<(String, u64)>,
+    /// Sessions beyond this many get "421 Too many connections".
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+}
+
+fn parse_file_spec(s: &str) -> Result<(String, u64), String> {
+    let (n, sz) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=SIZE, got {s:?}"))?;
+    Ok((n.to_string(), parse_size(sz)?))
+}
+
+pub(super) fn execute(a: ServeArgs) -> anyhow::Result<ExitCode> {
+    crate::sys::raise_nofile_limit();
+    let cfg = EmbeddedConfig {
+        bind: SocketAddr::new(a.bind, a.port),
+        passive_ports: a.passive_ports.first..=a.passive_ports.last,
+        user: a.user,
+        password: a.password,
+        root: a.root,
+        files: a.files,
+        max_connections: a.max_connections,
+        ..EmbeddedConfig::default()
+    };
+    let server = EmbeddedServer::start(cfg).context("cannot start the embedded target")?;
+    let c = server.config();
+    println!(
+        "serving ftp://{}@{} (password {:?}), passive ports {}-{}, root {}; Ctrl-C to stop",
+        c.user,
+        server.addr(),
+        c.password,
+        c.passive_ports.start(),
+        c.passive_ports.end(),
+        server.root().display()
+    );
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(tokio::signal::ctrl_c())?;
+    server.stop();
+    Ok(ExitCode::from(exit::OK))
+}
