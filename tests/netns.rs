@@ -27,6 +27,7 @@
 
 // This file's own name would shadow tests/netns/mod.rs; other tests just
 // say `mod netns;`.
+mod common;
 #[path = "netns/mod.rs"]
 mod netns;
 

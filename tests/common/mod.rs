@@ -64,6 +64,24 @@ pub struct Finished {
     pub stderr: Vec<u8>,
 }
 
+/// Waits for `child` at most `limit`; past it the child is killed and the
+/// error says so, naming `what`.
+pub fn wait_bounded(child: &mut Child, limit: Duration, what: &str) -> Result<ExitStatus, String> {
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{what} did not finish within {limit:?}; killed"));
+            }
+            Err(e) => return Err(format!("waiting for {what}: {e}")),
+        }
+    }
+}
+
 /// `Command::output` with a time limit. The child is killed if it overruns.
 pub fn run_bounded(
     mut cmd: Command,
@@ -109,19 +127,7 @@ pub fn run_bounded(
             .map(|s| Box::new(s) as Box<dyn Read + Send>),
     );
 
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{what} did not finish within {limit:?}; killed"));
-            }
-            Err(e) => return Err(format!("waiting for {what}: {e}")),
-        }
-    };
+    let status = wait_bounded(&mut child, limit, &what)?;
     if let Some(w) = writer {
         let _ = w.join();
     }

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Once;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Set to 1 (as CI does) to make a topology that cannot be made a failure.
 pub const REQUIRE_VAR: &str = "FTPLOAD_REQUIRE_NETNS";
@@ -34,7 +34,6 @@ pub const REQUIRE_VAR: &str = "FTPLOAD_REQUIRE_NETNS";
 const UP_TIMEOUT: Duration = Duration::from_secs(60);
 /// `topo down` waits at most 3 s per signal and namespace.
 const DOWN_TIMEOUT: Duration = Duration::from_secs(60);
-const POLL: Duration = Duration::from_millis(20);
 /// `topo`'s exit code for "this machine cannot do it".
 const UNAVAILABLE: i32 = 3;
 
@@ -324,19 +323,7 @@ pub fn run_bounded(mut cmd: Command, limit: Duration) -> Result<Finished, String
         .stdout(dup(&out)?)
         .stderr(dup(&err)?);
     let mut child = cmd.spawn().map_err(|e| format!("cannot run {what}: {e}"))?;
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{what} did not finish within {limit:?}; killed"));
-            }
-            Err(e) => return Err(format!("waiting for {what}: {e}")),
-        }
-    };
+    let status = crate::common::wait_bounded(&mut child, limit, &what)?;
     let read = |f: &mut File| {
         let mut s = String::new();
         let _ = f.seek(SeekFrom::Start(0));
