@@ -49,6 +49,19 @@ struct Out {
 }
 
 /// Runs `ftpload capacity` on `scenario` with `args` (split at spaces).
+impl Out {
+    /// The exit code, with both outputs shown when it is not the one wanted.
+    fn assert_exit(&self, code: i32) {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "stdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+    }
+}
+
 fn capacity(tag: &str, scenario: &str, args: &str) -> Out {
     let dir = temp_dir(tag);
     let file = dir.join(format!("{tag}.toml"));
@@ -84,13 +97,7 @@ fn a_light_load_holds_at_every_level_up_to_max() {
         LIGHT,
         "--start 2 --step 2 --max 6 --step-duration 1s --max-error-rate 0.2 --max-p99-session-setup 10s --max-p99-data-setup 10s",
     );
-    assert_eq!(
-        o.code,
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        o.stdout,
-        o.stderr
-    );
+    o.assert_exit(0);
     assert!(o.stdout.contains("sessions/s"), "{}", o.stdout);
     assert_eq!(o.stdout.matches("  held").count(), 3, "{}", o.stdout);
     assert!(
@@ -131,13 +138,7 @@ fn a_connection_cap_breaks_the_second_level_on_the_error_rate() {
         CAPPED,
         "--start 2 --step 2 --max 6 --step-duration 1s --max-p99-session-setup 10s",
     );
-    assert_eq!(
-        o.code,
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        o.stdout,
-        o.stderr
-    );
+    o.assert_exit(0);
     let j = json(&o.dir);
     assert_eq!(users(&j), [2, 4], "the search stops at the first break");
     assert_eq!(j["highest_held"], 2);
@@ -166,13 +167,7 @@ fn a_connection_cap_breaks_the_second_level_on_the_error_rate() {
 #[test]
 fn breaking_at_the_first_level_exits_1() {
     let o = capacity("cap-first", CAPPED, "--start 4 --max 4 --step-duration 1s");
-    assert_eq!(
-        o.code,
-        Some(1),
-        "stdout: {}\nstderr: {}",
-        o.stdout,
-        o.stderr
-    );
+    o.assert_exit(1);
     let j = json(&o.dir);
     assert!(j["highest_held"].is_null());
     assert_eq!(j["first_broken"], 4);
@@ -285,13 +280,7 @@ fn dkftpbench_score_counts_users_who_keep_their_rate() {
         LINE,
         "--start 1 --step 1 --max 2 --step-duration 2s --min-throughput 7.6Mbit/s",
     );
-    assert_eq!(
-        o.code,
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        o.stdout,
-        o.stderr
-    );
+    o.assert_exit(0);
     let j = json(&o.dir);
     assert_eq!(j["highest_held"], 2);
     assert_eq!(j["limits"]["min_throughput"], 950_000);
@@ -301,13 +290,7 @@ fn dkftpbench_score_counts_users_who_keep_their_rate() {
         LINE,
         "--start 1 --max 1 --step-duration 2s --min-throughput 16Mbit/s",
     );
-    assert_eq!(
-        o.code,
-        Some(1),
-        "stdout: {}\nstderr: {}",
-        o.stdout,
-        o.stderr
-    );
+    o.assert_exit(1);
     let j = json(&o.dir);
     let b = &j["steps"][0]["broken_limits"][0];
     assert_eq!(b["limit"], "min_throughput");

@@ -237,6 +237,16 @@ pub fn set<'a>(names: &[&'a str]) -> BTreeSet<&'a str> {
     names.iter().copied().collect()
 }
 
+/// The top-level fields a result must have: `TOP_FIELDS`, and `kernel`
+/// when the run could read the host's counters.
+pub fn top_fields(j: &Value) -> BTreeSet<&'static str> {
+    let mut top = set(&TOP_FIELDS);
+    if j.get("kernel").is_some() {
+        top.insert("kernel");
+    }
+    top
+}
+
 pub fn u64_at(v: &Value, path: &str) -> u64 {
     v[path]
         .as_u64()
