@@ -95,7 +95,7 @@ impl Timeouts {
 }
 
 /// The line for one mode, or `None` when it asked for no data channel.
-pub fn line(mode: Mode, s: &ModeResult, r: &RunResult) -> Option<String> {
+fn line(mode: Mode, s: &ModeResult, timeouts: &Timeouts) -> Option<String> {
     let c = &s.counters;
     let asked = c.transfers + c.transfers_failed;
     if asked == 0 && c.sessions == 0 {
@@ -111,18 +111,19 @@ pub fn line(mode: Mode, s: &ModeResult, r: &RunResult) -> Option<String> {
         },
         c.channels_opened
     );
-    let timeouts = Timeouts::of(r);
     let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
     for e in &s.errors {
-        if let Some(p) = phrase(mode, &e.class, &timeouts) {
+        if let Some(p) = phrase(mode, &e.class, timeouts) {
             *kinds.entry(p).or_default() += e.count;
         }
     }
     let mut kinds: Vec<(String, u64)> = kinds.into_iter().collect();
     kinds.sort_by_key(|k| std::cmp::Reverse(k.1));
+    // One kind of failure behind every channel that did not open: "all".
+    let unopened = asked.saturating_sub(c.channels_opened);
     for (i, (p, n)) in kinds.iter().enumerate() {
         let sep = if i == 0 { ": " } else { "; " };
-        let all = if *n == asked - c.channels_opened.min(asked) && kinds.len() == 1 && *n > 1 {
+        let all = if kinds.len() == 1 && *n > 1 && *n == unopened {
             "all "
         } else {
             ""
@@ -134,7 +135,12 @@ pub fn line(mode: Mode, s: &ModeResult, r: &RunResult) -> Option<String> {
 
 /// One line per mode.
 pub fn render(r: &RunResult) -> String {
-    let lines: Vec<String> = r.modes.iter().filter_map(|(m, s)| line(*m, s, r)).collect();
+    let timeouts = Timeouts::of(r);
+    let lines: Vec<String> = r
+        .modes
+        .iter()
+        .filter_map(|(m, s)| line(*m, s, &timeouts))
+        .collect();
     if lines.is_empty() {
         return String::new();
     }
