@@ -283,17 +283,6 @@ impl Recorder {
             .into_iter()
             .filter_map(|m| self.get(m).map(|s| (m, s)))
     }
-
-    /// Counters summed over modes, for the progress line.
-    pub fn totals(&self) -> (Counters, u64) {
-        let mut c = Counters::default();
-        let mut errors = 0;
-        for (_, s) in self.iter() {
-            c += s.counters;
-            errors += s.error_count();
-        }
-        (c, errors)
-    }
 }
 
 impl AddAssign<&Recorder> for Recorder {
