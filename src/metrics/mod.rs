@@ -3,14 +3,14 @@
 //! threads, interval ticks, shards and machines combine the same exact way.
 
 mod channels;
-mod errors;
 pub mod exhaustion;
 pub mod generator;
 pub mod live;
 pub mod shard;
 
+/// The failure vocabulary is the protocol layer's; counted here.
+pub use crate::proto::{ErrorClass, Step};
 pub use channels::{ChannelStats, PortSet};
-pub use errors::{ErrorClass, Step};
 pub use exhaustion::Exhaustion;
 pub use live::Live;
 

@@ -14,8 +14,8 @@ use tokio::net::{TcpSocket, TcpStream};
 
 use super::command::Command;
 use super::error::ProtoError;
+use super::error::Step;
 use super::reply::{self, Reply, ReplyLimits};
-use crate::metrics::Step;
 
 /// One timeout per network step: a single global timeout would hide which step stalled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -12,9 +12,9 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use super::command::Command;
 use super::control::{connect_tcp, timed, Control};
 use super::error::ProtoError;
+use super::error::Step;
 use super::mode::{DataOptions, Mode, PortRange};
 use super::reply::{self, Reply};
-use crate::metrics::Step;
 
 /// Told when a data channel starts waiting for its connection and when it is
 /// connected or closed, as it happens, so a run can see how many are pending

@@ -5,12 +5,12 @@
 pub mod command;
 pub mod control;
 pub mod data;
-mod error;
+pub mod error;
 pub mod mode;
 pub mod reply;
 
 pub use command::{Command, Verb};
 pub use control::{Control, Exchange, Timeouts};
-pub use error::ProtoError;
+pub use error::{ErrorClass, ProtoError, Step};
 pub use mode::{DataOptions, Mode, PortRange};
 pub use reply::{Reply, ReplyLimits};
