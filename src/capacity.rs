@@ -419,16 +419,10 @@ fn save(dir: &Path, c: &Capacity) -> Result<(), CapacityError> {
             s.result_file.display()
         );
     }
-    let json = serde_json::to_string_pretty(c).expect("plain data serializes") + "\n";
-    write_atomic(&dir.join("capacity.json"), json.as_bytes())?;
-    write_atomic(&dir.join("capacity.csv"), csv.as_bytes())
-}
-
-/// Through a temporary file and a rename: a reader never sees half a file.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CapacityError> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    (std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)))
-        .map_err(write_error(path))
+    let (json, csv_path) = (dir.join("capacity.json"), dir.join("capacity.csv"));
+    crate::result::write::json(&json, c).map_err(write_error(&json))?;
+    crate::result::write::atomic(&csv_path, |w| w.write_all(csv.as_bytes()))
+        .map_err(write_error(&csv_path))
 }
 
 /// Ctrl-C between steps. The driver listens only while a step runs, and once

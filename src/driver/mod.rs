@@ -16,7 +16,7 @@ use crate::metrics::live::Peaks;
 use crate::metrics::shard::Registry;
 use crate::metrics::{Counters, Live, Metric, ModeStats, Recorder};
 use crate::proto::Mode;
-use crate::result::timeline::{Interval, IntervalMetric, ModeInterval};
+use crate::result::timeline::{Interval, ModeInterval};
 use crate::scenario::load::UserStages;
 use crate::scenario::{Op, Plan, SessionModel, Stop};
 
@@ -357,27 +357,8 @@ impl Sampler {
         let mut modes = std::collections::BTreeMap::new();
         for &m in &self.modes {
             let d = delta.get(m).unwrap_or(&empty);
-            let c = d.counters;
             let peaks = std::mem::take(&mut self.second[m.index()]);
-            let metrics = Metric::ALL
-                .into_iter()
-                .filter(|&metric| !d.histogram(metric).is_empty())
-                .map(|metric| (metric, IntervalMetric::from_histogram(d.histogram(metric))))
-                .collect();
-            modes.insert(
-                m,
-                ModeInterval {
-                    sessions: c.sessions,
-                    transfers: c.transfers,
-                    errors: d.error_count(),
-                    iterations: c.iterations + c.iterations_failed,
-                    bytes: c.bytes_down + c.bytes_up,
-                    sessions_open: live.sessions_open(m),
-                    peak_pending: peaks.pending,
-                    peak_open: peaks.open,
-                    metrics,
-                },
-            );
+            modes.insert(m, ModeInterval::from_stats(d, live.sessions_open(m), peaks));
         }
         self.samples = 0;
         if self.local && !self.reading.swap(true, Ordering::Relaxed) {

@@ -8,13 +8,12 @@ use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer}
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::ops::AddAssign;
 use std::path::{Path, PathBuf};
 
 mod channels;
 mod groups;
 pub mod timeline;
+pub mod write;
 
 pub use channels::ChannelsResult;
 pub use groups::{GroupModeResult, GroupResult};
@@ -296,41 +295,18 @@ impl RunResult {
         serde_json::from_str(&text).map_err(parse)
     }
 
-    /// Writes to a temporary file in the same directory, then renames it into
-    /// place: a reader never sees half a result, and a full disk leaves none.
+    /// Writes the result through [`write::json`]: buffered, atomic, fsynced.
     pub fn write_atomic(&self, path: &Path) -> Result<(), ResultError> {
-        let err = |source| ResultError::Write {
+        write::json(path, self).map_err(|source| ResultError::Write {
             path: path.into(),
             source,
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(err)?;
-        }
-        let tmp = path.with_extension(format!("json.tmp-{}", std::process::id()));
-        let res = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
-            serde_json::to_writer_pretty(&mut f, self)?;
-            f.write_all(b"\n")?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, path)
-        })();
-        if res.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        res.map_err(err)
+        })
     }
-}
 
-/// Merges another run (another machine's shard of the same scenario): every
-/// histogram and counter adds exactly; times widen to cover both.
-impl AddAssign<&RunResult> for RunResult {
-    fn add_assign(&mut self, o: &RunResult) {
-        self.try_merge(o).expect("results to merge must decode");
-    }
-}
-
-impl RunResult {
-    /// Merges `o` into `self`; on error `self` is left as it was.
+    /// Merges `o` (another machine's shard of the same scenario) into
+    /// `self`: every histogram and counter adds exactly; times widen to
+    /// cover both. On error `self` is left as it was. Fallible rather than an
+    /// `AddAssign`: a histogram read from a file may not decode.
     pub fn try_merge(&mut self, o: &RunResult) -> Result<(), ResultError> {
         let mut modes = self.modes.clone();
         for (mode, theirs) in &o.modes {

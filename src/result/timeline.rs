@@ -7,8 +7,11 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+use std::ops::AddAssign;
+
 use super::{decode_full, encode_hdr, ResultError};
-use crate::metrics::Metric;
+use crate::metrics::live::Peaks;
+use crate::metrics::{Metric, ModeStats};
 use crate::proto::Mode;
 
 /// One metric over one interval: the quantiles people read, and the histogram.
@@ -75,16 +78,65 @@ pub struct Interval {
     pub modes: BTreeMap<Mode, ModeInterval>,
 }
 
-/// Adds `b` into `a` second by second, as another machine's share of the same
-/// run: counts and histograms add, and so do gauges (the machines' loads
-/// stack up). On error `a` is unchanged.
-pub fn merge(a: &mut Vec<Interval>, b: &[Interval]) -> Result<(), ResultError> {
-    let mut out = a.clone();
-    for x in b {
-        let Some(i) = out.iter_mut().find(|i| i.t_s == x.t_s) else {
-            out.push(x.clone());
-            continue;
-        };
+impl ModeInterval {
+    /// One mode's interval from what its recorders gathered in it (`delta`)
+    /// and the gauges read at its end.
+    pub fn from_stats(delta: &ModeStats, sessions_open: i64, peaks: Peaks) -> ModeInterval {
+        let c = delta.counters;
+        ModeInterval {
+            sessions: c.sessions,
+            transfers: c.transfers,
+            errors: delta.error_count(),
+            iterations: c.iterations + c.iterations_failed,
+            bytes: c.bytes_down + c.bytes_up,
+            sessions_open,
+            peak_pending: peaks.pending,
+            peak_open: peaks.open,
+            metrics: Metric::ALL
+                .into_iter()
+                .filter(|&m| !delta.histogram(m).is_empty())
+                .map(|m| (m, IntervalMetric::from_histogram(delta.histogram(m))))
+                .collect(),
+        }
+    }
+}
+
+/// An interval with its histograms decoded: the form that adds, as
+/// `ModeStats` is for the run's totals. `Interval` is the form written.
+struct Decoded {
+    interval: Interval,
+    metrics: BTreeMap<(Mode, Metric), Histogram<u64>>,
+}
+
+impl Decoded {
+    fn of(i: &Interval) -> Result<Decoded, ResultError> {
+        let mut metrics = BTreeMap::new();
+        for (&mode, m) in &i.modes {
+            for (&metric, v) in &m.metrics {
+                metrics.insert((mode, metric), decode_full(metric, mode, &v.hdr)?);
+            }
+        }
+        Ok(Decoded {
+            interval: i.clone(),
+            metrics,
+        })
+    }
+
+    fn encode(mut self) -> Interval {
+        for ((mode, metric), h) in &self.metrics {
+            if let Some(m) = self.interval.modes.get_mut(mode) {
+                m.metrics.insert(*metric, IntervalMetric::from_histogram(h));
+            }
+        }
+        self.interval
+    }
+}
+
+/// Another machine's share of the same second: counts and histograms add,
+/// and so do gauges (the machines' loads stack up).
+impl AddAssign<&Decoded> for Decoded {
+    fn add_assign(&mut self, o: &Decoded) {
+        let (i, x) = (&mut self.interval, &o.interval);
         i.clients += x.clients;
         i.time_wait += x.time_wait;
         i.started += x.started;
@@ -93,31 +145,47 @@ pub fn merge(a: &mut Vec<Interval>, b: &[Interval]) -> Result<(), ResultError> {
             (p, q) => Some(p.unwrap_or(0) + q.unwrap_or(0)),
         };
         for (m, v) in &x.modes {
-            let e = i.modes.entry(*m).or_default();
-            e.sessions += v.sessions;
-            e.transfers += v.transfers;
-            e.errors += v.errors;
-            e.iterations += v.iterations;
-            e.bytes += v.bytes;
-            e.sessions_open += v.sessions_open;
-            e.peak_pending += v.peak_pending;
-            e.peak_open += v.peak_open;
-            for (metric, theirs) in &v.metrics {
-                let merged = match e.metrics.get(metric) {
-                    Some(ours) => {
-                        let mut h = decode_full(*metric, *m, &ours.hdr)?;
-                        h.add(decode_full(*metric, *m, &theirs.hdr)?)
-                            .map_err(|err| ResultError::Hdr {
-                                mode: *m,
-                                metric: metric.as_str(),
-                                message: format!("{err:?}"),
-                            })?;
-                        IntervalMetric::from_histogram(&h)
-                    }
-                    None => theirs.clone(),
-                };
-                e.metrics.insert(*metric, merged);
+            *i.modes.entry(*m).or_default() += v;
+        }
+        for (k, h) in &o.metrics {
+            match self.metrics.get_mut(k) {
+                // Decoded with the metric's full bounds: adding cannot overflow.
+                Some(ours) => *ours += h,
+                None => {
+                    self.metrics.insert(*k, h.clone());
+                }
             }
+        }
+    }
+}
+
+/// The counts and gauges of a mode's second; its histograms add in
+/// [`Decoded`], which holds them decoded.
+impl AddAssign<&ModeInterval> for ModeInterval {
+    fn add_assign(&mut self, v: &ModeInterval) {
+        self.sessions += v.sessions;
+        self.transfers += v.transfers;
+        self.errors += v.errors;
+        self.iterations += v.iterations;
+        self.bytes += v.bytes;
+        self.sessions_open += v.sessions_open;
+        self.peak_pending += v.peak_pending;
+        self.peak_open += v.peak_open;
+    }
+}
+
+/// Adds `b` into `a` second by second, as another machine's share of the same
+/// run. On error (a histogram that does not decode) `a` is unchanged.
+pub fn merge(a: &mut Vec<Interval>, b: &[Interval]) -> Result<(), ResultError> {
+    let mut out = a.clone();
+    for x in b {
+        match out.iter_mut().find(|i| i.t_s == x.t_s) {
+            Some(i) => {
+                let mut ours = Decoded::of(i)?;
+                ours += &Decoded::of(x)?;
+                *i = ours.encode();
+            }
+            None => out.push(x.clone()),
         }
     }
     out.sort_by_key(|i| i.t_s);
