@@ -8,8 +8,6 @@
 //! not held.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -115,6 +113,9 @@ pub struct Search {
     pub limits: Limits,
     pub out_dir: Option<PathBuf>,
     pub quiet: bool,
+    /// Stops the search: between steps, or the running step (written, marked
+    /// interrupted). The CLI cancels it on SIGINT or SIGTERM.
+    pub cancel: crate::driver::Cancel,
 }
 
 /// The levels to try: strictly rising, so the search ends; the last is `max`.
@@ -196,10 +197,9 @@ pub fn search(
     };
     std::fs::create_dir_all(&dir).map_err(write_error(&dir))?;
     save(&dir, &c)?;
-    let (interrupt, _watching) = watch_ctrl_c();
     let all = levels(s.start, s.growth, s.max);
     for (i, &users) in all.iter().enumerate() {
-        if interrupt.load(Ordering::SeqCst) {
+        if s.cancel.is_cancelled() {
             c.interrupted = true;
             break;
         }
@@ -211,6 +211,7 @@ pub fn search(
         let opts = run::Options {
             out: Some(dir.join(&file)),
             quiet: s.quiet,
+            cancel: s.cancel.clone(),
         };
         let f = run::run(&plan_for(users)?, &opts)
             .map_err(|source| CapacityError::Run { users, source })?;
@@ -423,28 +424,4 @@ fn save(dir: &Path, c: &Capacity) -> Result<(), CapacityError> {
     crate::result::write::json(&json, c).map_err(write_error(&json))?;
     crate::result::write::atomic(&csv_path, |w| w.write_all(csv.as_bytes()))
         .map_err(write_error(&csv_path))
-}
-
-/// Ctrl-C between steps. The driver listens only while a step runs, and once
-/// tokio has taken SIGINT nothing else stops the process, so a Ctrl-C during a
-/// step's set-up would be lost. Dropping the sender ends the thread.
-fn watch_ctrl_c() -> (Arc<AtomicBool>, Option<tokio::sync::oneshot::Sender<()>>) {
-    let fired = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let f = fired.clone();
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    else {
-        return (fired, None);
-    };
-    std::thread::spawn(move || {
-        rt.block_on(async {
-            tokio::select! {
-                r = tokio::signal::ctrl_c() => f.store(r.is_ok(), Ordering::SeqCst),
-                _ = rx => {}
-            }
-        })
-    });
-    (fired, Some(tx))
 }

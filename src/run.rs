@@ -53,6 +53,9 @@ pub enum Status {
 pub struct Options {
     pub out: Option<PathBuf>,
     pub quiet: bool,
+    /// Stops the run early; what ran until then is written, marked
+    /// `interrupted`. The CLI cancels it on SIGINT or SIGTERM.
+    pub cancel: Cancel,
 }
 
 pub struct Finished {
@@ -117,10 +120,9 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Finished, RunError> {
     let kernel_before = crate::kernel::is_local(addr.ip())
         .then(|| crate::kernel::Sample::take(addr.ip()))
         .flatten();
-    let cancel = Cancel::default();
     let mut progress = Progress::new(plan.stop, opts.quiet);
     let stop = plan.stop;
-    let outcome = driver::run(plan, addr, &cancel, &mut |t| progress.tick(&t, stop))
+    let outcome = driver::run(plan, addr, &opts.cancel, &mut |t| progress.tick(&t, stop))
         .map_err(RunError::Runtime)?;
     progress.finish();
     let kernel = kernel_before.and_then(|before| {

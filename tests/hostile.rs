@@ -70,6 +70,7 @@ fn run(
         &ftpload::run::Options {
             out: Some(out),
             quiet: true,
+            cancel: Default::default(),
         },
     )
 }

@@ -131,6 +131,7 @@ fn set_up_names_a_missing_undeclared_file() {
         &ftpload::run::Options {
             out: Some(dir.join("r.json")),
             quiet: true,
+            cancel: Default::default(),
         },
     )
     .err()
@@ -161,6 +162,7 @@ fn wrong_password_fails_fast_with_a_clear_error() {
         &ftpload::run::Options {
             out: Some(dir.join("r.json")),
             quiet: true,
+            cancel: Default::default(),
         },
     )
     .err()

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::signal::Signals;
 use super::{exit, TargetArgs, UsageError};
 use crate::scenario::units::parse_duration;
 use crate::scenario::Overrides;
@@ -81,7 +82,7 @@ pub struct CapacityArgs {
     pub quiet: bool,
 }
 
-pub(super) fn execute(a: CapacityArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn execute(a: CapacityArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
     use crate::capacity::{self, CapacityError, Growth, Limits, Search};
     let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
     let search = Search {
@@ -105,6 +106,7 @@ pub(super) fn execute(a: CapacityArgs) -> anyhow::Result<ExitCode> {
         },
         out_dir: a.out_dir,
         quiet: a.quiet,
+        cancel: signals.cancel(),
     };
     let mut header = false;
     let (c, dir) = capacity::search(&search, &mut |step| {
@@ -124,7 +126,7 @@ pub(super) fn execute(a: CapacityArgs) -> anyhow::Result<ExitCode> {
         dir.join("capacity.json").display()
     );
     Ok(ExitCode::from(if c.interrupted {
-        exit::INTERRUPTED
+        signals.exit_code()
     } else if c.highest_held.is_none() {
         exit::FAILURES
     } else {

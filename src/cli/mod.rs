@@ -9,6 +9,7 @@ mod capacity;
 mod probe;
 mod run;
 mod serve;
+mod signal;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,8 +38,11 @@ pub mod exit {
     pub const RUN: u8 = 3;
     /// `probe`: logged in, but at least one mode asked for failed.
     pub const MODES_FAILED: u8 = 4;
-    /// Interrupted (Ctrl-C); the partial result was written.
+    /// Interrupted by SIGINT (Ctrl-C); the partial result was written.
     pub const INTERRUPTED: u8 = 130;
+    /// Stopped by SIGTERM (a CI cancel, `timeout`, an evicted pod); the
+    /// partial result was written.
+    pub const TERMINATED: u8 = 143;
 }
 
 const AFTER_HELP: &str = "\
@@ -52,7 +56,7 @@ Examples:
   ftpload probe ftp://bob@127.0.0.1:2121
       Diagnose a server's data connections in the four modes (see `ftpload probe --help`).
 
-Exit codes: 0 clean run, 1 run recorded failures, 2 bad input, 3 could not run, 130 interrupted (partial result written).";
+Exit codes: 0 clean run, 1 run recorded failures, 2 bad input, 3 could not run, 130 interrupted by Ctrl-C, 143 by SIGTERM (partial result written).";
 
 #[derive(Debug, Parser)]
 #[command(name = "ftpload", version, about = "Load generator and benchmark harness for FTP servers", long_about = "Load generator and benchmark harness for FTP servers.\n\nDrives a population of virtual FTP clients, each in its transfer mode (passive PASV, extended passive EPSV, active PORT, extended active EPRT), and records connection setup, data-channel setup, time to first byte, transfer time and throughput per mode into HDR histograms, written as a mergeable JSON result.", after_help = AFTER_HELP)]
@@ -161,9 +165,9 @@ fn quiet_embedded_panics() {
 pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     quiet_embedded_panics();
     match cli.command {
-        Cmd::Run(a) => run::execute(a),
-        Cmd::Serve(a) => serve::execute(a),
-        Cmd::Capacity(a) => capacity::execute(a),
+        Cmd::Run(a) => run::execute(a, &signal::Signals::watch()?),
+        Cmd::Serve(a) => serve::execute(a, &signal::Signals::watch()?),
+        Cmd::Capacity(a) => capacity::execute(a, &signal::Signals::watch()?),
         Cmd::Probe(a) => probe::execute(a),
         Cmd::Report { results } => {
             let runs = crate::report::read_all(&results).map_err(|e| UsageError(e.to_string()))?;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::signal::Signals;
 use super::{exit, TargetArgs, AFTER_HELP};
 use crate::run::{self, RunError, Status};
 use crate::scenario::units::parse_duration;
@@ -56,7 +57,7 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
-pub(super) fn execute(a: RunArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
     let o = Overrides {
         users: a.users,
         duration: a.duration,
@@ -74,6 +75,7 @@ pub(super) fn execute(a: RunArgs) -> anyhow::Result<ExitCode> {
         &run::Options {
             out: a.out,
             quiet: a.quiet,
+            cancel: signals.cancel(),
         },
     )
     .map_err(|e| match e {
@@ -97,7 +99,7 @@ pub(super) fn execute(a: RunArgs) -> anyhow::Result<ExitCode> {
         }
         Status::Interrupted => {
             eprintln!("interrupted: the result holds what ran until then");
-            exit::INTERRUPTED
+            signals.exit_code()
         }
     }))
 }

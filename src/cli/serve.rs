@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::exit;
+use super::signal::Signals;
 use crate::proto::PortRange;
 use crate::scenario::units::parse_size;
 use crate::target::{EmbeddedConfig, EmbeddedServer};
@@ -45,7 +46,7 @@ fn parse_file_spec(s: &str) -> Result<(String, u64), String> {
     Ok((n.to_string(), parse_size(sz)?))
 }
 
-pub(super) fn execute(a: ServeArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn execute(a: ServeArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
     crate::sys::raise_nofile_limit();
     let cfg = EmbeddedConfig {
         bind: SocketAddr::new(a.bind, a.port),
@@ -68,10 +69,11 @@ pub(super) fn execute(a: ServeArgs) -> anyhow::Result<ExitCode> {
         c.passive_ports.end(),
         server.root().display()
     );
+    // Until SIGINT or SIGTERM: either way the server stops and its generated
+    // root is removed.
     tokio::runtime::Builder::new_current_thread()
-        .enable_all()
         .build()?
-        .block_on(tokio::signal::ctrl_c())?;
+        .block_on(signals.cancel().cancelled());
     server.stop();
     Ok(ExitCode::from(exit::OK))
 }

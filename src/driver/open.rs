@@ -34,6 +34,25 @@ struct Group {
     next_mode: usize,
 }
 
+/// Starts the arrival thread; the task that waits for it tells it to stop
+/// (by dropping [`SetOnDrop`]) when the supervisor aborts the run.
+pub(super) fn spawn(
+    plan: &Plan,
+    ol: &OpenLoop,
+    ctxs: Vec<Arc<Ctx>>,
+    stop: watch::Receiver<bool>,
+    tasks: &mut JoinSet<()>,
+) {
+    let (plan, ol) = (plan.clone(), ol.clone());
+    tasks.spawn(async move {
+        let abort = Arc::new(AtomicBool::new(false));
+        let _cancelled = SetOnDrop(abort.clone());
+        let rt = Handle::current();
+        let _ =
+            tokio::task::spawn_blocking(move || arrivals(&plan, &ol, ctxs, stop, abort, rt)).await;
+    });
+}
+
 /// Runs the schedule to its end (or the stop signal), then waits for the
 /// arrivals still running; `abort` cancels them all.
 ///
@@ -41,7 +60,7 @@ struct Group {
 /// whole milliseconds, so arrivals it wakes start up to a millisecond late,
 /// which would be the generator's own lag in every measurement. A thread
 /// sleeping with the OS's timer starts them within tens of microseconds.
-pub(super) fn arrivals(
+fn arrivals(
     plan: &Plan,
     ol: &OpenLoop,
     ctxs: Vec<Arc<Ctx>>,
@@ -188,7 +207,7 @@ fn sleep_until(t: Instant, stop: &watch::Receiver<bool>, abort: &AtomicBool) -> 
 
 /// Sets its flag when dropped: when the task awaiting the arrival thread is
 /// cancelled, the thread hears of it.
-pub(super) struct SetOnDrop(pub Arc<AtomicBool>);
+struct SetOnDrop(Arc<AtomicBool>);
 
 impl Drop for SetOnDrop {
     fn drop(&mut self) {

@@ -41,6 +41,7 @@ pub fn run_scenario(toml: &str, o: &Overrides, tag: &str) -> Ran {
         &run::Options {
             out: Some(out.clone()),
             quiet: true,
+            cancel: Default::default(),
         },
     )
     .unwrap_or_else(|e| panic!("run failed: {e}"));

@@ -1,0 +1,132 @@
+//! The closed-loop executor: each virtual client runs its iterations back to
+//! back, the next starting when the last ends; how many run is the plan's
+//! users, reached over the ramp-up, or moved by user stages.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+
+use super::{wait_stop, Ctx};
+use crate::client::{Env, Sink, VirtualClient};
+use crate::metrics::Metric;
+use crate::proto::Mode;
+use crate::scenario::load::UserStages;
+use crate::scenario::{Plan, SessionModel};
+
+/// Starts every client of the plan, in an order that interleaves the
+/// groups by weight, so a ramp (or a stage) brings every group up in
+/// proportion.
+pub(super) fn spawn(plan: &Plan, ctxs: &[Arc<Ctx>], tasks: &mut JoinSet<()>) {
+    let total = plan.total_users().max(1);
+    let mut modes: Vec<std::vec::IntoIter<Mode>> = plan
+        .groups
+        .iter()
+        .map(|g| g.client_modes().collect::<Vec<_>>().into_iter())
+        .collect();
+    let mut pick = crate::scenario::Wrr::new(plan.groups.iter().map(|g| g.users).collect());
+    for k in 0..total {
+        let gi = pick.pick();
+        let g = &plan.groups[gi];
+        let Some(mode) = modes[gi].next() else {
+            continue;
+        };
+        let vc = VirtualClient {
+            id: k,
+            mode,
+            bandwidth: g.bandwidth,
+            think: g.think,
+            transfers_per_session: g.transfers_per_session,
+        };
+        let seed = plan.seed;
+        // With user stages, each client waits for its turn instead.
+        let delay = match plan.user_stages {
+            Some(_) => Duration::ZERO,
+            None => plan.ramp_up.mul_f64(k as f64 / total as f64),
+        };
+        let ctx = ctxs[gi].clone();
+        let stages = plan.user_stages.clone();
+        tasks.spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = wait_stop(ctx.stop.clone()) => return,
+            }
+            client_loop(vc, &ctx, seed, stages.as_ref()).await;
+        });
+    }
+}
+
+/// One closed-loop client: iterations back to back until the run ends. With
+/// user stages, client `id` runs only while the stage wants more than `id`
+/// users; otherwise it quits its session and sleeps until its turn comes.
+async fn client_loop(vc: VirtualClient, ctx: &Ctx, seed: u64, stages: Option<&UserStages>) {
+    let mut rng = crate::client::client_rng(seed, vc.id);
+    let env = Env {
+        target: &ctx.target,
+        sink: &ctx.sink,
+        live: &ctx.live,
+    };
+    let mut session = None;
+    let mut running = false;
+    loop {
+        if let Some(st) = stages {
+            let rank = (vc.id + 1) as f64;
+            let t = ctx.live.elapsed().as_secs_f64();
+            if st.users_at(t) < rank {
+                if let Some(c) = session.take() {
+                    vc.close(c, &env).await;
+                }
+                if std::mem::take(&mut running) {
+                    ctx.live.client_stopped();
+                }
+                let Some(at) = st.when_at_least(rank, t) else {
+                    break;
+                };
+                let wake = ctx.live.start() + Duration::from_secs_f64(at);
+                tokio::select! {
+                    _ = tokio::time::sleep_until(wake.into()) => continue,
+                    _ = wait_stop(ctx.stop.clone()) => break,
+                }
+            }
+        }
+        if !ctx.next_iteration() {
+            break;
+        }
+        if !std::mem::replace(&mut running, true) {
+            ctx.live.client_started();
+        }
+        ctx.live.iteration_started();
+        let start = Instant::now();
+        let ok = vc
+            .run_ops(&mut session, &ctx.ops, ctx.mix.as_deref(), &env, &mut rng)
+            .await;
+        let took = start.elapsed();
+        ctx.sink.record(vc.mode, |s| {
+            // In closed loop an iteration starts when intended: both are the same.
+            s.record_duration(Metric::Iteration, took);
+            s.record_duration(Metric::IterationCorrected, took);
+            if ok {
+                s.counters.iterations += 1
+            } else {
+                s.counters.iterations_failed += 1
+            }
+        });
+        if !ok {
+            session = None;
+            tokio::select! {
+                _ = tokio::time::sleep(ctx.retry_pause) => {}
+                _ = wait_stop(ctx.stop.clone()) => {}
+            }
+        } else if ctx.session == SessionModel::PerIteration {
+            if let Some(c) = session.take() {
+                vc.close(c, &env).await;
+            }
+        }
+    }
+    if let Some(c) = session.take() {
+        vc.close(c, &env).await;
+    }
+    if running {
+        ctx.live.client_stopped();
+    }
+}

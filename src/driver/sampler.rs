@@ -1,0 +1,119 @@
+//! The sampler: every 100 ms it reads the live gauges (data channels pending
+//! and open) into each mode's histograms, and every second it closes a
+//! timeline interval from what the shards recorded since the last one. Its
+//! own concern, apart from the supervisor that calls it: what a second of
+//! the run looks like in the result.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::metrics::live::Peaks;
+use crate::metrics::shard::Registry;
+use crate::metrics::{Live, ModeStats, Recorder};
+use crate::proto::Mode;
+use crate::result::timeline::{Interval, ModeInterval};
+
+/// Samples the live gauges into each mode's histograms every 100 ms, and
+/// every second closes a timeline interval.
+pub(super) struct Sampler {
+    modes: Vec<Mode>,
+    target: IpAddr,
+    local: bool,
+    open_loop: bool,
+    /// Samples since the last interval closed.
+    samples: u32,
+    /// The end of the open interval, in whole seconds since the start.
+    t_s: u32,
+    second: [Peaks; 4],
+    last_started_offered: (u64, u64),
+    /// TIME_WAIT as last read, and whether a read is under way: reading
+    /// /proc/net/tcp takes up to a second on a busy host with many sockets,
+    /// so it runs beside the sampler, never in its way.
+    time_wait: Arc<AtomicU64>,
+    reading: Arc<AtomicBool>,
+}
+
+impl Sampler {
+    pub(super) fn new(modes: &[Mode], target: IpAddr, open_loop: bool) -> Sampler {
+        let local = crate::kernel::is_local(target);
+        // Read once before the load, so the first second has a value.
+        let time_wait = if local {
+            crate::kernel::time_wait(target)
+        } else {
+            0
+        };
+        Sampler {
+            modes: modes.to_vec(),
+            target,
+            local,
+            open_loop,
+            samples: 0,
+            t_s: 1,
+            time_wait: Arc::new(AtomicU64::new(time_wait)),
+            reading: Arc::default(),
+            second: Default::default(),
+            last_started_offered: (0, 0),
+        }
+    }
+
+    pub(super) fn sample(&mut self, registry: &Arc<Registry>, live: &Live) -> Option<Interval> {
+        for &m in &self.modes {
+            let p = live.take_peaks(m);
+            let s = &mut self.second[m.index()];
+            s.pending = s.pending.max(p.pending);
+            s.open = s.open.max(p.open);
+            registry.with_shard(|r| r.run.mode(m).channels.sample(p.pending, p.open, p.in_use));
+        }
+        self.samples += 1;
+        (live.elapsed() >= Duration::from_secs(self.t_s.into()))
+            .then(|| self.interval(registry, live))
+    }
+
+    fn interval(&mut self, registry: &Arc<Registry>, live: &Live) -> Interval {
+        // What the shards recorded since the last interval is this
+        // interval's numbers, histograms included.
+        let delta = registry.drain().combined();
+        self.close(delta, live)
+    }
+
+    fn close(&mut self, delta: Recorder, live: &Live) -> Interval {
+        let empty = ModeStats::default();
+        let mut modes = std::collections::BTreeMap::new();
+        for &m in &self.modes {
+            let d = delta.get(m).unwrap_or(&empty);
+            let peaks = std::mem::take(&mut self.second[m.index()]);
+            modes.insert(m, ModeInterval::from_stats(d, live.sessions_open(m), peaks));
+        }
+        self.samples = 0;
+        if self.local && !self.reading.swap(true, Ordering::Relaxed) {
+            let (target, tw, reading) = (self.target, self.time_wait.clone(), self.reading.clone());
+            tokio::task::spawn_blocking(move || {
+                tw.store(crate::kernel::time_wait(target), Ordering::Relaxed);
+                reading.store(false, Ordering::Relaxed);
+            });
+        }
+        let t_s = self.t_s;
+        // Whole seconds the sampler missed (a stalled thread) are skipped.
+        self.t_s = (live.elapsed().as_secs() as u32 + 1).max(t_s + 1);
+        let (started, offered) = live.started_offered();
+        let (s0, o0) = std::mem::replace(&mut self.last_started_offered, (started, offered));
+        Interval {
+            t_s,
+            clients: live.clients(),
+            offered: self.open_loop.then_some(offered - o0),
+            started: started - s0,
+            time_wait: self.time_wait.load(Ordering::Relaxed),
+            modes,
+        }
+    }
+
+    /// The partial last second: samples since the last interval, or counts
+    /// recorded after it (iterations finishing in the grace period).
+    pub(super) fn finish(&mut self, registry: &Arc<Registry>, live: &Live) -> Option<Interval> {
+        let delta = registry.drain().combined();
+        let recorded = delta.iter().next().is_some();
+        (self.samples > 0 || recorded).then(|| self.close(delta, live))
+    }
+}

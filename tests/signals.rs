@@ -1,0 +1,141 @@
+//! SIGTERM, caught at the CLI's edge like Ctrl-C: CI cancellations, `timeout`
+//! and evicted pods send it, and a run stopped that way must still write what
+//! it gathered, remove what it made, and say so in its exit code (143).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ftpload");
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ftpload-test-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Waits, bounded, for `cond`; panics naming `what` if it never holds.
+fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "{what} within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends `signal` to `child` and waits (bounded) for its exit code.
+fn stop(child: &mut Child, signal: i32) -> Option<i32> {
+    // SAFETY: sends a signal to our own child process.
+    unsafe { libc::kill(child.id() as i32, signal) };
+    let mut status = None;
+    wait_for("an exit after the signal", Duration::from_secs(30), || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    status.unwrap().code()
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn sigterm_writes_the_partial_result_removes_the_embedded_root_and_exits_143() {
+    let dir = temp_dir("sigterm-run");
+    let out = dir.join("partial.json");
+    let mut child = Command::new(BIN)
+        .args(["run", "scenarios/smoke.toml", "--duration", "60s", "-q"])
+        .arg("--out")
+        .arg(&out)
+        .current_dir(repo_root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The embedded target's generated root, named by the process id.
+    let root = std::env::temp_dir().join(format!("ftpload-{}-0", child.id()));
+    wait_for("the embedded root made", Duration::from_secs(30), || {
+        root.is_dir()
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(stop(&mut child, libc::SIGTERM), Some(143));
+    let j = json(&out);
+    assert_eq!(j["interrupted"], true);
+    assert!(
+        j["modes"]["passive"]["counters"]["sessions"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(!root.exists(), "{} left behind", root.display());
+}
+
+#[test]
+fn serve_stopped_by_sigterm_removes_its_root() {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // "serving ftp://… root /tmp/ftpload-PID-0; Ctrl-C to stop"
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let root = line
+        .split(" root ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("no root in {line:?}"));
+    assert!(root.is_dir(), "{line}");
+    assert_eq!(stop(&mut child, libc::SIGTERM), Some(0));
+    assert!(!root.exists(), "{} left behind", root.display());
+}
+
+#[test]
+fn capacity_stopped_by_sigterm_keeps_its_steps_and_exits_143() {
+    let dir = temp_dir("sigterm-capacity");
+    let mut child = Command::new(BIN)
+        .args([
+            "capacity",
+            "scenarios/smoke.toml",
+            "-q",
+            "--step-duration",
+            "60s",
+        ])
+        .arg("--out-dir")
+        .arg(&dir)
+        .current_dir(repo_root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let first = dir.join("capacity.json");
+    wait_for("capacity.json started", Duration::from_secs(30), || {
+        first.exists()
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(stop(&mut child, libc::SIGTERM), Some(143));
+    let c = json(&first);
+    assert_eq!(c["interrupted"], true);
+    // The step that was running is written too, marked interrupted.
+    let step = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("step-")
+        })
+        .expect("the interrupted step's result");
+    assert_eq!(json(&step)["interrupted"], true);
+}
