@@ -9,6 +9,7 @@
 pub mod capacity;
 pub mod cli;
 pub mod client;
+pub mod diagnosis;
 pub mod driver;
 pub mod kernel;
 pub mod metrics;

@@ -63,7 +63,7 @@ fn embedded_target_passive_epsv_active_work_and_eprt_is_not_implemented() {
     let url = format!("ftp://ftpload:ftpload@{}", s.addr());
     let (code, v) = probe_json(&[&url, "--path", "1k.bin", "--timeout", "2s"]);
     assert_eq!(code, 4, "{v:#}");
-    assert_eq!(v["probe_version"], 1);
+    assert_eq!(v["probe_version"], 2);
     assert_eq!(v["status"], "modes_failed");
     assert_eq!(v["banner"], "ftpload embedded target");
     let feat: Vec<&str> = v["feat"]["features"]

@@ -6,7 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ErrorClass, Step};
+use super::ErrorClass;
+use crate::diagnosis::Cause;
 use crate::proto::Verb;
 
 /// The first exhaustion event of a mode: when, what, and how loaded the run was then.
@@ -36,7 +37,9 @@ impl Exhaustion {
     }
 }
 
-/// The signature a failure matches, if it is one of exhaustion.
+/// The signature a failure matches, if it is one of exhaustion: a server's
+/// own words for a full range first, then the causes that mean something
+/// ran out (or is filtered), by [`Cause::of`] as every report reads them.
 pub fn signature(class: &ErrorClass, text: &str) -> Option<&'static str> {
     let passive_cmd = |c: &Option<Verb>| matches!(c, Some(Verb::Pasv | Verb::Epsv));
     Some(match class {
@@ -62,20 +65,20 @@ pub fn signature(class: &ErrorClass, text: &str) -> Option<&'static str> {
             "421: a data channel timed out on the server"
         }
         ErrorClass::Reply { code: 421, .. } => "421: the server refuses more sessions",
-        ErrorClass::NoBanner => "connected, no banner: the server's listen queue overflowed",
         ErrorClass::AddrInUse { .. } => "client: active port range exhausted (EADDRINUSE)",
         ErrorClass::AddrNotAvailable { .. } => "client: local ports exhausted (EADDRNOTAVAIL)",
         ErrorClass::FileLimit { .. } => "client: file descriptors exhausted (EMFILE/ENFILE)",
-        ErrorClass::Refused {
-            step: Step::DataConnect,
-        } => "passive port refused: nothing listens on the announced port",
-        ErrorClass::Timeout {
-            step: Step::DataConnect,
-        } => "passive connect timed out: the announced port is filtered or its listener gone",
-        ErrorClass::Timeout {
-            step: Step::DataAccept,
-        } => "active: the server never connected back",
-        _ => return None,
+        _ => match Cause::of(None, class, text) {
+            Cause::NoBanner => "connected, no banner: the server's listen queue overflowed",
+            Cause::DataConnectRefused => {
+                "passive port refused: nothing listens on the announced port"
+            }
+            Cause::DataConnectTimeout => {
+                "passive connect timed out: the announced port is filtered or its listener gone"
+            }
+            Cause::AcceptTimeout => "active: the server never connected back",
+            _ => return None,
+        },
     })
 }
 
@@ -86,6 +89,7 @@ pub const OUTSIDE_RANGE: &str = "announced passive port outside the declared ran
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::Step;
 
     #[test]
     fn each_server_has_its_signature() {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::classify::failure;
 use super::findings::{
-    command_of, ms, Cause, ControlFindings, Failure, Feat, ModeFindings, PortSamples, Transfer,
+    ms, Cause, ControlFindings, Failure, Feat, ModeFindings, PortSamples, Transfer,
 };
 use super::Options;
 use crate::metrics::Step;
@@ -126,7 +126,7 @@ async fn sample_ports(o: &Options, ctrl: &mut Control) -> Option<PortSamples> {
         .collect();
     let mut last = None;
     for (i, &mode) in candidates.iter().enumerate() {
-        let mut s = PortSamples::new(command_of(mode), o.pasv_samples);
+        let mut s = PortSamples::new(mode.verb(), o.pasv_samples);
         for _ in 0..o.pasv_samples {
             let mut ch = Channel::new(mode, &o.data, &());
             let t0 = Instant::now();

@@ -1,13 +1,13 @@
-//! Classifying a failure: from the protocol layer's error and its
-//! [`ErrorClass`] to a stable [`Cause`], the connection it happened on, and
-//! how long the failing step ran. Pure, so every rule is unit tested.
+//! Classifying a failure: from the protocol layer's error to its cause (by
+//! [`Cause::of`], as the run summary does), the connection it happened on,
+//! and how long the failing step ran. Pure, so every rule is unit tested.
 
 use std::time::Duration;
 
 use super::findings::{ms, Cause, Connection, Failure, ReplyText};
-use crate::metrics::{ErrorClass, Step};
+use crate::metrics::Step;
 use crate::proto::data::ChannelInfo;
-use crate::proto::{Mode, ProtoError, Verb};
+use crate::proto::{Mode, ProtoError};
 
 /// A failure with its cause, connection and evidence. `exchange` is how long
 /// the whole exchange ran; a data connect or accept is timed from its own start.
@@ -18,7 +18,7 @@ pub(super) fn failure(
     info: Option<&ChannelInfo>,
 ) -> Failure {
     let class = e.class();
-    let step = step_of(&class);
+    let step = class.step();
     let after = match (step, info.and_then(|i| i.waiting_since)) {
         (Some(Step::DataConnect | Step::DataAccept), Some(since)) => since.elapsed(),
         _ => exchange,
@@ -45,7 +45,11 @@ pub(super) fn failure(
         _ => Connection::Control,
     };
     Failure {
-        cause: cause(mode, e, &class),
+        // Only the protocol error knows a mode cannot work at all here.
+        cause: match e {
+            ProtoError::Unsupported(_) => Cause::Unsupported,
+            _ => Cause::of(mode, &class, reply.as_ref().map_or("", |r| r.text.as_str())),
+        },
         class,
         connection,
         after_ms: ms(after),
@@ -54,130 +58,13 @@ pub(super) fn failure(
     }
 }
 
-/// The step a failure class names (a reply names a command instead).
-pub(super) fn step_of(c: &ErrorClass) -> Option<Step> {
-    use ErrorClass::*;
-    match *c {
-        Refused { step }
-        | Timeout { step }
-        | AddrNotAvailable { step }
-        | AddrInUse { step }
-        | FileLimit { step }
-        | Reset { step }
-        | Closed { step }
-        | Protocol { step }
-        | Os { step, .. } => Some(step),
-        NoBanner => Some(Step::Banner),
-        Reply { .. } => None,
-    }
-}
-
-/// The stable cause of a failure, from its class and the reply's words.
-fn cause(mode: Option<Mode>, e: &ProtoError, class: &ErrorClass) -> Cause {
-    use ErrorClass as C;
-    let active = mode.is_some_and(Mode::is_active);
-    let text = match e {
-        ProtoError::Unexpected { reply, .. } => reply.text.as_str(),
-        _ => "",
-    };
-    match *class {
-        C::Refused {
-            step: Step::Connect,
-        } => Cause::ConnectRefused,
-        C::Timeout {
-            step: Step::Connect,
-        } => Cause::ConnectTimeout,
-        C::NoBanner => Cause::NoBanner,
-        C::Refused {
-            step: Step::DataConnect,
-        } => Cause::DataConnectRefused,
-        C::Timeout {
-            step: Step::DataConnect,
-        } => Cause::DataConnectTimeout,
-        C::Timeout {
-            step: Step::DataAccept,
-        } => Cause::AcceptTimeout,
-        C::Timeout {
-            step: Step::Transfer,
-        } => Cause::TransferBroken,
-        C::Timeout {
-            step: Step::DataSetup,
-        } if active => Cause::PortReplyTimeout,
-        C::Timeout { .. } => Cause::ReplyTimeout,
-        C::Reply {
-            command: Some(Verb::User | Verb::Pass),
-            ..
-        } => Cause::LoginRefused,
-        C::Reply {
-            code,
-            command: Some(v @ (Verb::Pasv | Verb::Epsv | Verb::Port | Verb::Eprt)),
-        } => {
-            if not_implemented(code, text) {
-                Cause::NotImplemented
-            } else if code == 425 && matches!(v, Verb::Port | Verb::Eprt) {
-                // pyftpdlib connects back while handling PORT.
-                Cause::ConnectBackFailed
-            } else {
-                Cause::ServerReply
-            }
-        }
-        C::Reply {
-            code: 425 | 426,
-            command: Some(Verb::List | Verb::Retr),
-        } if active => Cause::ConnectBackFailed,
-        C::Reply {
-            code: 425 | 426,
-            command: Some(Verb::List | Verb::Retr),
-        } => Cause::DataRejected,
-        C::Reply {
-            code: 450 | 550 | 553,
-            command: Some(Verb::Retr),
-        } => Cause::FileUnavailable,
-        C::Reply { .. } => Cause::ServerReply,
-        C::Refused { .. } | C::Reset { .. } | C::Os { .. }
-            if step_of(class) == Some(Step::DataConnect) =>
-        {
-            Cause::DataConnectFailed
-        }
-        C::Closed {
-            step: Step::Transfer,
-        }
-        | C::Reset {
-            step: Step::Transfer,
-        } => Cause::TransferBroken,
-        C::Closed { .. } | C::Reset { .. } => Cause::ControlClosed,
-        C::Protocol { .. } if matches!(e, ProtoError::Unsupported(_)) => Cause::Unsupported,
-        C::Protocol { .. } => Cause::BadReply,
-        C::AddrInUse { .. } | C::AddrNotAvailable { .. } | C::FileLimit { .. } => {
-            Cause::ClientResources
-        }
-        C::Refused { .. } | C::Os { .. } => Cause::OsError,
-    }
-}
-
-/// 502 and 504 say so; a 500 is "not implemented" only in words (vsftpd's
-/// `500 OOPS` and `500 Illegal PORT command` are refusals); 522 is EPRT's
-/// "network protocol not supported".
-fn not_implemented(code: u16, text: &str) -> bool {
-    let t = text.to_ascii_lowercase();
-    match code {
-        502 | 504 | 522 => true,
-        500 => [
-            "not implemented",
-            "unknown",
-            "not understood",
-            "unrecognized",
-        ]
-        .iter()
-        .any(|w| t.contains(w)),
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::Reply;
+    use crate::metrics::ErrorClass;
+    use crate::proto::reply::ReplyError;
+    use crate::proto::{Reply, Verb};
+    use crate::result::ErrorEntry;
 
     fn reply(code: u16, text: &str, verb: Verb, mode: Mode) -> Cause {
         let e = ProtoError::Unexpected {
@@ -290,5 +177,132 @@ mod tests {
             (f.cause, f.connection),
             (Cause::ControlClosed, Connection::Control)
         );
+    }
+
+    /// The protocol error the client would have met for `class`.
+    fn error_for(class: ErrorClass, text: &str) -> ProtoError {
+        let io = |step, errno| ProtoError::io(step, std::io::Error::from_raw_os_error(errno));
+        match class {
+            ErrorClass::Reply { code, command } => ProtoError::Unexpected {
+                step: Step::DataSetup,
+                command,
+                reply: Reply {
+                    code,
+                    text: text.into(),
+                },
+            },
+            ErrorClass::NoBanner => ProtoError::Timeout { step: Step::Banner },
+            ErrorClass::Timeout { step } => ProtoError::Timeout { step },
+            ErrorClass::Closed { step } => ProtoError::Closed { step },
+            ErrorClass::Protocol { step } => ProtoError::Reply {
+                step,
+                source: ReplyError::BadPasv { text: text.into() },
+            },
+            ErrorClass::Refused { step } => io(step, libc::ECONNREFUSED),
+            ErrorClass::AddrNotAvailable { step } => io(step, libc::EADDRNOTAVAIL),
+            ErrorClass::AddrInUse { step } => io(step, libc::EADDRINUSE),
+            ErrorClass::FileLimit { step } => io(step, libc::EMFILE),
+            ErrorClass::Reset { step } => io(step, libc::ECONNRESET),
+            ErrorClass::Os { step, errno } => io(step, errno),
+        }
+    }
+
+    /// Every class at every step, and replies of the codes that mean
+    /// something to the commands that meet them, in every mode: the probe
+    /// (from the protocol error) and the run summary (from the recorded
+    /// class and sample) name the same cause.
+    #[test]
+    fn probe_and_summary_give_every_failure_the_same_cause() {
+        use crate::metrics::Step as S;
+        let steps = [
+            S::Connect,
+            S::Banner,
+            S::Login,
+            S::Command,
+            S::DataSetup,
+            S::DataConnect,
+            S::DataAccept,
+            S::Transfer,
+            S::Quit,
+        ];
+        let mut classes = vec![ErrorClass::NoBanner];
+        for step in steps {
+            classes.extend([
+                ErrorClass::Refused { step },
+                ErrorClass::Timeout { step },
+                ErrorClass::AddrNotAvailable { step },
+                ErrorClass::AddrInUse { step },
+                ErrorClass::FileLimit { step },
+                ErrorClass::Reset { step },
+                ErrorClass::Closed { step },
+                ErrorClass::Protocol { step },
+                ErrorClass::Os {
+                    step,
+                    errno: libc::ENETUNREACH,
+                },
+                ErrorClass::Os {
+                    step,
+                    errno: libc::EHOSTUNREACH,
+                },
+                ErrorClass::Os {
+                    step,
+                    errno: libc::EPERM,
+                },
+            ]);
+        }
+        let verbs = [
+            None,
+            Some(Verb::User),
+            Some(Verb::Pass),
+            Some(Verb::Type),
+            Some(Verb::Pasv),
+            Some(Verb::Epsv),
+            Some(Verb::Port),
+            Some(Verb::Eprt),
+            Some(Verb::List),
+            Some(Verb::Retr),
+            Some(Verb::Stor),
+        ];
+        let replies = [
+            (421, "Service not available"),
+            (425, "Can't open data connection."),
+            (426, "Connection closed; transfer aborted."),
+            (450, "File unavailable"),
+            (500, "OOPS: vsf_sysutil_bind"),
+            (500, "Command not implemented"),
+            (502, "Active mode not enabled."),
+            (522, "Network protocol not supported"),
+            (530, "Login incorrect."),
+            (550, "No such file"),
+        ];
+        // A banner that never comes is its own class, never a timeout.
+        classes.retain(|c| *c != ErrorClass::Timeout { step: S::Banner });
+        let mut cases = Vec::new();
+        for c in classes {
+            cases.push((c, "something went wrong"));
+        }
+        for command in verbs {
+            for (code, text) in replies {
+                cases.push((ErrorClass::Reply { code, command }, text));
+            }
+        }
+        let mut checked = 0;
+        for (class, text) in cases {
+            let e = error_for(class, text);
+            assert_eq!(e.class(), class, "{e}");
+            for mode in Mode::ALL {
+                let probe = failure(Some(mode), &e, Duration::ZERO, None).cause;
+                // What a run records: the class, and the error's words as its sample.
+                let recorded = ErrorEntry {
+                    class,
+                    count: 1,
+                    sample: Some(e.to_string()),
+                };
+                let summary = crate::summary::channels::cause_of(mode, &recorded);
+                assert_eq!(probe, summary, "{class:?} in {mode} mode ({e})");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, (1 + 9 * 11 - 1 + 11 * 10) * 4);
     }
 }

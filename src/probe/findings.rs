@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use crate::diagnosis::Cause;
 use crate::metrics::ErrorClass;
 use crate::proto::{Exchange, Mode, Verb};
 
 /// Bumped on any change a reader could notice: a field added, removed,
 /// renamed or retyped, a new cause or status, a changed meaning (docs/probe.md).
-pub const PROBE_VERSION: u32 = 1;
+pub const PROBE_VERSION: u32 = 2;
 
 /// The whole diagnosis of one server.
 #[derive(Debug, Clone, Serialize)]
@@ -200,22 +201,12 @@ pub struct ModeFindings {
     pub transcript: Vec<Exchange>,
 }
 
-/// The command that opens a data channel in `mode`.
-pub fn command_of(mode: Mode) -> Verb {
-    match mode {
-        Mode::Passive => Verb::Pasv,
-        Mode::Epsv => Verb::Epsv,
-        Mode::Active => Verb::Port,
-        Mode::Eprt => Verb::Eprt,
-    }
-}
-
 impl ModeFindings {
     pub fn new(mode: Mode) -> ModeFindings {
         ModeFindings {
             works: false,
             cause: None,
-            command: command_of(mode),
+            command: mode.verb(),
             control_peer: None,
             announced: None,
             data_target: None,
@@ -275,83 +266,6 @@ pub enum Connection {
     PassiveData,
     /// The server's connect-back to our active listener.
     ActiveData,
-}
-
-/// A short, stable name for what went wrong; docs/probe.md lists them all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Cause {
-    ConnectRefused,
-    ConnectTimeout,
-    NoBanner,
-    LoginRefused,
-    /// A fresh session for one mode could not connect or log in.
-    SessionFailed,
-    DataConnectRefused,
-    DataConnectTimeout,
-    /// Our data connect failed otherwise (reset, unreachable, ...).
-    DataConnectFailed,
-    AcceptTimeout,
-    /// No reply to a command in time.
-    ReplyTimeout,
-    /// Active: no reply to PORT/EPRT in time. Servers that connect back
-    /// while handling PORT (pyftpdlib, libunftp) hang there when the
-    /// connect-back is dropped: the client-firewall failure as they show it.
-    PortReplyTimeout,
-    /// Active: the server said it could not connect back (425/426).
-    ConnectBackFailed,
-    /// Passive: we connected, then the server refused the transfer (425/426).
-    DataRejected,
-    NotImplemented,
-    /// RETR of --path got 550 (or 450/553).
-    FileUnavailable,
-    /// Any other negative reply.
-    ServerReply,
-    /// The data connection opened, then the transfer stalled or broke.
-    TransferBroken,
-    /// The server closed or reset the control connection.
-    ControlClosed,
-    /// A reply ftpload could not parse (a garbled 227, say).
-    BadReply,
-    /// This client ran out of ports or file descriptors.
-    ClientResources,
-    /// The mode cannot work over this control connection (PORT over IPv6).
-    Unsupported,
-    OsError,
-    /// Not a failure: passive worked only because ftpload connected to the
-    /// control peer instead of the address the 227 announced.
-    NatReplaced,
-}
-
-impl Cause {
-    pub fn as_str(self) -> &'static str {
-        use Cause::*;
-        match self {
-            ConnectRefused => "connect_refused",
-            ConnectTimeout => "connect_timeout",
-            NoBanner => "no_banner",
-            LoginRefused => "login_refused",
-            SessionFailed => "session_failed",
-            DataConnectRefused => "data_connect_refused",
-            DataConnectTimeout => "data_connect_timeout",
-            DataConnectFailed => "data_connect_failed",
-            AcceptTimeout => "accept_timeout",
-            ReplyTimeout => "reply_timeout",
-            PortReplyTimeout => "port_reply_timeout",
-            ConnectBackFailed => "connect_back_failed",
-            DataRejected => "data_rejected",
-            NotImplemented => "not_implemented",
-            FileUnavailable => "file_unavailable",
-            ServerReply => "server_reply",
-            TransferBroken => "transfer_broken",
-            ControlClosed => "control_closed",
-            BadReply => "bad_reply",
-            ClientResources => "client_resources",
-            Unsupported => "unsupported",
-            OsError => "os_error",
-            NatReplaced => "nat_replaced",
-        }
-    }
 }
 
 /// One line of the diagnosis.

@@ -33,6 +33,11 @@ pub enum Verb {
 }
 
 impl Verb {
+    /// A command that moves data over a data channel.
+    pub fn transfers(self) -> bool {
+        matches!(self, Verb::List | Verb::Nlst | Verb::Retr | Verb::Stor)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Verb::User => "USER",

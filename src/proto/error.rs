@@ -9,7 +9,6 @@
 //! words), because the protocol code is what tells them apart.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::io;
 
 use super::command::{InvalidArgument, Verb};
@@ -103,32 +102,22 @@ pub enum ErrorClass {
 }
 
 impl ErrorClass {
-    /// A stable, human-readable key, used by the terminal summary.
-    pub fn label(&self) -> String {
-        match self {
-            ErrorClass::Reply { code, command } => match command {
-                Some(c) => format!("reply {code} to {c}"),
-                None => format!("reply {code}"),
-            },
-            ErrorClass::NoBanner => "connected, no banner".into(),
-            ErrorClass::Refused { step } => format!("refused at {}", step.as_str()),
-            ErrorClass::Timeout { step } => format!("timeout at {}", step.as_str()),
-            ErrorClass::AddrNotAvailable { step } => {
-                format!("EADDRNOTAVAIL at {}", step.as_str())
-            }
-            ErrorClass::AddrInUse { step } => format!("EADDRINUSE at {}", step.as_str()),
-            ErrorClass::FileLimit { step } => format!("EMFILE/ENFILE at {}", step.as_str()),
-            ErrorClass::Reset { step } => format!("reset at {}", step.as_str()),
-            ErrorClass::Closed { step } => format!("closed by server at {}", step.as_str()),
-            ErrorClass::Protocol { step } => format!("bad reply at {}", step.as_str()),
-            ErrorClass::Os { step, errno } => format!("os error {errno} at {}", step.as_str()),
+    /// The step the class names (a reply names a command instead).
+    pub fn step(&self) -> Option<Step> {
+        use ErrorClass::*;
+        match *self {
+            Refused { step }
+            | Timeout { step }
+            | AddrNotAvailable { step }
+            | AddrInUse { step }
+            | FileLimit { step }
+            | Reset { step }
+            | Closed { step }
+            | Protocol { step }
+            | Os { step, .. } => Some(step),
+            NoBanner => Some(Step::Banner),
+            Reply { .. } => None,
         }
-    }
-}
-
-impl fmt::Display for ErrorClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.label())
     }
 }
 

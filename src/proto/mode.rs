@@ -38,6 +38,16 @@ impl Mode {
     pub fn is_active(self) -> bool {
         matches!(self, Mode::Active | Mode::Eprt)
     }
+
+    /// The command that opens a data channel in this mode.
+    pub fn verb(self) -> super::Verb {
+        match self {
+            Mode::Passive => super::Verb::Pasv,
+            Mode::Epsv => super::Verb::Epsv,
+            Mode::Active => super::Verb::Port,
+            Mode::Eprt => super::Verb::Eprt,
+        }
+    }
 }
 
 impl fmt::Display for Mode {

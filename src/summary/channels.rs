@@ -8,94 +8,47 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::diagnosis::words::Waits;
+use crate::diagnosis::Cause;
 use crate::metrics::{ErrorClass, Step};
-use crate::proto::{Mode, Verb};
-use crate::result::{ModeResult, RunResult};
+use crate::proto::Mode;
+use crate::result::{ErrorEntry, ModeResult, RunResult};
 
-/// A kind of data-channel failure, with the words for it.
-fn phrase(mode: Mode, class: &ErrorClass, timeouts: &Timeouts) -> Option<String> {
+/// The cause of a recorded failure, read as the probe reads one: from its
+/// class, its mode, and the words of its sample (which quote the reply).
+pub fn cause_of(mode: Mode, e: &ErrorEntry) -> Cause {
+    Cause::of(Some(mode), &e.class, e.sample.as_deref().unwrap_or(""))
+}
+
+/// Whether a failure is one of opening or keeping a data channel: those
+/// are what this line counts; a refused login or a missing file are not.
+fn on_data_channel(mode: Mode, class: &ErrorClass) -> bool {
     use ErrorClass as C;
-    let cmds = match mode {
-        Mode::Passive => "PASV",
-        Mode::Epsv => "EPSV",
-        Mode::Active => "PORT",
-        Mode::Eprt => "EPRT",
-    };
-    Some(match *class {
-        C::Timeout {
-            step: Step::DataConnect,
-        } => format!(
-            "connects to the announced port timed out after {} (filtered: a firewall drops them)",
-            timeouts.data_connect
-        ),
-        C::Refused {
-            step: Step::DataConnect,
-        } => "connects to the announced port were refused (nothing listens there)".into(),
-        C::Os {
-            step: Step::DataConnect,
-            errno,
-        } if errno == libc::ENETUNREACH || errno == libc::EHOSTUNREACH => {
-            "connects found no route to the announced address".into()
+    match *class {
+        C::Timeout { step } => {
+            matches!(step, Step::DataSetup | Step::DataConnect | Step::DataAccept)
         }
-        C::Timeout {
-            step: Step::DataAccept,
-        } => format!(
-            "connect-backs from the server never arrived within {} (a firewall in front of this client drops them?)",
-            timeouts.accept
-        ),
-        C::Timeout {
-            step: Step::DataSetup,
-        } if mode.is_active() => format!(
-            "{cmds} got no reply within {} (servers that connect back before answering hang here when the connect-back is dropped)",
-            timeouts.reply
-        ),
-        C::Timeout {
-            step: Step::DataSetup,
-        } => format!("{cmds} got no reply within {}", timeouts.reply),
-        C::AddrInUse {
-            step: Step::DataSetup,
-        } => "active listeners found no free port in the client's range".into(),
-        C::Reply {
-            code,
-            command: Some(v @ (Verb::Pasv | Verb::Epsv | Verb::Port | Verb::Eprt)),
-        } => format!("replies {code} to {v} (the server refused the data channel)"),
-        C::Reply {
-            code: code @ (425 | 426),
-            command,
-        } => format!(
-            "replies {code}{} (the server could not open or keep the data connection)",
-            command.map(|c| format!(" to {c}")).unwrap_or_default()
-        ),
-        C::Refused { step } | C::Timeout { step } | C::Reset { step } | C::Os { step, .. }
-            if matches!(step, Step::DataConnect | Step::DataAccept) =>
-        {
-            format!("failures: {class}")
+        C::Refused { step } | C::Reset { step } | C::Os { step, .. } => {
+            matches!(step, Step::DataConnect | Step::DataAccept)
         }
-        _ => return None,
-    })
+        C::AddrInUse { step } => step == Step::DataSetup,
+        C::Reply { command, code } => command == Some(mode.verb()) || matches!(code, 425 | 426),
+        _ => false,
+    }
 }
 
 /// The data timeouts of the run, as written in its plan.
-struct Timeouts {
-    data_connect: String,
-    accept: String,
-    reply: String,
-}
-
-impl Timeouts {
-    fn of(r: &RunResult) -> Timeouts {
-        let t = &r.scenario["timeouts"];
-        let get = |k: &str| t[k].as_str().unwrap_or("its timeout").to_string();
-        Timeouts {
-            data_connect: get("data_connect"),
-            accept: get("accept"),
-            reply: get("reply"),
-        }
+fn waits(r: &RunResult) -> Waits<'_> {
+    let get = |k: &str| r.scenario["timeouts"][k].as_str().unwrap_or("its timeout");
+    Waits {
+        data_connect: get("data_connect"),
+        accept: get("accept"),
+        reply: get("reply"),
     }
 }
 
 /// The line for one mode, or `None` when it asked for no data channel.
-fn line(mode: Mode, s: &ModeResult, timeouts: &Timeouts) -> Option<String> {
+fn line(mode: Mode, s: &ModeResult, waits: &Waits) -> Option<String> {
     let c = &s.counters;
     let asked = c.transfers + c.transfers_failed;
     if asked == 0 && c.sessions == 0 {
@@ -111,13 +64,15 @@ fn line(mode: Mode, s: &ModeResult, timeouts: &Timeouts) -> Option<String> {
         },
         c.channels_opened
     );
-    let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
-    for e in &s.errors {
-        if let Some(p) = phrase(mode, &e.class, timeouts) {
-            *kinds.entry(p).or_default() += e.count;
-        }
+    // By cause, and within one by its words (replies of different codes).
+    let mut kinds: BTreeMap<(Cause, String), u64> = BTreeMap::new();
+    for e in s.errors.iter().filter(|e| on_data_channel(mode, &e.class)) {
+        let cause = cause_of(mode, e);
+        *kinds
+            .entry((cause, cause.phrase(mode, &e.class, waits)))
+            .or_default() += e.count;
     }
-    let mut kinds: Vec<(String, u64)> = kinds.into_iter().collect();
+    let mut kinds: Vec<(String, u64)> = kinds.into_iter().map(|((_, p), n)| (p, n)).collect();
     kinds.sort_by_key(|k| std::cmp::Reverse(k.1));
     // One kind of failure behind every channel that did not open: "all".
     let unopened = asked.saturating_sub(c.channels_opened);
@@ -135,11 +90,11 @@ fn line(mode: Mode, s: &ModeResult, timeouts: &Timeouts) -> Option<String> {
 
 /// One line per mode.
 pub fn render(r: &RunResult) -> String {
-    let timeouts = Timeouts::of(r);
+    let waits = waits(r);
     let lines: Vec<String> = r
         .modes
         .iter()
-        .filter_map(|(m, s)| line(*m, s, &timeouts))
+        .filter_map(|(m, s)| line(*m, s, &waits))
         .collect();
     if lines.is_empty() {
         return String::new();

@@ -1,0 +1,104 @@
+//! Every failure's words, written once: the name of an [`ErrorClass`] (its
+//! `Display`, as "errors by class" lists it), the phrase of a [`Cause`] in
+//! the run summary's data-channel lines. Exhaustion's signatures
+//! (`metrics::exhaustion`) match on the same causes. The probe's verdict sentences build on the same causes
+//! and add what only the probe knows.
+
+use std::fmt;
+
+use super::Cause;
+use crate::proto::{ErrorClass, Mode, Step};
+
+impl ErrorClass {
+    /// The class's name: a stable, human-readable key ("timeout at
+    /// data_connect"), as "errors by class" and the probe list it.
+    pub fn label(&self) -> String {
+        match self {
+            ErrorClass::Reply { code, command } => match command {
+                Some(c) => format!("reply {code} to {c}"),
+                None => format!("reply {code}"),
+            },
+            ErrorClass::NoBanner => "connected, no banner".into(),
+            ErrorClass::Refused { step } => format!("refused at {}", step.as_str()),
+            ErrorClass::Timeout { step } => format!("timeout at {}", step.as_str()),
+            ErrorClass::AddrNotAvailable { step } => {
+                format!("EADDRNOTAVAIL at {}", step.as_str())
+            }
+            ErrorClass::AddrInUse { step } => format!("EADDRINUSE at {}", step.as_str()),
+            ErrorClass::FileLimit { step } => format!("EMFILE/ENFILE at {}", step.as_str()),
+            ErrorClass::Reset { step } => format!("reset at {}", step.as_str()),
+            ErrorClass::Closed { step } => format!("closed by server at {}", step.as_str()),
+            ErrorClass::Protocol { step } => format!("bad reply at {}", step.as_str()),
+            ErrorClass::Os { step, errno } => format!("os error {errno} at {}", step.as_str()),
+        }
+    }
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label())
+    }
+}
+
+/// The timeouts a phrase may name, as the run's plan wrote them ("2s").
+pub struct Waits<'a> {
+    pub data_connect: &'a str,
+    pub accept: &'a str,
+    pub reply: &'a str,
+}
+
+impl Cause {
+    /// What a count of failures with this cause did, as the run summary's
+    /// data-channel line reads after the count ("6 connects to the announced
+    /// port timed out after 2s ..."); `class` is one of them, for its code
+    /// and command.
+    pub fn phrase(self, mode: Mode, class: &ErrorClass, w: &Waits) -> String {
+        let reply = match *class {
+            ErrorClass::Reply {
+                code,
+                command: Some(v),
+            } => format!("replies {code} to {v}"),
+            ErrorClass::Reply { code, .. } => format!("replies {code}"),
+            _ => String::new(),
+        };
+        let cmds = mode.verb();
+        match self {
+            Cause::DataConnectTimeout => format!(
+                "connects to the announced port timed out after {} (filtered: a firewall drops them)",
+                w.data_connect
+            ),
+            Cause::DataConnectRefused => {
+                "connects to the announced port were refused (nothing listens there)".into()
+            }
+            Cause::DataConnectUnreachable => {
+                "connects found no route to the announced address".into()
+            }
+            Cause::AcceptTimeout => format!(
+                "connect-backs from the server never arrived within {} (a firewall in front of this client drops them?)",
+                w.accept
+            ),
+            Cause::PortReplyTimeout => format!(
+                "{cmds} got no reply within {} (servers that connect back before answering hang here when the connect-back is dropped)",
+                w.reply
+            ),
+            Cause::ReplyTimeout => format!("{cmds} got no reply within {}", w.reply),
+            Cause::ConnectBackFailed => {
+                format!("{reply} (the server could not connect back to our listener)")
+            }
+            Cause::DataRejected => {
+                format!("{reply} (the server refused or dropped our data connection)")
+            }
+            Cause::NotImplemented => format!("{reply} (not implemented by the server)"),
+            Cause::ServerReply if matches!(class, ErrorClass::Reply { command: Some(v), .. } if *v == cmds) => {
+                format!("{reply} (the server refused the data channel)")
+            }
+            Cause::ServerReply => {
+                format!("{reply} (the server could not open or keep the data connection)")
+            }
+            Cause::ClientResources if matches!(class, ErrorClass::AddrInUse { step: Step::DataSetup }) => {
+                "active listeners found no free port in the client's range".into()
+            }
+            _ => format!("failures: {class}"),
+        }
+    }
+}
