@@ -17,7 +17,7 @@ use crate::proto::Mode;
 use crate::result::RunResult;
 use crate::run::{self, RunError, Status};
 use crate::scenario::{Overrides, Plan, ScenarioError};
-use crate::summary::micros;
+use crate::summary::format::{bytes, micros};
 
 /// Bumped on any change a reader of capacity.json could notice.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -335,7 +335,7 @@ impl Breach {
     pub fn describe(&self) -> String {
         let show = |v: f64| match self.limit.as_str() {
             "error_rate" => format!("{:.2}%", v * 100.0),
-            "min_throughput" => format!("{}/s", crate::summary::bytes(v as u64)),
+            "min_throughput" => format!("{}/s", bytes(v as u64)),
             _ => micros(v as u64),
         };
         if self.limit == "min_throughput" {

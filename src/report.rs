@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::metrics::Metric;
 use crate::proto::Mode;
 use crate::result::{ModeResult, ResultError, RunResult};
-use crate::summary::{bytes, micros};
+use crate::summary::format::{bytes, micros};
 
 /// A name for the server of a run: its banner, or the target's address.
 fn server_label(r: &RunResult) -> String {

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{align, micros};
+use super::format::{align, micros};
 use crate::metrics::Metric;
 use crate::result::{GroupModeResult, RunResult};
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::micros;
+use super::format::micros;
 use crate::metrics::Metric;
 use crate::result::{decode_full, RunResult};
 
@@ -189,7 +189,7 @@ pub fn render(r: &RunResult, markdown: bool) -> String {
         }
     } else {
         out.push_str("\nper stage (rates per second over the stage; p99 over its intervals):\n");
-        out.push_str(&super::align(&table));
+        out.push_str(&super::format::align(&table));
     }
     out
 }
