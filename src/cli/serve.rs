@@ -8,9 +8,9 @@ use anyhow::Context;
 use clap::Args;
 
 use super::exit;
+use crate::embedded::{EmbeddedConfig, EmbeddedServer};
 use crate::proto::PortRange;
 use crate::scenario::units::parse_size;
-use crate::target::{EmbeddedConfig, EmbeddedServer};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {

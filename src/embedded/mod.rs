@@ -38,6 +38,11 @@ use tokio::sync::{oneshot, Semaphore};
 use unftp_core::auth::{AuthenticationError, Authenticator, Credentials, Principal};
 use unftp_sbe_fs::Filesystem;
 
+/// The name of the embedded server's own thread, and the prefix of its
+/// runtime's worker threads: the CLI's panic hook tells the server's panics
+/// apart from the generator's by it.
+pub const THREAD_NAME_PREFIX: &str = "ftpload-embedded";
+
 /// libunftp needs a `&'static str`; a fixed banner also tells a reader of a
 /// capture which server answered.
 const GREETING: &str = "ftpload embedded target";
@@ -115,7 +120,7 @@ impl Default for EmbeddedConfig {
 
 /// Why the embedded target could not start.
 #[derive(Debug, thiserror::Error)]
-pub enum TargetError {
+pub enum EmbeddedError {
     #[error("invalid embedded target configuration: {0}")]
     Config(String),
     #[error("cannot listen on {addr}: {source}")]
@@ -220,7 +225,7 @@ impl EmbeddedServer {
     /// connect right away. Safe to call from inside a tokio runtime: the target
     /// never touches the caller's runtime. Files are written before returning,
     /// which for large files takes a moment.
-    pub fn start(cfg: EmbeddedConfig) -> Result<EmbeddedServer, TargetError> {
+    pub fn start(cfg: EmbeddedConfig) -> Result<EmbeddedServer, EmbeddedError> {
         validate(&cfg)?;
 
         let (root, owns_root) = match &cfg.root {
@@ -234,10 +239,12 @@ impl EmbeddedServer {
         files::generate(&root, &cfg.files)?;
 
         let listener = bind(cfg.bind)?;
-        let addr = listener.local_addr().map_err(|source| TargetError::Bind {
-            addr: cfg.bind,
-            source,
-        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| EmbeddedError::Bind {
+                addr: cfg.bind,
+                source,
+            })?;
 
         let shared = Shared {
             root: Arc::new(root.clone()),
@@ -254,28 +261,28 @@ impl EmbeddedServer {
         let threads = cfg.runtime_threads;
 
         let thread = std::thread::Builder::new()
-            .name("ftpload-target".to_string())
+            .name(THREAD_NAME_PREFIX.to_string())
             .spawn(move || {
                 let _done = done_tx;
                 run(listener, threads, shared, stop_rx, ready_tx);
             })
-            .map_err(TargetError::Runtime)?;
+            .map_err(EmbeddedError::Runtime)?;
 
         match ready_rx.recv_timeout(START_TIMEOUT) {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 let _ = thread.join();
-                return Err(TargetError::Runtime(e));
+                return Err(EmbeddedError::Runtime(e));
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                return Err(TargetError::Runtime(io::Error::new(
+                return Err(EmbeddedError::Runtime(io::Error::new(
                     io::ErrorKind::TimedOut,
                     format!("the target thread did not come up within {START_TIMEOUT:?}"),
                 )));
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 let _ = thread.join();
-                return Err(TargetError::Runtime(io::Error::other(
+                return Err(EmbeddedError::Runtime(io::Error::other(
                     "the target thread exited during start-up",
                 )));
             }
@@ -336,27 +343,27 @@ impl Drop for EmbeddedServer {
     }
 }
 
-fn validate(cfg: &EmbeddedConfig) -> Result<(), TargetError> {
+fn validate(cfg: &EmbeddedConfig) -> Result<(), EmbeddedError> {
     if !cfg.bind.is_ipv4() {
-        return Err(TargetError::Config(format!(
+        return Err(EmbeddedError::Config(format!(
             "bind address {} is not IPv4; libunftp's PASV only works over IPv4",
             cfg.bind
         )));
     }
     if cfg.passive_ports.is_empty() || *cfg.passive_ports.start() == 0 {
-        return Err(TargetError::Config(format!(
+        return Err(EmbeddedError::Config(format!(
             "passive port range {}-{} is empty or includes port 0",
             cfg.passive_ports.start(),
             cfg.passive_ports.end()
         )));
     }
     if cfg.runtime_threads == 0 {
-        return Err(TargetError::Config(
+        return Err(EmbeddedError::Config(
             "runtime_threads must be at least 1".to_string(),
         ));
     }
     if cfg.max_connections == Some(0) {
-        return Err(TargetError::Config(
+        return Err(EmbeddedError::Config(
             "max_connections of 0 would refuse every session; use None for no cap".to_string(),
         ));
     }
@@ -365,8 +372,8 @@ fn validate(cfg: &EmbeddedConfig) -> Result<(), TargetError> {
 
 /// Binds on the caller's thread so a bad address fails `start` with the
 /// address in the message, before any thread exists.
-fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, TargetError> {
-    let bind_err = |source| TargetError::Bind { addr, source };
+fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, EmbeddedError> {
+    let bind_err = |source| EmbeddedError::Bind { addr, source };
     let listener = std::net::TcpListener::bind(addr).map_err(bind_err)?;
     // Calling listen() again on a listening socket only changes its backlog.
     // SAFETY: the fd is a valid, open socket owned by `listener`.
@@ -389,7 +396,7 @@ fn run(
 ) {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
-        .thread_name("ftpload-target-rt")
+        .thread_name(format!("{THREAD_NAME_PREFIX}-rt"))
         .enable_all()
         .build()
     {
