@@ -141,3 +141,18 @@ pub(super) fn generate(root: &Path, files: &[(String, u64)]) -> Result<(), Embed
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::embedded::{EmbeddedConfig, EmbeddedServer};
+
+    #[test]
+    fn bad_file_names_are_named() {
+        let err = EmbeddedServer::start(EmbeddedConfig {
+            files: vec![("../escape".to_string(), 1)],
+            ..EmbeddedConfig::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("../escape"), "{err}");
+    }
+}
