@@ -7,18 +7,18 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::driver::{self, Cancel};
+use crate::embedded::{EmbeddedConfig, EmbeddedError, EmbeddedServer};
 use crate::metrics::Step;
 use crate::proto::data::Channel;
 use crate::proto::{Command, Control, Mode, ProtoError};
 use crate::result::{self, ResultError, RunResult, TargetInfo, Tool, SCHEMA_VERSION};
 use crate::scenario::{Plan, TargetPlan};
 use crate::summary::Progress;
-use crate::target::{EmbeddedConfig, EmbeddedServer, TargetError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
-    Target(#[from] TargetError),
+    Target(#[from] EmbeddedError),
     #[error("cannot resolve target host {host:?}: {message}")]
     Resolve { host: String, message: String },
     #[error("target {addr} is not usable: {source}")]

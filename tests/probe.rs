@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use ftpload::target::{EmbeddedConfig, EmbeddedServer};
+use ftpload::embedded::{EmbeddedConfig, EmbeddedServer};
 use misbehaving::{misbehaving, Fault};
 use serde_json::Value;
 

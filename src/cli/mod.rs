@@ -147,7 +147,7 @@ fn quiet_embedded_panics() {
     std::panic::set_hook(Box::new(move |info| {
         let in_target = std::thread::current()
             .name()
-            .is_some_and(|n| n.starts_with("ftpload-target"));
+            .is_some_and(|n| n.starts_with(crate::embedded::THREAD_NAME_PREFIX));
         if !in_target {
             return default(info);
         }

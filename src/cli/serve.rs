@@ -9,9 +9,9 @@ use clap::Args;
 
 use super::exit;
 use super::signal::Signals;
+use crate::embedded::{EmbeddedConfig, EmbeddedServer};
 use crate::proto::PortRange;
 use crate::scenario::units::parse_size;
-use crate::target::{EmbeddedConfig, EmbeddedServer};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rand::rngs::SmallRng;
 use rand::{RngCore, SeedableRng};
 
-use super::TargetError;
+use super::EmbeddedError;
 
 /// Large enough that a 100 MiB file costs 100 syscalls, small enough not to
 /// matter next to the server's own buffers.
@@ -28,7 +28,7 @@ static TEMP_ROOT_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Makes a fresh, empty directory that only this server owns, so removing it on
 /// stop can never delete anything a user put there.
-pub(super) fn make_temp_root() -> Result<PathBuf, TargetError> {
+pub(super) fn make_temp_root() -> Result<PathBuf, EmbeddedError> {
     let base = std::env::temp_dir();
     let pid = std::process::id();
     let mut last_err = None;
@@ -38,10 +38,10 @@ pub(super) fn make_temp_root() -> Result<PathBuf, TargetError> {
         match fs::create_dir(&path) {
             Ok(()) => return Ok(path),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some(e),
-            Err(source) => return Err(TargetError::Root { path, source }),
+            Err(source) => return Err(EmbeddedError::Root { path, source }),
         }
     }
-    Err(TargetError::Root {
+    Err(EmbeddedError::Root {
         path: base,
         source: last_err.unwrap_or_else(|| io::Error::other("no free temp directory name")),
     })
@@ -49,14 +49,14 @@ pub(super) fn make_temp_root() -> Result<PathBuf, TargetError> {
 
 /// A root given by the caller must already be a directory: creating it would
 /// hide a typo in the path, and we never delete it.
-pub(super) fn check_root(path: &Path) -> Result<(), TargetError> {
+pub(super) fn check_root(path: &Path) -> Result<(), EmbeddedError> {
     match fs::metadata(path) {
         Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(TargetError::Root {
+        Ok(_) => Err(EmbeddedError::Root {
             path: path.to_path_buf(),
             source: io::Error::new(io::ErrorKind::NotADirectory, "not a directory"),
         }),
-        Err(source) => Err(TargetError::Root {
+        Err(source) => Err(EmbeddedError::Root {
             path: path.to_path_buf(),
             source,
         }),
@@ -65,8 +65,8 @@ pub(super) fn check_root(path: &Path) -> Result<(), TargetError> {
 
 /// Names come from scenario files, so anything that could escape the root
 /// (absolute paths, `..`) is refused rather than resolved.
-fn resolve(root: &Path, name: &str) -> Result<PathBuf, TargetError> {
-    let bad = |reason: &'static str| TargetError::FileName {
+fn resolve(root: &Path, name: &str) -> Result<PathBuf, EmbeddedError> {
+    let bad = |reason: &'static str| EmbeddedError::FileName {
         name: name.to_string(),
         reason,
     };
@@ -112,11 +112,11 @@ pub fn expected_content(name: &str, size: u64) -> Vec<u8> {
 /// Writes every file into `root`. A file that already has the right size is
 /// kept: regenerating 100 MiB on every run against a user-given root is the
 /// slow part of start-up, and the content is deterministic anyway.
-pub(super) fn generate(root: &Path, files: &[(String, u64)]) -> Result<(), TargetError> {
+pub(super) fn generate(root: &Path, files: &[(String, u64)]) -> Result<(), EmbeddedError> {
     let mut buf = vec![0u8; CHUNK];
     for (name, size) in files {
         let path = resolve(root, name)?;
-        let io_err = |source: io::Error| TargetError::File {
+        let io_err = |source: io::Error| EmbeddedError::File {
             path: path.clone(),
             source,
         };
@@ -140,4 +140,19 @@ pub(super) fn generate(root: &Path, files: &[(String, u64)]) -> Result<(), Targe
         f.flush().map_err(io_err)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::embedded::{EmbeddedConfig, EmbeddedServer};
+
+    #[test]
+    fn bad_file_names_are_named() {
+        let err = EmbeddedServer::start(EmbeddedConfig {
+            files: vec![("../escape".to_string(), 1)],
+            ..EmbeddedConfig::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("../escape"), "{err}");
+    }
 }
