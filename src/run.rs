@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use crate::driver::{self, Cancel};
 use crate::metrics::Step;
 use crate::proto::data::Channel;
-use crate::proto::{Command, Control, Mode, ProtoError};
+use crate::proto::{resolve, Command, Control, Mode, ProtoError, ResolveError};
 use crate::result::{self, ResultError, RunResult, TargetInfo, Tool, SCHEMA_VERSION};
 use crate::scenario::{Plan, TargetPlan};
 use crate::summary::Progress;
@@ -19,8 +19,8 @@ use crate::target::{EmbeddedConfig, EmbeddedServer, TargetError};
 pub enum RunError {
     #[error(transparent)]
     Target(#[from] TargetError),
-    #[error("cannot resolve target host {host:?}: {message}")]
-    Resolve { host: String, message: String },
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
     #[error("target {addr} is not usable: {source}")]
     Unreachable {
         addr: SocketAddr,
@@ -210,22 +210,6 @@ fn check_file_budget(plan: &Plan) -> Result<(), RunError> {
         });
     }
     Ok(())
-}
-
-/// The first address `host` resolves to (`probe` resolves the same way).
-pub fn resolve(host: &str, port: u16) -> Result<SocketAddr, RunError> {
-    use std::net::ToSocketAddrs;
-    (host, port)
-        .to_socket_addrs()
-        .map_err(|e| RunError::Resolve {
-            host: host.into(),
-            message: e.to_string(),
-        })?
-        .next()
-        .ok_or_else(|| RunError::Resolve {
-            host: host.into(),
-            message: "no address".into(),
-        })
 }
 
 /// One session before the run: proves the target answers and accepts the
