@@ -188,7 +188,7 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Finished, RunError> {
 fn check_file_budget(plan: &Plan) -> Result<(), RunError> {
     let limit = crate::sys::raise_nofile_limit();
     let mut per_client = 0u64;
-    for m in plan.groups.iter().flat_map(|g| g.client_modes()) {
+    for m in plan.groups.iter().flat_map(driver::client_modes) {
         per_client += if m.is_active() { 3 } else { 2 };
     }
     let embedded = matches!(plan.target, TargetPlan::Embedded { .. });

@@ -10,6 +10,9 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
 
 mod open;
+mod wrr;
+
+pub use wrr::{client_modes, modes, Wrr};
 
 use crate::client::{Env, Sink, Target, VirtualClient};
 use crate::metrics::live::Peaks;
@@ -205,9 +208,9 @@ async fn closed_loop(
         let mut modes: Vec<std::vec::IntoIter<Mode>> = plan
             .groups
             .iter()
-            .map(|g| g.client_modes().collect::<Vec<_>>().into_iter())
+            .map(|g| client_modes(g).collect::<Vec<_>>().into_iter())
             .collect();
-        let mut pick = crate::scenario::Wrr::new(plan.groups.iter().map(|g| g.users).collect());
+        let mut pick = Wrr::new(plan.groups.iter().map(|g| g.users).collect());
         for k in 0..total {
             let gi = pick.pick();
             let g = &plan.groups[gi];
@@ -239,7 +242,7 @@ async fn closed_loop(
         }
     }
 
-    let modes = plan.modes();
+    let modes = wrr::modes(plan);
     let mut sampler = Sampler::new(&modes, target.addr.ip(), plan.open_loop.is_some());
     let mut ticker = tokio::time::interval(SAMPLE);
     // A late tick is skipped, not made up by a burst of samples taken at once.

@@ -153,48 +153,6 @@ impl Mix {
     }
 }
 
-impl GroupPlan {
-    /// The modes of the group's clients in order: any prefix of clients is
-    /// as close to the mode weights as integers allow.
-    pub fn client_modes(&self) -> impl Iterator<Item = Mode> + '_ {
-        let mut wrr = Wrr::new(self.modes.iter().map(|(_, w)| *w).collect());
-        (0..self.users).map(move |_| self.modes[wrr.pick()].0)
-    }
-}
-
-/// Smooth weighted round robin (as nginx balances upstreams): picks indexes
-/// in proportion to their weights, evenly interleaved, deterministically.
-#[derive(Debug, Clone)]
-pub struct Wrr {
-    weights: Vec<i64>,
-    current: Vec<i64>,
-    total: i64,
-}
-
-impl Wrr {
-    pub fn new(weights: Vec<u32>) -> Wrr {
-        let weights: Vec<i64> = weights.into_iter().map(i64::from).collect();
-        Wrr {
-            current: vec![0; weights.len()],
-            total: weights.iter().sum(),
-            weights,
-        }
-    }
-
-    /// The next index; ties go to the earlier one.
-    pub fn pick(&mut self) -> usize {
-        for (c, w) in self.current.iter_mut().zip(&self.weights) {
-            *c += w;
-        }
-        let pick = (0..self.current.len())
-            .rev()
-            .max_by_key(|&k| self.current[k])
-            .unwrap_or(0);
-        self.current[pick] -= self.total;
-        pick
-    }
-}
-
 /// A validated scenario. Built once by [`Plan::load`]; nothing downstream re-checks it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
@@ -483,13 +441,6 @@ impl Plan {
 
     pub fn total_users(&self) -> u64 {
         self.groups.iter().map(|g| u64::from(g.users)).sum()
-    }
-
-    pub fn modes(&self) -> Vec<Mode> {
-        let mut v: Vec<Mode> = self.groups.iter().flat_map(|g| g.client_modes()).collect();
-        v.sort();
-        v.dedup();
-        v
     }
 }
 

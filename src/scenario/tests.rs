@@ -22,8 +22,6 @@ fn parses_a_valid_scenario() {
     assert_eq!(p.files["1k.bin"], 1024);
     assert_eq!(p.stop, Stop::Duration(Duration::from_secs(2)));
     let g = &p.groups[0];
-    let modes: Vec<Mode> = g.client_modes().collect();
-    assert_eq!(modes, [Mode::Passive, Mode::Epsv, Mode::Active]);
     assert_eq!(g.ops[1], Op::Stor(crate::scenario::Sizes::fixed(1024)));
     assert!(matches!(p.target, TargetPlan::Embedded { .. }));
 }
@@ -124,24 +122,6 @@ fn urls() {
     assert_eq!((u.user.as_str(), u.port), ("anonymous", 21));
     assert!(parse_url("http://x").is_err());
     assert!(parse_url("ftp://u@h:0").is_err());
-}
-
-#[test]
-fn mode_weights_are_spread_smoothly() {
-    let g = GroupPlan {
-        name: "g".into(),
-        users: 6,
-        modes: vec![(Mode::Passive, 2), (Mode::Active, 1)],
-        session: SessionModel::PerIteration,
-        bandwidth: None,
-        think: None,
-        transfers_per_session: None,
-        ops: vec![Op::Noop],
-        mix: None,
-    };
-    let m: Vec<Mode> = g.client_modes().collect();
-    assert_eq!(m.iter().filter(|m| **m == Mode::Passive).count(), 4);
-    assert_eq!(m[..3].iter().filter(|m| **m == Mode::Active).count(), 1);
 }
 
 #[test]
