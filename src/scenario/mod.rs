@@ -7,10 +7,12 @@ pub mod load;
 mod op;
 pub mod think;
 pub mod units;
+mod url;
 
 pub use dist::{Files, Sizes, Weighted};
 pub use file::SessionModel;
 pub use op::Op;
+pub use url::{external_target, Malformed, UrlError};
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -588,84 +590,8 @@ fn target_plan(f: &ScenarioFile, o: &Overrides) -> Result<TargetPlan, String> {
             user: EMBEDDED_USER.into(),
             password: EMBEDDED_PASSWORD.into(),
         }),
-        Some(url) => external_target(&url, o.password.clone()),
+        Some(url) => external_target(&url, o.password.clone()).map_err(|e| e.to_string()),
     }
-}
-
-/// An external target from its URL, the password from the URL or else
-/// `password` (from --password-file or FTPLOAD_PASSWORD); anonymous users get
-/// the customary e-mail-like one. `run`, `capacity` and `probe` all read a
-/// target this way.
-pub fn external_target(url: &str, password: Option<String>) -> Result<TargetPlan, String> {
-    let u = parse_url(url)?;
-    let password = u
-        .password
-        .or(password)
-        .or_else(|| (u.user == "anonymous" || u.user == "ftp").then(|| "ftpload@".to_string()))
-        .ok_or_else(|| format!("no password for {}@{}: give it with --password-file, FTPLOAD_PASSWORD or in the URL", u.user, u.host))?;
-    Ok(TargetPlan::External {
-        host: u.host,
-        port: u.port,
-        user: u.user,
-        password,
-    })
-}
-
-struct FtpUrl {
-    user: String,
-    password: Option<String>,
-    host: String,
-    port: u16,
-}
-
-/// `ftp://user[:password]@host[:port]`; IPv6 hosts in brackets. A hand parser:
-/// FTP URLs here carry no path or query, so a URL crate would add nothing.
-fn parse_url(url: &str) -> Result<FtpUrl, String> {
-    let bad = |why: &str| format!("bad target {url:?}: {why} (expected ftp://user@host:port)");
-    let rest = url
-        .strip_prefix("ftp://")
-        .ok_or_else(|| bad("must start with ftp://"))?;
-    let rest = rest.trim_end_matches('/');
-    let (userinfo, hostport) = match rest.rsplit_once('@') {
-        Some((u, h)) => (Some(u), h),
-        None => (None, rest),
-    };
-    let (user, password) = match userinfo {
-        None => ("anonymous".to_string(), None),
-        Some(u) => match u.split_once(':') {
-            Some((u, p)) => (u.to_string(), Some(p.to_string())),
-            None => (u.to_string(), None),
-        },
-    };
-    if user.is_empty() {
-        return Err(bad("empty user"));
-    }
-    let (host, port) = if let Some(h) = hostport.strip_prefix('[') {
-        let (h, p) = h.split_once(']').ok_or_else(|| bad("unclosed '['"))?;
-        (h.to_string(), p.strip_prefix(':'))
-    } else {
-        match hostport.split_once(':') {
-            Some((h, p)) => (h.to_string(), Some(p)),
-            None => (hostport.to_string(), None),
-        }
-    };
-    if host.is_empty() || host.contains('/') {
-        return Err(bad("no host, or a path (not supported)"));
-    }
-    let port = match port {
-        None => 21,
-        Some(p) => p
-            .parse()
-            .ok()
-            .filter(|p| *p > 0)
-            .ok_or_else(|| bad("bad port"))?,
-    };
-    Ok(FtpUrl {
-        user,
-        password,
-        host,
-        port,
-    })
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {

@@ -107,24 +107,6 @@ fn flags_override_the_file() {
 }
 
 #[test]
-fn urls() {
-    let u = parse_url("ftp://a:b@[::1]:2121").unwrap();
-    assert_eq!(
-        (
-            u.user.as_str(),
-            u.password.as_deref(),
-            u.host.as_str(),
-            u.port
-        ),
-        ("a", Some("b"), "::1", 2121)
-    );
-    let u = parse_url("ftp://127.0.0.1").unwrap();
-    assert_eq!((u.user.as_str(), u.port), ("anonymous", 21));
-    assert!(parse_url("http://x").is_err());
-    assert!(parse_url("ftp://u@h:0").is_err());
-}
-
-#[test]
 fn connects_are_spread_by_default() {
     let p = parse(OK).unwrap();
     assert_eq!(
