@@ -10,7 +10,7 @@ use crate::driver::{self, Cancel};
 use crate::embedded::{EmbeddedConfig, EmbeddedError, EmbeddedServer};
 use crate::metrics::Step;
 use crate::proto::data::Channel;
-use crate::proto::{Command, Control, Mode, ProtoError};
+use crate::proto::{resolve, Command, Control, Mode, ProtoError, ResolveError};
 use crate::result::{self, ResultError, RunResult, TargetInfo, Tool, SCHEMA_VERSION};
 use crate::scenario::{Plan, TargetPlan};
 use crate::summary::Progress;
@@ -18,9 +18,9 @@ use crate::summary::Progress;
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
-    Target(#[from] EmbeddedError),
-    #[error("cannot resolve target host {host:?}: {message}")]
-    Resolve { host: String, message: String },
+    Embedded(#[from] EmbeddedError),
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
     #[error("target {addr} is not usable: {source}")]
     Unreachable {
         addr: SocketAddr,
@@ -190,7 +190,7 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Finished, RunError> {
 fn check_file_budget(plan: &Plan) -> Result<(), RunError> {
     let limit = crate::sys::raise_nofile_limit();
     let mut per_client = 0u64;
-    for m in plan.groups.iter().flat_map(|g| g.client_modes()) {
+    for m in plan.groups.iter().flat_map(driver::client_modes) {
         per_client += if m.is_active() { 3 } else { 2 };
     }
     let embedded = matches!(plan.target, TargetPlan::Embedded { .. });
@@ -212,22 +212,6 @@ fn check_file_budget(plan: &Plan) -> Result<(), RunError> {
         });
     }
     Ok(())
-}
-
-/// The first address `host` resolves to (`probe` resolves the same way).
-pub fn resolve(host: &str, port: u16) -> Result<SocketAddr, RunError> {
-    use std::net::ToSocketAddrs;
-    (host, port)
-        .to_socket_addrs()
-        .map_err(|e| RunError::Resolve {
-            host: host.into(),
-            message: e.to_string(),
-        })?
-        .next()
-        .ok_or_else(|| RunError::Resolve {
-            host: host.into(),
-            message: "no address".into(),
-        })
 }
 
 /// One session before the run: proves the target answers and accepts the

@@ -81,7 +81,8 @@ pub(super) fn execute(a: ProbeArgs) -> anyhow::Result<ExitCode> {
         port,
         user,
         password,
-    } = crate::scenario::external_target(&a.url, password).map_err(UsageError)?
+    } = crate::scenario::external_target(&a.url, password)
+        .map_err(|e| UsageError(e.to_string()))?
     else {
         unreachable!("external_target makes an external target")
     };

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
-use super::{wait_stop, Ctx};
+use super::{client_modes, wait_stop, Ctx, Wrr};
 use crate::client::{Env, Sink, VirtualClient};
 use crate::metrics::Metric;
 use crate::proto::Mode;
@@ -22,9 +22,9 @@ pub(super) fn spawn(plan: &Plan, ctxs: &[Arc<Ctx>], tasks: &mut JoinSet<()>) {
     let mut modes: Vec<std::vec::IntoIter<Mode>> = plan
         .groups
         .iter()
-        .map(|g| g.client_modes().collect::<Vec<_>>().into_iter())
+        .map(|g| client_modes(g).collect::<Vec<_>>().into_iter())
         .collect();
-    let mut pick = crate::scenario::Wrr::new(plan.groups.iter().map(|g| g.users).collect());
+    let mut pick = Wrr::new(plan.groups.iter().map(|g| g.users).collect());
     for k in 0..total {
         let gi = pick.pick();
         let g = &plan.groups[gi];

@@ -19,6 +19,9 @@ mod closed;
 mod open;
 mod sampler;
 mod supervisor;
+mod wrr;
+
+pub use wrr::{client_modes, modes, Wrr};
 
 use crate::client::{Sink, Target};
 use crate::metrics::shard::Registry;

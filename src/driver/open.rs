@@ -13,12 +13,12 @@ use tokio::runtime::Handle;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
-use super::Ctx;
+use super::{client_modes, Ctx, Wrr};
 use crate::client::{Env, Sink, VirtualClient};
 use crate::metrics::{Metric, LATE};
 use crate::proto::Mode;
 use crate::scenario::load::OpenLoop;
-use crate::scenario::{Plan, Wrr};
+use crate::scenario::Plan;
 use crate::schedule::Schedule;
 
 /// A very long run, for schedules that end by iteration count instead.
@@ -83,7 +83,7 @@ fn arrivals(
             think: g.think,
             transfers_per_session: g.transfers_per_session,
             clients: Arc::new(Semaphore::new(g.users as usize)),
-            modes: g.client_modes().collect(),
+            modes: client_modes(g).collect(),
             next_mode: 0,
         })
         .collect();

@@ -20,8 +20,7 @@ use std::time::Duration;
 pub use findings::{Cause, Report, Status, PROBE_VERSION};
 pub use print::text;
 
-use crate::proto::{DataOptions, Mode};
-use crate::run::RunError;
+use crate::proto::{DataOptions, Mode, ResolveError};
 
 /// What to probe and how.
 #[derive(Clone)]
@@ -61,7 +60,7 @@ impl std::fmt::Debug for Options {
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
     #[error(transparent)]
-    Resolve(#[from] RunError),
+    Resolve(#[from] ResolveError),
     #[error("cannot start the probe's runtime: {0}")]
     Runtime(#[source] std::io::Error),
 }
@@ -70,7 +69,7 @@ pub enum ProbeError {
 /// cannot be reached or logged into is a finding (status `unreachable`), not
 /// an error: only a host that does not resolve is.
 pub fn run(o: &Options) -> Result<Report, ProbeError> {
-    let addr = crate::run::resolve(&o.host, o.port)?;
+    let addr = crate::proto::resolve(&o.host, o.port)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -2,6 +2,7 @@
 //! ([`command`]), the control connection ([`control`]) and data channels
 //! ([`data`]), each apart from what a virtual client does with them.
 
+mod addr;
 pub mod command;
 pub mod control;
 pub mod data;
@@ -9,6 +10,7 @@ pub mod error;
 pub mod mode;
 pub mod reply;
 
+pub use addr::{resolve, ResolveError};
 pub use command::{Command, Verb};
 pub use control::{Control, Exchange, Timeouts};
 pub use error::{ErrorClass, ProtoError, Step};

@@ -71,7 +71,7 @@ pub struct StageSection {
 /// One stage: the rate moves linearly to `rate` over `duration`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Stage {
-    #[serde(serialize_with = "super::ser_duration")]
+    #[serde(serialize_with = "super::plan::ser_duration")]
     pub duration: Duration,
     /// Arrivals per second at the end of the stage.
     pub rate: f64,
@@ -86,7 +86,7 @@ pub struct OpenLoop {
     pub arrival: Arrival,
     /// An arrival that finds every client of its group busy waits at most
     /// this long for one (and is counted late), then is dropped and counted.
-    #[serde(serialize_with = "super::ser_duration")]
+    #[serde(serialize_with = "super::plan::ser_duration")]
     pub max_wait: Duration,
 }
 
@@ -116,7 +116,7 @@ impl OpenLoop {
 /// `users` over `duration`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct UserStage {
-    #[serde(serialize_with = "super::ser_duration")]
+    #[serde(serialize_with = "super::plan::ser_duration")]
     pub duration: Duration,
     pub users: u32,
 }

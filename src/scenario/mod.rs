@@ -3,28 +3,29 @@
 
 mod dist;
 mod file;
+mod group;
 pub mod load;
 mod op;
+mod plan;
 pub mod think;
 pub mod units;
+mod url;
+mod validate;
 
 pub use dist::{Files, Sizes, Weighted};
 pub use file::SessionModel;
 pub use op::Op;
+pub use plan::{
+    GroupPlan, Mix, Overrides, Plan, Stop, TargetPlan, DEFAULT_MAX_WAIT, DEFAULT_RAMP_PER_CLIENT,
+    DEFAULT_RETRY_PAUSE, EMBEDDED_PASSWORD, EMBEDDED_USER,
+};
+pub use url::{external_target, Malformed, UrlError};
 
-use serde::Serialize;
-use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use crate::proto::PortRange;
-use crate::proto::{DataOptions, Mode, Timeouts};
 use file::ScenarioFile;
-
-/// The embedded target's user and password when no target is given.
-pub const EMBEDDED_USER: &str = "ftpload";
-pub const EMBEDDED_PASSWORD: &str = "ftpload";
+use load::{OpenLoop, UserStages};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
@@ -45,190 +46,6 @@ pub enum ScenarioError {
     Invalid { path: PathBuf, message: String },
 }
 
-/// Command-line choices that override the scenario file.
-#[derive(Debug, Clone, Default)]
-pub struct Overrides {
-    pub target: Option<String>,
-    pub password: Option<String>,
-    /// Every group uses these modes, in equal shares (empty: as the file says).
-    pub modes: Vec<Mode>,
-    pub users: Option<u32>,
-    pub duration: Option<Duration>,
-    pub iterations: Option<u64>,
-    pub ramp_up: Option<Duration>,
-    pub workers: Option<usize>,
-    pub follow_pasv_address: bool,
-    pub active_ports: Option<PortRange>,
-    /// The target's passive range, declared (see [`Plan::declared_passive`]).
-    pub passive_range: Option<PortRange>,
-    /// Open loop at this many arrivals per second.
-    pub rate: Option<f64>,
-    pub seed: Option<u64>,
-}
-
-/// When a run ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stop {
-    #[serde(serialize_with = "ser_duration")]
-    Duration(Duration),
-    /// Total iterations over all virtual clients, handed out as they finish.
-    Iterations(u64),
-}
-
-fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(&humantime::format_duration(*d))
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum TargetPlan {
-    /// The in-process libunftp server, started for the run on 127.0.0.1.
-    Embedded {
-        passive_ports: PortRange,
-        max_connections: Option<usize>,
-        threads: usize,
-        user: String,
-        #[serde(skip)]
-        password: String,
-    },
-    External {
-        host: String,
-        port: u16,
-        user: String,
-        #[serde(skip)]
-        password: String,
-    },
-}
-
-impl TargetPlan {
-    pub fn credentials(&self) -> (&str, &str) {
-        match self {
-            TargetPlan::Embedded { user, password, .. }
-            | TargetPlan::External { user, password, .. } => (user, password),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct GroupPlan {
-    pub name: String,
-    pub users: u32,
-    /// Mode weights; clients are assigned modes in proportion, deterministically.
-    pub modes: Vec<(Mode, u32)>,
-    pub session: SessionModel,
-    /// Bytes per second each client's data channels may move at most.
-    pub bandwidth: Option<u64>,
-    /// Pause between two operations of an iteration.
-    pub think: Option<think::Think>,
-    /// Quit and log in again after this many data transfers (1: a new login
-    /// per transfer).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub transfers_per_session: Option<u32>,
-    /// The operations of an iteration, in order (empty with a `mix`).
-    pub ops: Vec<Op>,
-    /// Operations drawn by weight at each step instead.
-    pub mix: Option<Mix>,
-}
-
-/// A weighted operation mix, as the classic FTP benchmarks' simulated users:
-/// at each step one operation drawn by weight, until "quit" or `steps`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Mix {
-    pub choices: Vec<(Op, u32)>,
-    pub steps: u32,
-}
-
-impl Mix {
-    pub fn draw(&self, rng: &mut impl rand::Rng) -> &Op {
-        let total: u32 = self.choices.iter().map(|(_, w)| *w).sum();
-        let mut x = rng.random_range(0..total.max(1));
-        for (op, w) in &self.choices {
-            if x < *w {
-                return op;
-            }
-            x -= w;
-        }
-        &self.choices[0].0
-    }
-}
-
-impl GroupPlan {
-    /// The modes of the group's clients in order: any prefix of clients is
-    /// as close to the mode weights as integers allow.
-    pub fn client_modes(&self) -> impl Iterator<Item = Mode> + '_ {
-        let mut wrr = Wrr::new(self.modes.iter().map(|(_, w)| *w).collect());
-        (0..self.users).map(move |_| self.modes[wrr.pick()].0)
-    }
-}
-
-/// Smooth weighted round robin (as nginx balances upstreams): picks indexes
-/// in proportion to their weights, evenly interleaved, deterministically.
-#[derive(Debug, Clone)]
-pub struct Wrr {
-    weights: Vec<i64>,
-    current: Vec<i64>,
-    total: i64,
-}
-
-impl Wrr {
-    pub fn new(weights: Vec<u32>) -> Wrr {
-        let weights: Vec<i64> = weights.into_iter().map(i64::from).collect();
-        Wrr {
-            current: vec![0; weights.len()],
-            total: weights.iter().sum(),
-            weights,
-        }
-    }
-
-    /// The next index; ties go to the earlier one.
-    pub fn pick(&mut self) -> usize {
-        for (c, w) in self.current.iter_mut().zip(&self.weights) {
-            *c += w;
-        }
-        let pick = (0..self.current.len())
-            .rev()
-            .max_by_key(|&k| self.current[k])
-            .unwrap_or(0);
-        self.current[pick] -= self.total;
-        pick
-    }
-}
-
-/// A validated scenario. Built once by [`Plan::load`]; nothing downstream re-checks it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Plan {
-    pub name: String,
-    pub source: Option<PathBuf>,
-    pub target: TargetPlan,
-    /// File name to size in bytes.
-    pub files: BTreeMap<String, u64>,
-    pub stop: Stop,
-    #[serde(serialize_with = "ser_duration")]
-    pub ramp_up: Duration,
-    /// How long a client waits after a failed iteration before the next one.
-    #[serde(serialize_with = "ser_duration")]
-    pub retry_pause: Duration,
-    pub workers: usize,
-    pub timeouts: Timeouts,
-    pub data: DataOptions,
-    /// The passive port range the target is configured with, when known (the
-    /// embedded target's own, or declared): announcements outside it are
-    /// counted as silent exhaustion, and it sizes range utilisation.
-    pub declared_passive: Option<PortRange>,
-    /// Open loop: arrivals on a schedule, each on a client of its own; a
-    /// group's `users` caps its clients at once. `None`: closed loop.
-    pub open_loop: Option<load::OpenLoop>,
-    /// Closed loop in stages: how many of the clients run at each moment
-    /// (each group's `users` is then its share of the largest stage).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_stages: Option<load::UserStages>,
-    /// Seeds every random choice (Poisson arrivals, think times), so a run
-    /// repeats exactly: `--seed`, else `[run] seed`, else 0.
-    pub seed: u64,
-    pub groups: Vec<GroupPlan>,
-}
-
 impl Plan {
     pub fn load(path: &Path, o: &Overrides) -> Result<Plan, ScenarioError> {
         let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
@@ -239,482 +56,79 @@ impl Plan {
     }
 
     /// Parses and validates `text`; `path` only names the file in errors.
+    /// Each part of the plan is validated by a piece of its own (in
+    /// `validate.rs` and `group.rs`), in this order, so a file with several
+    /// mistakes is reported at the same one every time.
     pub fn parse(text: &str, path: &Path, o: &Overrides) -> Result<Plan, ScenarioError> {
-        let at = |span: Option<Range<usize>>, message: String| match span {
-            Some(span) => {
-                let (line, column) = line_col(text, span.start);
-                ScenarioError::At {
-                    path: path.to_path_buf(),
-                    line,
-                    column,
-                    message,
-                }
-            }
-            None => ScenarioError::Invalid {
+        let at = |span: Range<usize>, message: String| {
+            let (line, column) = line_col(text, span.start);
+            ScenarioError::At {
                 path: path.to_path_buf(),
+                line,
+                column,
                 message,
-            },
+            }
         };
-        let f: ScenarioFile =
-            toml::from_str(text).map_err(|e| at(e.span(), e.message().to_string()))?;
-
-        let name = f.name.clone().unwrap_or_else(|| {
-            path.file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "scenario".into())
-        });
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        {
-            return Err(at(None, format!("name {name:?} must be non-empty ASCII letters, digits, '-', '_' or '.': it names the result file")));
-        }
-
-        let target = target_plan(&f, o).map_err(|m| at(None, m))?;
-
-        let run_span = Some(f.run.span());
+        let whole = |message: String| ScenarioError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let f: ScenarioFile = toml::from_str(text).map_err(|e| match e.span() {
+            Some(span) => at(span, e.message().to_string()),
+            None => whole(e.message().to_string()),
+        })?;
         let run = f.run.get_ref();
-        let open_loop = open_loop_plan(run, o).map_err(|m| at(run_span.clone(), m))?;
-        let user_stages = user_stages_plan(run, o).map_err(|m| at(run_span.clone(), m))?;
-        let iterations = o.iterations.or(run.iterations);
-        // Stages set the run's length unless it ends by count.
+        let in_run = |message: String| at(f.run.span(), message);
+
+        let name = validate::name(f.name.as_deref(), path).map_err(whole)?;
+        let target = TargetPlan::from_file(&f, o).map_err(|e| whole(e.to_string()))?;
+        let open_loop = OpenLoop::from_run(run, o).map_err(in_run)?;
+        let user_stages = UserStages::from_run(run, o).map_err(in_run)?;
         let stages_length = open_loop
             .as_ref()
-            .map(|ol| ol.stages_duration())
-            .or(user_stages.as_ref().map(|u| u.duration()));
-        let duration = o.duration.or(run.duration.map(|d| d.0)).or_else(|| {
-            stages_length
-                .filter(|_| iterations.is_none())
-                .filter(|d| !d.is_zero())
-        });
-        let stop = match (duration, iterations) {
-            (Some(d), None) if !d.is_zero() => Stop::Duration(d),
-            (None, Some(n)) if n > 0 => Stop::Iterations(n),
-            (Some(_), Some(_)) if o.duration.is_some() => Stop::Duration(duration.unwrap()),
-            (Some(_), Some(_)) if o.iterations.is_some() => Stop::Iterations(iterations.unwrap()),
-            (Some(_), Some(_)) => {
-                return Err(at(
-                    run_span,
-                    "[run] sets both duration and iterations: keep one".into(),
-                ))
-            }
-            (None, None) => {
-                return Err(at(
-                    run_span,
-                    "[run] needs duration (e.g. \"30s\") or iterations (e.g. 100)".into(),
-                ))
-            }
-            _ => {
-                return Err(at(
-                    run_span,
-                    "[run] duration and iterations must be above zero".into(),
-                ))
-            }
-        };
-        let workers = o.workers.or(run.workers).unwrap_or_else(default_workers);
-        if workers == 0 || workers > 256 {
-            return Err(at(
-                run_span,
-                format!("[run] workers = {workers}: expected 1 to 256"),
-            ));
-        }
-        let explicit_ramp = o.ramp_up.or(run.ramp_up.map(|d| d.0));
-
-        let d = Timeouts::default();
-        let t = &f.timeouts;
-        let pick = |v: Option<units::HumanDuration>, def: Duration| v.map(|v| v.0).unwrap_or(def);
-        let timeouts = Timeouts {
-            connect: pick(t.connect, d.connect),
-            banner: pick(t.banner, d.banner),
-            reply: pick(t.reply, d.reply),
-            data_connect: pick(t.data_connect, d.data_connect),
-            accept: pick(t.accept, d.accept),
-            transfer_idle: pick(t.transfer_idle, d.transfer_idle),
-        };
-        let data = DataOptions {
-            follow_pasv_address: o.follow_pasv_address || f.data.follow_pasv_address,
-            active_ports: o.active_ports.or(f.data.active_ports),
-        };
-        let files: BTreeMap<String, u64> = f.files.iter().map(|(k, v)| (k.clone(), v.0)).collect();
-        for name in files.keys() {
-            if name.is_empty()
-                || name.contains(['/', '\\', '\r', '\n'])
-                || name == "."
-                || name == ".."
-            {
-                return Err(at(
-                    None,
-                    format!("[files] {name:?}: a file name must be a plain name, without '/'"),
-                ));
-            }
-        }
-
+            .map(OpenLoop::stages_duration)
+            .or(user_stages.as_ref().map(UserStages::duration));
+        let stop = Stop::from_run(run, o, stages_length).map_err(in_run)?;
+        let workers = validate::workers(run, o).map_err(in_run)?;
+        let files = validate::files(&f.files).map_err(whole)?;
         if f.groups.is_empty() {
-            return Err(at(
-                None,
+            return Err(whole(
                 "no [[group]]: a scenario needs at least one group of virtual clients".into(),
             ));
         }
-        let mut groups = Vec::new();
-        for (gi, g) in f.groups.iter().enumerate() {
-            let span = Some(g.span());
-            let g = g.get_ref();
-            let modes: Vec<(Mode, u32)> = match (&g.mode, &g.modes) {
-                _ if !o.modes.is_empty() => o.modes.iter().map(|m| (*m, 1)).collect(),
-                (Some(m), None) => vec![(*m, 1)],
-                (None, Some(ms)) => ms
-                    .iter()
-                    .filter(|(_, w)| **w > 0)
-                    .map(|(m, w)| (*m, *w))
-                    .collect(),
-                (None, None) => vec![(Mode::Passive, 1)],
-                (Some(_), Some(_)) => {
-                    return Err(at(span, format!("group {gi}: set mode or modes, not both")))
-                }
-            };
-            if modes.is_empty() {
-                return Err(at(
-                    span,
-                    format!("group {gi}: modes has no weight above zero"),
-                ));
-            }
-            let mix = match &g.mix {
-                Some(_) if !g.ops.is_empty() => {
-                    return Err(at(span, format!("group {gi}: set ops or mix, not both")))
-                }
-                Some(m) => {
-                    let mut choices = Vec::new();
-                    for (k, w) in m {
-                        let op: Op = k
-                            .parse()
-                            .map_err(|e| at(span.clone(), format!("group {gi}: mix: {e}")))?;
-                        if *w > 0 {
-                            choices.push((op, *w));
-                        }
-                    }
-                    if choices.is_empty() {
-                        return Err(at(
-                            span,
-                            format!("group {gi}: mix has no weight above zero"),
-                        ));
-                    }
-                    Some(Mix {
-                        choices,
-                        steps: g.mix_steps.unwrap_or(100).max(1),
-                    })
-                }
-                None if g.ops.is_empty() => {
-                    return Err(at(span, format!("group {gi}: ops is empty: list at least one operation, e.g. ops = [\"retr 1k.bin\"], or give a mix")));
-                }
-                None => None,
-            };
-            let embedded = matches!(target, TargetPlan::Embedded { .. });
-            let mix_ops = mix
-                .iter()
-                .flat_map(|m| m.choices.iter().map(|(o, _)| (o, span.clone())));
-            for (op, span) in g
-                .ops
-                .iter()
-                .map(|o| (o.get_ref(), Some(o.span())))
-                .chain(mix_ops)
-            {
-                for name in op.files_read() {
-                    if embedded && !files.contains_key(name) {
-                        return Err(at(span, format!("{name:?} is not in [files]: the embedded target serves only the files declared there")));
-                    }
-                }
-            }
-            groups.push(GroupPlan {
-                name: g.name.clone().unwrap_or_else(|| format!("group{gi}")),
-                users: g.users.get(),
-                modes,
-                session: g.session,
-                bandwidth: g.bandwidth.map(|b| b.0),
-                think: g.think,
-                transfers_per_session: g.transfers_per_session.map(|n| n.get()),
-                ops: g.ops.iter().map(|o| o.get_ref().clone()).collect(),
-                mix,
-            });
-        }
-        for (i, g) in groups.iter().enumerate() {
-            if groups[..i].iter().any(|h| h.name == g.name) {
-                return Err(at(
-                    None,
-                    format!(
-                        "two groups are named {:?}: results report per group, so names must differ",
-                        g.name
-                    ),
-                ));
-            }
-        }
+        let mut groups = f
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(gi, g)| GroupPlan::from_file(gi, g, o, &target, &files))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| at(e.span(), e.into_inner()))?;
+        validate::distinct_names(&groups).map_err(whole)?;
         if let Some(stages) = &user_stages {
             // The groups' users become shares of the largest stage.
-            spread_users(&mut groups, stages.max_users()).map_err(|m| at(run_span.clone(), m))?;
+            validate::spread_users(&mut groups, stages.max_users()).map_err(in_run)?;
         } else if let Some(total) = o.users {
-            spread_users(&mut groups, total).map_err(|m| at(None, m))?;
+            validate::spread_users(&mut groups, total).map_err(whole)?;
         }
         let users: u32 = groups.iter().map(|g| g.users).sum();
-        let ramp_up = explicit_ramp.unwrap_or_else(|| default_ramp_up(users, stop));
-        let declared_passive = match &target {
-            TargetPlan::Embedded { passive_ports, .. } => Some(*passive_ports),
-            TargetPlan::External { .. } => o
-                .passive_range
-                .or(f.target.as_ref().and_then(|t| t.passive_range)),
-        };
         Ok(Plan {
             name,
             source: Some(path.to_path_buf()),
-            declared_passive,
+            declared_passive: validate::declared_passive(&f, &target, o),
             open_loop,
             user_stages,
             seed: o.seed.or(run.seed).unwrap_or(0),
             target,
             files,
             stop,
-            ramp_up,
+            ramp_up: validate::ramp_up(run, o, users, stop),
             retry_pause: run.retry_pause.map(|d| d.0).unwrap_or(DEFAULT_RETRY_PAUSE),
             workers,
-            timeouts,
-            data,
+            timeouts: validate::timeouts(&f.timeouts),
+            data: validate::data(&f.data, o),
             groups,
         })
     }
-
-    pub fn total_users(&self) -> u64 {
-        self.groups.iter().map(|g| u64::from(g.users)).sum()
-    }
-
-    pub fn modes(&self) -> Vec<Mode> {
-        let mut v: Vec<Mode> = self.groups.iter().flat_map(|g| g.client_modes()).collect();
-        v.sort();
-        v.dedup();
-        v
-    }
-}
-
-/// After a failed iteration a client pauses this long by default: against a
-/// server that refuses everything (a full range, a connection cap), retrying
-/// at once would only measure how fast refusals come back, and flood the
-/// host with TIME_WAIT sockets.
-pub const DEFAULT_RETRY_PAUSE: Duration = Duration::from_millis(100);
-
-/// Connects spread 20 ms apart by default: a burst of hundreds overflows the
-/// small listen queues of real servers (vsftpd's is 32), and the run would
-/// measure SYN cookies instead of the server. Capped at a quarter of a timed
-/// run, and at 10 s.
-pub const DEFAULT_RAMP_PER_CLIENT: Duration = Duration::from_millis(20);
-
-fn default_ramp_up(users: u32, stop: Stop) -> Duration {
-    let cap = match stop {
-        Stop::Duration(d) => (d / 4).min(Duration::from_secs(10)),
-        Stop::Iterations(_) => Duration::from_secs(10),
-    };
-    (DEFAULT_RAMP_PER_CLIENT * users.saturating_sub(1)).min(cap)
-}
-
-/// Closed-loop stages, when `[[run.stages]]` give users rather than rates.
-fn user_stages_plan(
-    run: &file::RunSection,
-    o: &Overrides,
-) -> Result<Option<load::UserStages>, String> {
-    if run.stages.iter().all(|s| s.users.is_none()) {
-        return Ok(None);
-    }
-    if o.rate.is_some() || run.rate.is_some() {
-        return Err("[[run.stages]] give users (closed loop) but [run] or --rate sets a rate (open loop): pick one".into());
-    }
-    if run.ramp_up.is_some() || o.ramp_up.is_some() {
-        return Err("[[run.stages]] with users shape the ramp themselves: drop ramp_up".into());
-    }
-    if o.users.is_some() {
-        return Err(
-            "--users conflicts with [[run.stages]] users: the stages say how many run".into(),
-        );
-    }
-    let mut stages = Vec::new();
-    for (i, s) in run.stages.iter().enumerate() {
-        let (Some(users), None) = (s.users, s.rate) else {
-            return Err(format!("[[run.stages]] {i}: give users (closed loop) in every stage, or rate (open loop) in every stage, not both"));
-        };
-        if s.duration.0.is_zero() {
-            return Err("[[run.stages]] duration must be above zero".into());
-        }
-        stages.push(load::UserStage {
-            duration: s.duration.0,
-            users,
-        });
-    }
-    let stages = load::UserStages(stages);
-    if stages.max_users() == 0 {
-        return Err("every stage has users = 0: nobody would run".into());
-    }
-    Ok(Some(stages))
-}
-
-/// The open-loop part of `[run]`, when it asks for a rate.
-fn open_loop_plan(run: &file::RunSection, o: &Overrides) -> Result<Option<load::OpenLoop>, String> {
-    let rate = o.rate.or(run.rate.map(|r| r.0));
-    if run.stages.iter().any(|s| s.users.is_some()) {
-        return Ok(None);
-    }
-    if rate.is_none() && run.stages.is_empty() {
-        if run.arrival.is_some() || run.max_wait.is_some() {
-            return Err("[run] arrival and max_wait need an open loop: set rate or stages".into());
-        }
-        return Ok(None);
-    }
-    let mut stages = Vec::new();
-    for (i, s) in run.stages.iter().enumerate() {
-        let Some(rate) = s.rate else {
-            return Err(format!("[[run.stages]] {i} has no rate: open-loop stages each need one, e.g. rate = \"100/s\""));
-        };
-        stages.push(load::Stage {
-            duration: s.duration.0,
-            rate: rate.0,
-        });
-    }
-    if stages.iter().any(|s| s.duration.is_zero()) {
-        return Err("[[run.stages]] duration must be above zero".into());
-    }
-    let rate = rate.unwrap_or(0.0);
-    if rate == 0.0 && stages.iter().all(|s| s.rate == 0.0) {
-        return Err("[run] rate and every stage's rate are zero: nothing would arrive".into());
-    }
-    Ok(Some(load::OpenLoop {
-        rate,
-        stages,
-        arrival: run.arrival.unwrap_or_default(),
-        max_wait: run.max_wait.map(|d| d.0).unwrap_or(DEFAULT_MAX_WAIT),
-    }))
-}
-
-/// How long an arrival may wait for a free client before it is dropped.
-pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(10);
-
-fn default_workers() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-}
-
-/// Splits `--users N` over the groups in proportion to their own counts.
-fn spread_users(groups: &mut [GroupPlan], total: u32) -> Result<(), String> {
-    if (total as usize) < groups.len() {
-        return Err(format!(
-            "--users {total} is fewer than the {} groups",
-            groups.len()
-        ));
-    }
-    let sum: u64 = groups.iter().map(|g| u64::from(g.users)).sum();
-    let mut given = 0u32;
-    let n = groups.len();
-    for (i, g) in groups.iter_mut().enumerate() {
-        let share = if i + 1 == n {
-            total - given
-        } else {
-            ((u64::from(total) * u64::from(g.users)) / sum).max(1) as u32
-        };
-        g.users = share.max(1);
-        given += g.users;
-    }
-    Ok(())
-}
-
-fn target_plan(f: &ScenarioFile, o: &Overrides) -> Result<TargetPlan, String> {
-    let url = o
-        .target
-        .clone()
-        .or(f.target.as_ref().and_then(|t| t.url.clone()));
-    match url {
-        None => Ok(TargetPlan::Embedded {
-            passive_ports: f.embedded.passive_ports.unwrap_or(PortRange {
-                first: 20000,
-                last: 27999,
-            }),
-            max_connections: f.embedded.max_connections,
-            threads: f.embedded.threads.unwrap_or(1).max(1),
-            user: EMBEDDED_USER.into(),
-            password: EMBEDDED_PASSWORD.into(),
-        }),
-        Some(url) => external_target(&url, o.password.clone()),
-    }
-}
-
-/// An external target from its URL, the password from the URL or else
-/// `password` (from --password-file or FTPLOAD_PASSWORD); anonymous users get
-/// the customary e-mail-like one. `run`, `capacity` and `probe` all read a
-/// target this way.
-pub fn external_target(url: &str, password: Option<String>) -> Result<TargetPlan, String> {
-    let u = parse_url(url)?;
-    let password = u
-        .password
-        .or(password)
-        .or_else(|| (u.user == "anonymous" || u.user == "ftp").then(|| "ftpload@".to_string()))
-        .ok_or_else(|| format!("no password for {}@{}: give it with --password-file, FTPLOAD_PASSWORD or in the URL", u.user, u.host))?;
-    Ok(TargetPlan::External {
-        host: u.host,
-        port: u.port,
-        user: u.user,
-        password,
-    })
-}
-
-struct FtpUrl {
-    user: String,
-    password: Option<String>,
-    host: String,
-    port: u16,
-}
-
-/// `ftp://user[:password]@host[:port]`; IPv6 hosts in brackets. A hand parser:
-/// FTP URLs here carry no path or query, so a URL crate would add nothing.
-fn parse_url(url: &str) -> Result<FtpUrl, String> {
-    let bad = |why: &str| format!("bad target {url:?}: {why} (expected ftp://user@host:port)");
-    let rest = url
-        .strip_prefix("ftp://")
-        .ok_or_else(|| bad("must start with ftp://"))?;
-    let rest = rest.trim_end_matches('/');
-    let (userinfo, hostport) = match rest.rsplit_once('@') {
-        Some((u, h)) => (Some(u), h),
-        None => (None, rest),
-    };
-    let (user, password) = match userinfo {
-        None => ("anonymous".to_string(), None),
-        Some(u) => match u.split_once(':') {
-            Some((u, p)) => (u.to_string(), Some(p.to_string())),
-            None => (u.to_string(), None),
-        },
-    };
-    if user.is_empty() {
-        return Err(bad("empty user"));
-    }
-    let (host, port) = if let Some(h) = hostport.strip_prefix('[') {
-        let (h, p) = h.split_once(']').ok_or_else(|| bad("unclosed '['"))?;
-        (h.to_string(), p.strip_prefix(':'))
-    } else {
-        match hostport.split_once(':') {
-            Some((h, p)) => (h.to_string(), Some(p)),
-            None => (hostport.to_string(), None),
-        }
-    };
-    if host.is_empty() || host.contains('/') {
-        return Err(bad("no host, or a path (not supported)"));
-    }
-    let port = match port {
-        None => 21,
-        Some(p) => p
-            .parse()
-            .ok()
-            .filter(|p| *p > 0)
-            .ok_or_else(|| bad("bad port"))?,
-    };
-    Ok(FtpUrl {
-        user,
-        password,
-        host,
-        port,
-    })
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -730,4 +144,189 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+    use crate::proto::Mode;
+    use std::time::Duration;
+
+    fn parse(text: &str) -> Result<Plan, ScenarioError> {
+        Plan::parse(text, Path::new("s.toml"), &Overrides::default())
+    }
+
+    const OK: &str = r#"
+[files]
+"1k.bin" = "1KiB"
+[run]
+duration = "2s"
+[[group]]
+users = 3
+modes = { passive = 1, epsv = 1, active = 1 }
+ops = ["retr 1k.bin", "stor 1KiB", "list"]
+"#;
+
+    #[test]
+    fn parses_a_valid_scenario() {
+        let p = parse(OK).unwrap();
+        assert_eq!(p.name, "s");
+        assert_eq!(p.files["1k.bin"], 1024);
+        assert_eq!(p.stop, Stop::Duration(Duration::from_secs(2)));
+        let g = &p.groups[0];
+        assert_eq!(g.ops[1], Op::Stor(crate::scenario::Sizes::fixed(1024)));
+        assert!(matches!(p.target, TargetPlan::Embedded { .. }));
+    }
+
+    #[test]
+    fn unknown_key_names_line_column_and_key() {
+        let e = parse(&OK.replace("users = 3", "users = 3\nuserz = 4"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("s.toml:8:1:"), "{e}");
+        assert!(e.contains("userz"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_located() {
+        let e = parse(&OK.replace("\"2s\"", "\"2 fortnights\""))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("s.toml:5:"), "{e}");
+        assert!(e.contains("bad duration"), "{e}");
+        let e = parse(&OK.replace("\"list\"", "\"lsit\""))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("s.toml:9:"), "{e}");
+        assert!(e.contains("unknown operation"), "{e}");
+        let e = parse(&OK.replace("users = 3", "users = 0"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("s.toml:7:"), "{e}");
+        let e = parse(&OK.replace("retr 1k.bin", "retr nope.bin"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"nope.bin\" is not in [files]"), "{e}");
+        assert!(e.starts_with("s.toml:9:"), "{e}");
+        let e = parse(&OK.replace("passive = 1,", "pasive = 1,"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("pasive"), "{e}");
+    }
+
+    #[test]
+    fn run_needs_exactly_one_stop() {
+        let e = parse(&OK.replace("duration = \"2s\"", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("needs duration"), "{e}");
+        let e = parse(&OK.replace("duration = \"2s\"", "duration = \"2s\"\niterations = 5"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("both"), "{e}");
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let o = Overrides {
+            target: Some("ftp://bob@127.0.0.1:2121".into()),
+            password: Some("pw".into()),
+            modes: vec![Mode::Eprt],
+            users: Some(10),
+            iterations: Some(7),
+            ..Overrides::default()
+        };
+        let p = Plan::parse(OK, Path::new("s.toml"), &o).unwrap();
+        assert_eq!(p.stop, Stop::Iterations(7));
+        assert_eq!(p.groups[0].users, 10);
+        assert_eq!(p.groups[0].modes, vec![(Mode::Eprt, 1)]);
+        match &p.target {
+            TargetPlan::External {
+                host,
+                port,
+                user,
+                password,
+            } => {
+                assert_eq!(
+                    (host.as_str(), *port, user.as_str(), password.as_str()),
+                    ("127.0.0.1", 2121, "bob", "pw")
+                );
+            }
+            t => panic!("{t:?}"),
+        }
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(!json.contains("\"pw\""), "password leaked into {json}");
+    }
+
+    #[test]
+    fn connects_are_spread_by_default() {
+        let p = parse(OK).unwrap();
+        assert_eq!(
+            p.ramp_up,
+            Duration::from_millis(40),
+            "3 clients, 20 ms apart"
+        );
+        let o = Overrides {
+            users: Some(1000),
+            ..Overrides::default()
+        };
+        let p = Plan::parse(OK, Path::new("s.toml"), &o).unwrap();
+        assert_eq!(
+            p.ramp_up,
+            Duration::from_millis(500),
+            "capped at a quarter of 2 s"
+        );
+        let p =
+            parse(&OK.replace("duration = \"2s\"", "duration = \"2s\"\nramp_up = \"0s\"")).unwrap();
+        assert_eq!(p.ramp_up, Duration::ZERO);
+    }
+
+    #[test]
+    fn user_stages_make_a_closed_loop_and_set_the_length() {
+        let text = r#"
+[files]
+"1k.bin" = "1KiB"
+[run]
+[[run.stages]]
+duration = "2s"
+users = 8
+[[run.stages]]
+duration = "3s"
+users = 4
+[[group]]
+name = "a"
+users = 3
+ops = ["retr 1k.bin:3,1k.bin:1"]
+[[group]]
+name = "b"
+users = 1
+transfers_per_session = 1
+ops = ["stor 1KiB..2KiB", "stor lognormal 4KiB 0.5"]
+"#;
+        let p = Plan::parse(text, Path::new("s.toml"), &Overrides::default()).unwrap();
+        assert!(p.open_loop.is_none());
+        assert_eq!(p.user_stages.as_ref().unwrap().max_users(), 8);
+        assert_eq!(p.stop, Stop::Duration(Duration::from_secs(5)));
+        // The groups share the largest stage in proportion.
+        assert_eq!(p.groups.iter().map(|g| g.users).collect::<Vec<_>>(), [6, 2]);
+        assert_eq!(p.groups[1].transfers_per_session, Some(1));
+        let bad = |t: &str| {
+            Plan::parse(t, Path::new("s.toml"), &Overrides::default())
+                .unwrap_err()
+                .to_string()
+        };
+        let mixed = text.replace("users = 4", "rate = \"5/s\"");
+        assert!(
+            bad(&mixed).contains("not both") || bad(&mixed).contains("no rate"),
+            "{}",
+            bad(&mixed)
+        );
+        let ramp = text.replace("[run]", "[run]\nramp_up = \"1s\"");
+        assert!(bad(&ramp).contains("drop ramp_up"), "{}", bad(&ramp));
+        let missing = text.replace("retr 1k.bin:3,1k.bin:1", "retr 1k.bin:3,2k.bin:1");
+        assert!(
+            bad(&missing).contains("\"2k.bin\" is not in [files]"),
+            "{}",
+            bad(&missing)
+        );
+        let dup = text.replace("name = \"b\"", "name = \"a\"");
+        assert!(bad(&dup).contains("two groups are named"), "{}", bad(&dup));
+    }
+}

@@ -1,0 +1,178 @@
+//! The validated plan: what a run does, in types that need no further
+//! checking. Built from the scenario file and flags by [`Plan::parse`].
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{load, think, Op, SessionModel};
+use crate::proto::PortRange;
+use crate::proto::{DataOptions, Mode, Timeouts};
+
+/// The embedded target's user and password when no target is given.
+pub const EMBEDDED_USER: &str = "ftpload";
+pub const EMBEDDED_PASSWORD: &str = "ftpload";
+
+/// Command-line choices that override the scenario file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub target: Option<String>,
+    pub password: Option<String>,
+    /// Every group uses these modes, in equal shares (empty: as the file says).
+    pub modes: Vec<Mode>,
+    pub users: Option<u32>,
+    pub duration: Option<Duration>,
+    pub iterations: Option<u64>,
+    pub ramp_up: Option<Duration>,
+    pub workers: Option<usize>,
+    pub follow_pasv_address: bool,
+    pub active_ports: Option<PortRange>,
+    /// The target's passive range, declared (see [`Plan::declared_passive`]).
+    pub passive_range: Option<PortRange>,
+    /// Open loop at this many arrivals per second.
+    pub rate: Option<f64>,
+    pub seed: Option<u64>,
+}
+
+/// When a run ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stop {
+    #[serde(serialize_with = "ser_duration")]
+    Duration(Duration),
+    /// Total iterations over all virtual clients, handed out as they finish.
+    Iterations(u64),
+}
+
+pub(super) fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&humantime::format_duration(*d))
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TargetPlan {
+    /// The in-process libunftp server, started for the run on 127.0.0.1.
+    Embedded {
+        passive_ports: PortRange,
+        max_connections: Option<usize>,
+        threads: usize,
+        user: String,
+        #[serde(skip)]
+        password: String,
+    },
+    External {
+        host: String,
+        port: u16,
+        user: String,
+        #[serde(skip)]
+        password: String,
+    },
+}
+
+impl TargetPlan {
+    pub fn credentials(&self) -> (&str, &str) {
+        match self {
+            TargetPlan::Embedded { user, password, .. }
+            | TargetPlan::External { user, password, .. } => (user, password),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupPlan {
+    pub name: String,
+    pub users: u32,
+    /// Mode weights; clients are assigned modes in proportion, deterministically.
+    pub modes: Vec<(Mode, u32)>,
+    pub session: SessionModel,
+    /// Bytes per second each client's data channels may move at most.
+    pub bandwidth: Option<u64>,
+    /// Pause between two operations of an iteration.
+    pub think: Option<think::Think>,
+    /// Quit and log in again after this many data transfers (1: a new login
+    /// per transfer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transfers_per_session: Option<u32>,
+    /// The operations of an iteration, in order (empty with a `mix`).
+    pub ops: Vec<Op>,
+    /// Operations drawn by weight at each step instead.
+    pub mix: Option<Mix>,
+}
+
+/// A weighted operation mix, as the classic FTP benchmarks' simulated users:
+/// at each step one operation drawn by weight, until "quit" or `steps`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Mix {
+    pub choices: Vec<(Op, u32)>,
+    pub steps: u32,
+}
+
+impl Mix {
+    pub fn draw(&self, rng: &mut impl rand::Rng) -> &Op {
+        let total: u32 = self.choices.iter().map(|(_, w)| *w).sum();
+        let mut x = rng.random_range(0..total.max(1));
+        for (op, w) in &self.choices {
+            if x < *w {
+                return op;
+            }
+            x -= w;
+        }
+        &self.choices[0].0
+    }
+}
+
+/// A validated scenario. Built once by [`Plan::load`]; nothing downstream re-checks it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub name: String,
+    pub source: Option<PathBuf>,
+    pub target: TargetPlan,
+    /// File name to size in bytes.
+    pub files: BTreeMap<String, u64>,
+    pub stop: Stop,
+    #[serde(serialize_with = "ser_duration")]
+    pub ramp_up: Duration,
+    /// How long a client waits after a failed iteration before the next one.
+    #[serde(serialize_with = "ser_duration")]
+    pub retry_pause: Duration,
+    pub workers: usize,
+    pub timeouts: Timeouts,
+    pub data: DataOptions,
+    /// The passive port range the target is configured with, when known (the
+    /// embedded target's own, or declared): announcements outside it are
+    /// counted as silent exhaustion, and it sizes range utilisation.
+    pub declared_passive: Option<PortRange>,
+    /// Open loop: arrivals on a schedule, each on a client of its own; a
+    /// group's `users` caps its clients at once. `None`: closed loop.
+    pub open_loop: Option<load::OpenLoop>,
+    /// Closed loop in stages: how many of the clients run at each moment
+    /// (each group's `users` is then its share of the largest stage).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_stages: Option<load::UserStages>,
+    /// Seeds every random choice (Poisson arrivals, think times), so a run
+    /// repeats exactly: `--seed`, else `[run] seed`, else 0.
+    pub seed: u64,
+    pub groups: Vec<GroupPlan>,
+}
+
+impl Plan {
+    pub fn total_users(&self) -> u64 {
+        self.groups.iter().map(|g| u64::from(g.users)).sum()
+    }
+}
+
+/// After a failed iteration a client pauses this long by default: against a
+/// server that refuses everything (a full range, a connection cap), retrying
+/// at once would only measure how fast refusals come back, and flood the
+/// host with TIME_WAIT sockets.
+pub const DEFAULT_RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+/// Connects spread 20 ms apart by default: a burst of hundreds overflows the
+/// small listen queues of real servers (vsftpd's is 32), and the run would
+/// measure SYN cookies instead of the server. Capped at a quarter of a timed
+/// run, and at 10 s.
+pub const DEFAULT_RAMP_PER_CLIENT: Duration = Duration::from_millis(20);
+
+/// How long an arrival may wait for a free client before it is dropped.
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(10);
