@@ -20,6 +20,7 @@
 //! with FTPLOAD_REQUIRE_SERVERS=1 they fail instead. Its own small harness,
 //! like tests/interop.rs, so the skip notice is printed rather than captured.
 
+#[path = "util/harness.rs"]
 mod harness;
 
 use std::net::TcpListener;

@@ -7,6 +7,7 @@
 //! FTPLOAD_REQUIRE_SERVERS=1 (as `.ci/run` sets) a missing server fails.
 //! Its own small harness, so the skip notice is printed rather than captured.
 
+#[path = "util/harness.rs"]
 mod harness;
 
 use std::collections::HashMap;

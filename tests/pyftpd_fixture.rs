@@ -2,8 +2,6 @@
 //! (including EPRT, the reason it exists) and that Python's HDR decoder reads
 //! what the Rust `hdrhistogram` crate writes.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
@@ -11,6 +9,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
+
+use crate::util::common;
 
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 

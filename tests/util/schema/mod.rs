@@ -16,7 +16,7 @@ use ftpload::proto::Verb;
 use ftpload::scenario::Overrides;
 use serde_json::Value;
 
-use crate::harness;
+use super::harness;
 
 /// Short, but in all three modes the embedded target serves, with a download,
 /// an upload, a listing and a hold, so every metric has samples and, the holds

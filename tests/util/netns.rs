@@ -323,7 +323,7 @@ pub fn run_bounded(mut cmd: Command, limit: Duration) -> Result<Finished, String
         .stdout(dup(&out)?)
         .stderr(dup(&err)?);
     let mut child = cmd.spawn().map_err(|e| format!("cannot run {what}: {e}"))?;
-    let status = crate::common::wait_bounded(&mut child, limit, &what)?;
+    let status = super::common::wait_bounded(&mut child, limit, &what)?;
     let read = |f: &mut File| {
         let mut s = String::new();
         let _ = f.seek(SeekFrom::Start(0));
