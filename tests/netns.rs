@@ -25,8 +25,9 @@
 //! tests/interop.rs, so the skip notice is printed rather than captured; the
 //! checks run a few at a time, each in a topology of its own.
 
-// Helpers from tests/util: `common` shared with the integration tests,
-// `netns` this binary's alone.
+// The shared helpers, from tests/util: of `common` only its bounded wait,
+// which `netns` uses; `netns` is this binary's alone.
+#[allow(dead_code)]
 #[path = "util/common.rs"]
 mod common;
 #[path = "util/netns.rs"]

@@ -1,8 +1,7 @@
-//! What the `result_*` tests share, so that they all hold the result to one
+//! What the `result` tests share, so that they all hold the result to one
 //! list of documented names and read the same runs: a field added to
 //! docs/result-schema.md is added here once. `checks` holds a run's JSON to
 //! the document, `merged` a merge to its inputs.
-#![allow(dead_code)]
 
 pub mod checks;
 pub mod merged;
