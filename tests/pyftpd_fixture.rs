@@ -77,7 +77,7 @@ fn accept_bounded(l: &TcpListener) -> TcpStream {
 fn pyftpd_serves_login_and_eprt() {
     let dir = tempfile::tempdir().unwrap();
     common::make_files(dir.path(), &[("1k.bin", 1024)]);
-    let srv = common::PyFtpd::start(dir.path(), "ftpuser", "ftppass", 16100..=16199);
+    let srv = common::PyFtpd::start(dir.path(), "ftpuser", "ftppass", 16800..=16899);
 
     let mut c = Ctl::connect(srv.addr);
     let (code, banner) = c.reply();
