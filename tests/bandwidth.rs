@@ -1,13 +1,12 @@
 //! A bandwidth-capped client (dkftpbench's user on a fixed-rate line) moves
 //! its data at its cap: measured throughput within 5% of it, both ways.
 
-mod harness;
-
 use ftpload::metrics::Metric;
 use ftpload::proto::Mode;
 use ftpload::result::decode_hdr;
 use ftpload::scenario::Overrides;
-use harness::{assert_no_errors, mode, run_scenario};
+
+use crate::util::harness::{self, assert_no_errors, mode, run_scenario};
 
 #[test]
 fn capped_transfers_move_at_their_cap() {

@@ -3,15 +3,14 @@
 //! second level on the error rate, a first level that breaks (exit 1), bad
 //! flags (exit 2), and Ctrl-C keeping the finished steps (exit 130).
 
-mod common;
-mod harness;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ftpload::result::RunResult;
-use harness::temp_dir;
+
+use crate::util::common;
+use crate::util::harness::temp_dir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ftpload");
 

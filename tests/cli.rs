@@ -2,14 +2,13 @@
 //! unreachable target, Ctrl-C and an unwritable result path, each with the
 //! exit code a CI job acts on and a message naming what and where.
 
-mod common;
-mod harness;
-
 use std::process::Command;
 use std::time::Duration;
 
 use ftpload::result::decode_hdr;
-use harness::temp_dir;
+
+use crate::util::common;
+use crate::util::harness::temp_dir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ftpload");
 

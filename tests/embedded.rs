@@ -2,12 +2,11 @@
 //! end: bytes moved equal the file sizes and each histogram counts exactly
 //! the operations done.
 
-mod harness;
-
 use ftpload::metrics::Metric;
 use ftpload::proto::Mode;
 use ftpload::scenario::Overrides;
-use harness::{assert_no_errors, count, mode, run_scenario};
+
+use crate::util::harness::{self, assert_no_errors, count, mode, run_scenario};
 
 const ITERATIONS: u64 = 24;
 const SCENARIO: &str = r#"

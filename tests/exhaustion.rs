@@ -20,6 +20,9 @@
 //! with FTPLOAD_REQUIRE_SERVERS=1 they fail instead. Its own small harness,
 //! like tests/interop.rs, so the skip notice is printed rather than captured.
 
+// Shared with the integration tests; this binary reads only the mode results.
+#[allow(dead_code)]
+#[path = "util/harness.rs"]
 mod harness;
 
 use std::net::TcpListener;

@@ -2,8 +2,6 @@
 //! written for the purpose: each must end in a clear, classified error, never
 //! a hang or a crash.
 
-mod harness;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
@@ -12,6 +10,8 @@ use std::time::Duration;
 use ftpload::metrics::{ErrorClass, Step};
 use ftpload::proto::Mode;
 use ftpload::scenario::{Overrides, Plan};
+
+use crate::util::harness;
 
 /// Serves each connection with `script` on its own thread, for at most `n` connections.
 fn misbehaving_server(n: usize, script: fn(TcpStream)) -> String {

@@ -7,6 +7,9 @@
 //! FTPLOAD_REQUIRE_SERVERS=1 (as `.ci/run` sets) a missing server fails.
 //! Its own small harness, so the skip notice is printed rather than captured.
 
+// Shared with the integration tests; this binary reads only the counts.
+#[allow(dead_code)]
+#[path = "util/harness.rs"]
 mod harness;
 
 use std::collections::HashMap;

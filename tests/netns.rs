@@ -25,10 +25,12 @@
 //! tests/interop.rs, so the skip notice is printed rather than captured; the
 //! checks run a few at a time, each in a topology of its own.
 
-// This file's own name would shadow tests/netns/mod.rs; other tests just
-// say `mod netns;`.
+// The shared helpers, from tests/util: of `common` only its bounded wait,
+// which `netns` uses; `netns` is this binary's alone.
+#[allow(dead_code)]
+#[path = "util/common.rs"]
 mod common;
-#[path = "netns/mod.rs"]
+#[path = "util/netns.rs"]
 mod netns;
 
 use std::collections::VecDeque;

@@ -3,16 +3,15 @@
 //! latency measured from each arrival's intended start, while the latency
 //! measured from the actual start hides it (coordinated omission).
 
-mod common;
-mod harness;
-
 use std::time::Duration;
 
 use ftpload::metrics::Metric;
 use ftpload::proto::Mode;
 use ftpload::result::decode_hdr;
 use ftpload::scenario::Overrides;
-use harness::{mode, run_scenario, temp_dir};
+
+use crate::util::common;
+use crate::util::harness::{mode, run_scenario, temp_dir};
 
 #[test]
 fn arrivals_follow_the_rate_and_every_one_is_counted() {

@@ -4,17 +4,16 @@
 //! demand: a 227 naming a closed port, a 227 naming another host (NAT), and a
 //! PORT that is accepted but never connected back.
 
-mod common;
-mod misbehaving;
-
 use std::net::{SocketAddr, TcpListener};
 use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use ftpload::embedded::{EmbeddedConfig, EmbeddedServer};
-use misbehaving::{misbehaving, Fault};
 use serde_json::Value;
+
+use crate::util::common;
+use crate::util::misbehaving::{misbehaving, Fault};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ftpload");
 

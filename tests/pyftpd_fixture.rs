@@ -2,8 +2,6 @@
 //! (including EPRT, the reason it exists) and that Python's HDR decoder reads
 //! what the Rust `hdrhistogram` crate writes.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
@@ -11,6 +9,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
+
+use crate::util::common;
 
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -77,7 +77,7 @@ fn accept_bounded(l: &TcpListener) -> TcpStream {
 fn pyftpd_serves_login_and_eprt() {
     let dir = tempfile::tempdir().unwrap();
     common::make_files(dir.path(), &[("1k.bin", 1024)]);
-    let srv = common::PyFtpd::start(dir.path(), "ftpuser", "ftppass", 16100..=16199);
+    let srv = common::PyFtpd::start(dir.path(), "ftpuser", "ftppass", 16800..=16899);
 
     let mut c = Ctl::connect(srv.addr);
     let (code, banner) = c.reply();

@@ -2,13 +2,12 @@
 //! the test from the project's own venv), as an external target: the set-up
 //! phase, RETR, STOR and LIST, bytes and histogram counts.
 
-mod common;
-mod harness;
-
 use ftpload::metrics::Metric;
 use ftpload::proto::Mode;
 use ftpload::scenario::{Overrides, Plan};
-use harness::{assert_no_errors, count, mode, run_scenario, temp_dir};
+
+use crate::util::common;
+use crate::util::harness::{self, assert_no_errors, count, mode, run_scenario, temp_dir};
 
 const ITERATIONS: u64 = 12;
 

@@ -1,13 +1,12 @@
 //! Think time between a user's operations: every iteration is held back by
 //! it, and never by more than it allows.
 
-mod harness;
-
 use ftpload::metrics::Metric;
 use ftpload::proto::Mode;
 use ftpload::result::decode_hdr;
 use ftpload::scenario::Overrides;
-use harness::{assert_no_errors, mode, run_scenario};
+
+use crate::util::harness::{assert_no_errors, mode, run_scenario};
 
 fn iterations(think: &str, tag: &str) -> hdrhistogram::Histogram<u64> {
     let toml = format!(

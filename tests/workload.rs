@@ -3,12 +3,11 @@
 //! and distributions, a new login per transfer, and every open-loop arrival
 //! accounted for when the run is cut off.
 
-mod harness;
-
 use ftpload::metrics::Metric;
 use ftpload::proto::Mode;
 use ftpload::scenario::Overrides;
-use harness::run_scenario;
+
+use crate::util::harness::run_scenario;
 
 const GROUPS_AND_STAGES: &str = r#"
 [files]

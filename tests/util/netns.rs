@@ -15,7 +15,6 @@
 //!
 //! Every wait here is bounded; output is captured through files, not pipes,
 //! so a server left running in the background can never hold a read open.
-#![allow(dead_code)]
 
 use std::ffi::OsStr;
 use std::fs::File;
@@ -81,6 +80,9 @@ pub fn skip(name: &str, reason: &str) {
 }
 
 /// A topology that is up: what `topo up` printed, taken apart.
+// Every value `topo up` prints is parsed and checked in `up`; the tests read
+// only some of them.
+#[allow(dead_code)]
 #[derive(Debug)]
 pub struct Topology {
     /// NAME given to topo (`fl<pid>x<n>`).
@@ -193,11 +195,6 @@ impl Topology {
     /// `program` on the client host: `ip netns exec <client-ns> program`.
     pub fn client(&self, program: impl AsRef<OsStr>) -> Command {
         in_ns(&self.client_ns, program)
-    }
-
-    /// `program` on the server host.
-    pub fn server(&self, program: impl AsRef<OsStr>) -> Command {
-        in_ns(&self.server_ns, program)
     }
 
     /// The end of the server's log, for a failure message.
@@ -323,7 +320,7 @@ pub fn run_bounded(mut cmd: Command, limit: Duration) -> Result<Finished, String
         .stdout(dup(&out)?)
         .stderr(dup(&err)?);
     let mut child = cmd.spawn().map_err(|e| format!("cannot run {what}: {e}"))?;
-    let status = crate::common::wait_bounded(&mut child, limit, &what)?;
+    let status = super::common::wait_bounded(&mut child, limit, &what)?;
     let read = |f: &mut File| {
         let mut s = String::new();
         let _ = f.seek(SeekFrom::Start(0));

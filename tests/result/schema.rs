@@ -3,10 +3,7 @@
 //! the code writes (so it cannot silently fall behind), an exhausted passive
 //! range shows in `channels`, and the document's Rust snippets work. Open
 //! loop, merging, error classes and what a result file refuses or never holds
-//! have `result_*` tests of their own.
-
-mod harness;
-mod schema;
+//! have modules of their own beside this one.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -16,15 +13,19 @@ use ftpload::metrics::Metric;
 use ftpload::proto::{Mode, PortRange};
 use ftpload::result::{ErrorEntry, SCHEMA_VERSION};
 use ftpload::scenario::{Overrides, Plan};
-use schema::checks::{check_channels, check_exhaustion, check_mode_metrics, check_timeline};
-use schema::{
+use serde_json::Value;
+
+use crate::util::harness;
+use crate::util::schema::checks::{
+    check_channels, check_exhaustion, check_mode_metrics, check_timeline,
+};
+use crate::util::schema::{
     all_keys, assert_documented, doc, exhaustion_scenario, keys, port_runs, port_set, run, set,
     str_at, top_fields, u64_at, CHANNEL_FIELDS, COUNTER_FIELDS, DEFAULT_PASSIVE, EXHAUSTION_FIELDS,
     EXHAUSTION_ITERATIONS, EXHAUSTION_USERS, GENERATOR_FIELDS, INTERVAL_FIELDS,
     INTERVAL_METRIC_FIELDS, KERNEL_FIELDS, MODES_USED, MODE_FIELDS, MODE_INTERVAL_FIELDS,
     OPEN_LOOP_FIELDS, SCENARIO_FIELDS, STAGE_FIELDS,
 };
-use serde_json::Value;
 
 #[test]
 fn every_documented_field_is_present_with_its_type() {

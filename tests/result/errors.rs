@@ -3,17 +3,15 @@
 //! that reads back as it was. Their lists here are exhaustive by
 //! construction, so a new one cannot go undocumented.
 
-mod harness;
-mod schema;
-
 use std::collections::BTreeSet;
 
 use ftpload::metrics::exhaustion;
 use ftpload::metrics::{ErrorClass, Step};
 use ftpload::proto::Verb;
 use ftpload::result::ErrorEntry;
-use schema::{assert_documented, doc, keys, known_signatures, set, str_at};
 use serde_json::Value;
+
+use crate::util::schema::{assert_documented, doc, keys, known_signatures, set, str_at};
 
 /// Every signature exhaustion can have is listed in the document verbatim.
 #[test]

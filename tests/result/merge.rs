@@ -5,9 +5,6 @@
 //! exhaustion; timelines add second by second; and a merged result is a
 //! result like any other.
 
-mod harness;
-mod schema;
-
 use std::collections::{BTreeMap, BTreeSet};
 
 use ftpload::metrics::exhaustion::{self, Exhaustion};
@@ -17,9 +14,11 @@ use ftpload::result::timeline::{Interval, ModeInterval};
 use ftpload::result::{decode_hdr, ErrorEntry, ModeResult, RunResult};
 use ftpload::scenario::Overrides;
 use hdrhistogram::Histogram;
-use schema::merged::{assert_channels_merged, assert_timeline_merged};
-use schema::{exhaustion_scenario, run, set, COUNTER_FIELDS};
 use serde_json::Value;
+
+use crate::util::harness;
+use crate::util::schema::merged::{assert_channels_merged, assert_timeline_merged};
+use crate::util::schema::{exhaustion_scenario, run, set, COUNTER_FIELDS};
 
 /// Counters as name → value, zero for a mode the result does not have.
 fn counters(r: &RunResult, m: Mode) -> serde_json::Map<String, Value> {

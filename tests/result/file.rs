@@ -2,16 +2,15 @@
 //! `schema_version` is refused before the rest of it is read, and no password
 //! is written, neither in the plan nor in an error's sample.
 
-mod harness;
-mod schema;
-
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use ftpload::result::{RunResult, SCHEMA_VERSION};
 use ftpload::scenario::{Overrides, Plan};
-use schema::{all_keys, keys, run, set};
 use serde_json::Value;
+
+use crate::util::harness;
+use crate::util::schema::{all_keys, keys, run, set};
 
 #[test]
 fn unknown_schema_version_is_refused() {

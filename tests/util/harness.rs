@@ -1,8 +1,7 @@
 //! Runs scenarios through the library, as `ftpload run` does, and reads back
 //! the JSON it wrote: tests check the file a user would get.
-#![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ftpload::metrics::Metric;
 use ftpload::proto::Mode;
@@ -82,8 +81,4 @@ pub fn assert_transfer_counts(s: &ModeResult, n: u64, what: &str) {
 
 pub fn assert_no_errors(s: &ModeResult, what: &str) {
     assert!(s.errors.is_empty(), "{what}: errors {:#?}", s.errors);
-}
-
-pub fn path_str(p: &Path) -> String {
-    p.display().to_string()
 }

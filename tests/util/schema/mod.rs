@@ -1,8 +1,7 @@
-//! What the `result_*` tests share, so that they all hold the result to one
+//! What the `result` tests share, so that they all hold the result to one
 //! list of documented names and read the same runs: a field added to
 //! docs/result-schema.md is added here once. `checks` holds a run's JSON to
 //! the document, `merged` a merge to its inputs.
-#![allow(dead_code)]
 
 pub mod checks;
 pub mod merged;
@@ -16,7 +15,7 @@ use ftpload::proto::Verb;
 use ftpload::scenario::Overrides;
 use serde_json::Value;
 
-use crate::harness;
+use super::harness;
 
 /// Short, but in all three modes the embedded target serves, with a download,
 /// an upload, a listing and a hold, so every metric has samples and, the holds

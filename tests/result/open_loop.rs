@@ -1,10 +1,8 @@
 //! An open-loop result against docs/result-schema.md: `scenario.open_loop`
 //! as the plan was validated, from flags or from the file, and a run's
 //! schedule lag and corrected times, which merge like every other histogram.
-//! What the correction reveals about a stalling server is `open_loop`'s test.
-
-mod harness;
-mod schema;
+//! What the correction reveals about a stalling server is the top-level
+//! `open_loop` module's test.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -13,12 +11,14 @@ use ftpload::metrics::Metric;
 use ftpload::proto::Mode;
 use ftpload::result::decode_hdr;
 use ftpload::scenario::{Overrides, Plan};
-use schema::checks::{check_channels, check_mode_metrics, check_timeline};
-use schema::{
+use serde_json::Value;
+
+use crate::util::harness;
+use crate::util::schema::checks::{check_channels, check_mode_metrics, check_timeline};
+use crate::util::schema::{
     all_keys, assert_documented, doc, keys, set, str_at, top_fields, u64_at, COUNTER_FIELDS,
     MODES_USED, OPEN_LOOP_FIELDS, SCENARIO_FIELDS, STAGE_FIELDS,
 };
-use serde_json::Value;
 
 /// Open loop, short: 30 arrivals a second rising to 60 over half a second,
 /// then 60 for the other half (about 50 arrivals, at random from one seed),

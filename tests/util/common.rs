@@ -5,7 +5,6 @@
 //!
 //! Every wait here is bounded: a hung child process fails the test with a
 //! message instead of hanging `cargo test`.
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -143,8 +142,6 @@ pub fn run_bounded(
 /// fixture exits on its own.
 pub struct PyFtpd {
     pub addr: SocketAddr,
-    pub root: PathBuf,
-    pub passive_ports: RangeInclusive<u16>,
     child: Child,
 }
 
@@ -198,8 +195,6 @@ impl PyFtpd {
         };
         PyFtpd {
             addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
-            root: root.to_path_buf(),
-            passive_ports: passive,
             child,
         }
     }

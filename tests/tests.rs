@@ -1,0 +1,43 @@
+//! The integration tests: one test binary (`cargo test --test integration`),
+//! one module per area, so the crate and its helpers compile once rather
+//! than once per file. Run one area with a filter on the module path, e.g.
+//! `cargo test --test integration cli::` or `cargo test --test integration
+//! result::`.
+//!
+//! - `cli`, `capacity`, `probe`: the binary as a user runs it (exit codes,
+//!   messages, `ftpload capacity`, `ftpload probe`).
+//! - `embedded`, `pyftpdlib`: every mode end to end, against the embedded
+//!   target and against pyftpdlib (which has EPRT).
+//! - `workload`, `think`, `bandwidth`, `open_loop`: workload models, think
+//!   time, bandwidth caps and the open-loop executor.
+//! - `hostile`: faults from a misbehaving server end in classified errors.
+//! - `signals`: SIGTERM stops `run`, `capacity` and `serve` as Ctrl-C does.
+//! - `result`: the result file against docs/result-schema.md (`schema`,
+//!   `open_loop`, `errors`, `file`) and merging (`merge`).
+//! - `pyftpd_fixture`: the test support itself (the pyftpdlib fixture,
+//!   Python's HDR decoder).
+//! - `util`: the helpers these share.
+//!
+//! Real servers, exhaustion and firewalled topologies are three binaries of
+//! their own with their own small harness (tests/interop.rs,
+//! tests/exhaustion.rs, tests/netns.rs; see Cargo.toml), so that what they
+//! skip is printed rather than captured.
+//!
+//! A new area is one more `mod` line below and a file (or folder) of that
+//! name beside this one.
+
+mod util;
+
+mod bandwidth;
+mod capacity;
+mod cli;
+mod embedded;
+mod hostile;
+mod open_loop;
+mod probe;
+mod pyftpd_fixture;
+mod pyftpdlib;
+mod result;
+mod signals;
+mod think;
+mod workload;

@@ -1,0 +1,20 @@
+//! What the tests share, so each area's file holds only its own checks.
+//!
+//! - `harness`: runs a scenario through the library, as `ftpload run` does,
+//!   and reads back the result file it wrote.
+//! - `common`: things outside this crate (the pyftpdlib fixture, Python's HDR
+//!   decoder, test files) and child processes waited on with a time limit.
+//! - `misbehaving`: a small FTP server with the faults no real server
+//!   produces on demand.
+//! - `schema`: docs/result-schema.md's field lists and the checks that hold
+//!   a result, or a merge, to them.
+//!
+//! `netns.rs` (firewalled topologies in network namespaces) sits here too but
+//! is not declared below: only the `netns` binary (tests/netns.rs) uses it.
+//! The `interop`, `exhaustion` and `netns` binaries include the helpers they
+//! need one by one with `#[path]`.
+
+pub mod common;
+pub mod harness;
+pub mod misbehaving;
+pub mod schema;
