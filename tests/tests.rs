@@ -6,6 +6,8 @@
 //!
 //! - `cli`, `capacity`, `probe`: the binary as a user runs it (exit codes,
 //!   messages, `ftpload capacity`, `ftpload probe`).
+//! - `cli_doc`: docs/cli.md names every subcommand and flag of clap's
+//!   command tree; the README stays a front page.
 //! - `embedded`, `pyftpdlib`: every mode end to end, against the embedded
 //!   target and against pyftpdlib (which has EPRT).
 //! - `workload`, `think`, `bandwidth`, `open_loop`: workload models, think
@@ -31,6 +33,7 @@ mod util;
 mod bandwidth;
 mod capacity;
 mod cli;
+mod cli_doc;
 mod embedded;
 mod hostile;
 mod open_loop;
