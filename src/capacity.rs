@@ -164,9 +164,9 @@ pub fn search(
     check(s)?;
     // Read once, validated per level: the default ramp-up depends on the
     // client count, and an edit to the file mid-search must not mix scenarios.
-    let text = std::fs::read_to_string(&s.scenario).map_err(|source| ScenarioError::Read {
+    let text = std::fs::read_to_string(&s.scenario).map_err(|error| ScenarioError::Read {
         path: s.scenario.clone(),
-        source,
+        error,
     })?;
     let plan_for = |users| {
         let o = Overrides {

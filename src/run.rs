@@ -21,7 +21,7 @@ pub enum RunError {
     Embedded(#[from] EmbeddedError),
     #[error(transparent)]
     Resolve(#[from] ResolveError),
-    #[error("target {addr} is not usable: {source}")]
+    #[error("target {addr} is not usable")]
     Unreachable {
         addr: SocketAddr,
         #[source]

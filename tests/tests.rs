@@ -12,6 +12,7 @@
 //!   target and against pyftpdlib (which has EPRT).
 //! - `workload`, `think`, `bandwidth`, `open_loop`: workload models, think
 //!   time, bandwidth caps and the open-loop executor.
+//! - `errors`: each failing command prints its cause once.
 //! - `hostile`: faults from a misbehaving server end in classified errors.
 //! - `signals`: SIGTERM stops `run`, `capacity` and `serve` as Ctrl-C does.
 //! - `result`: the result file against docs/result-schema.md (`schema`,
@@ -35,6 +36,7 @@ mod capacity;
 mod cli;
 mod cli_doc;
 mod embedded;
+mod errors;
 mod hostile;
 mod open_loop;
 mod probe;

@@ -62,7 +62,7 @@ pub(super) struct Shared {
 /// Binds on the caller's thread so a bad address fails `start` with the
 /// address in the message, before any thread exists.
 pub(super) fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, EmbeddedError> {
-    let bind_err = |source| EmbeddedError::Bind { addr, source };
+    let bind_err = |error| EmbeddedError::Bind { addr, error };
     let listener = std::net::TcpListener::bind(addr).map_err(bind_err)?;
     // Calling listen() again on a listening socket only changes its backlog.
     // SAFETY: the fd is a valid, open socket owned by `listener`.

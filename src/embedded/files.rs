@@ -38,12 +38,12 @@ pub(super) fn make_temp_root() -> Result<PathBuf, EmbeddedError> {
         match fs::create_dir(&path) {
             Ok(()) => return Ok(path),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some(e),
-            Err(source) => return Err(EmbeddedError::Root { path, source }),
+            Err(error) => return Err(EmbeddedError::Root { path, error }),
         }
     }
     Err(EmbeddedError::Root {
         path: base,
-        source: last_err.unwrap_or_else(|| io::Error::other("no free temp directory name")),
+        error: last_err.unwrap_or_else(|| io::Error::other("no free temp directory name")),
     })
 }
 
@@ -54,11 +54,11 @@ pub(super) fn check_root(path: &Path) -> Result<(), EmbeddedError> {
         Ok(m) if m.is_dir() => Ok(()),
         Ok(_) => Err(EmbeddedError::Root {
             path: path.to_path_buf(),
-            source: io::Error::new(io::ErrorKind::NotADirectory, "not a directory"),
+            error: io::Error::new(io::ErrorKind::NotADirectory, "not a directory"),
         }),
-        Err(source) => Err(EmbeddedError::Root {
+        Err(error) => Err(EmbeddedError::Root {
             path: path.to_path_buf(),
-            source,
+            error,
         }),
     }
 }
@@ -116,9 +116,9 @@ pub(super) fn generate(root: &Path, files: &[(String, u64)]) -> Result<(), Embed
     let mut buf = vec![0u8; CHUNK];
     for (name, size) in files {
         let path = resolve(root, name)?;
-        let io_err = |source: io::Error| EmbeddedError::File {
+        let io_err = |error: io::Error| EmbeddedError::File {
             path: path.clone(),
-            source,
+            error,
         };
         if let Ok(m) = fs::metadata(&path) {
             if m.is_file() && m.len() == *size {

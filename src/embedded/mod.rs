@@ -99,28 +99,16 @@ impl Default for EmbeddedConfig {
 pub enum EmbeddedError {
     #[error("invalid embedded target configuration: {0}")]
     Config(String),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        #[source]
-        source: io::Error,
-    },
-    #[error("cannot use {} as the FTP root: {source}", path.display())]
-    Root {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("cannot listen on {addr}: {error}")]
+    Bind { addr: SocketAddr, error: io::Error },
+    #[error("cannot use {} as the FTP root: {error}", path.display())]
+    Root { path: PathBuf, error: io::Error },
     #[error("invalid file name {name:?}: {reason}")]
     FileName { name: String, reason: &'static str },
-    #[error("cannot write {}: {source}", path.display())]
-    File {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("cannot write {}: {error}", path.display())]
+    File { path: PathBuf, error: io::Error },
     #[error("cannot start the target's runtime thread: {0}")]
-    Runtime(#[source] io::Error),
+    Runtime(io::Error),
 }
 
 /// A running embedded target. Stops on [`EmbeddedServer::stop`] or on drop.
@@ -175,12 +163,10 @@ impl EmbeddedServer {
         files::generate(&root, &cfg.files)?;
 
         let listener = bind(cfg.bind)?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| EmbeddedError::Bind {
-                addr: cfg.bind,
-                source,
-            })?;
+        let addr = listener.local_addr().map_err(|error| EmbeddedError::Bind {
+            addr: cfg.bind,
+            error,
+        })?;
 
         let shared = Shared {
             root: Arc::new(root.clone()),

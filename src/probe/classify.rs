@@ -196,7 +196,7 @@ mod tests {
             ErrorClass::Closed { step } => ProtoError::Closed { step },
             ErrorClass::Protocol { step } => ProtoError::Reply {
                 step,
-                source: ReplyError::BadPasv { text: text.into() },
+                error: ReplyError::BadPasv { text: text.into() },
             },
             ErrorClass::Refused { step } => io(step, libc::ECONNREFUSED),
             ErrorClass::AddrNotAvailable { step } => io(step, libc::EADDRNOTAVAIL),

@@ -62,7 +62,7 @@ pub enum ProbeError {
     #[error(transparent)]
     Resolve(#[from] ResolveError),
     #[error("cannot start the probe's runtime: {0}")]
-    Runtime(#[source] std::io::Error),
+    Runtime(std::io::Error),
 }
 
 /// Runs every check, in sequence, and judges the findings. A server that

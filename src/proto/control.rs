@@ -168,7 +168,7 @@ impl Control {
     async fn read_reply_untimed(&mut self, step: Step) -> Result<Reply, ProtoError> {
         loop {
             if let Some((r, used)) = reply::decode(&self.buf, &self.limits)
-                .map_err(|source| ProtoError::Reply { step, source })?
+                .map_err(|error| ProtoError::Reply { step, error })?
             {
                 self.buf.drain(..used);
                 if self.buf.is_empty() {

@@ -271,9 +271,9 @@ impl<'a> Channel<'a> {
                 reply: r,
             });
         }
-        let bad = |source| ProtoError::Reply {
+        let bad = |error| ProtoError::Reply {
             step: Step::DataSetup,
-            source,
+            error,
         };
         let announced = if code == 229 {
             SocketAddr::new(peer.ip(), reply::parse_epsv(&r.text).map_err(bad)?)

@@ -123,22 +123,14 @@ impl ErrorClass {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProtoError {
-    #[error("{step}: {source}", step = step.as_str())]
-    Io {
-        step: Step,
-        #[source]
-        source: io::Error,
-    },
+    #[error("{step}: {error}", step = step.as_str())]
+    Io { step: Step, error: io::Error },
     #[error("{step}: timed out", step = step.as_str())]
     Timeout { step: Step },
     #[error("{step}: connection closed by server", step = step.as_str())]
     Closed { step: Step },
-    #[error("{step}: {source}", step = step.as_str())]
-    Reply {
-        step: Step,
-        #[source]
-        source: ReplyError,
-    },
+    #[error("{step}: {error}", step = step.as_str())]
+    Reply { step: Step, error: ReplyError },
     /// A well-formed reply that was not the one the step needed.
     #[error("{step}: unexpected reply to {}: {reply}", command.map(|v| v.as_str()).unwrap_or("(none)"), step = step.as_str())]
     Unexpected {
@@ -154,16 +146,16 @@ pub enum ProtoError {
 }
 
 impl ProtoError {
-    pub fn io(step: Step, source: io::Error) -> Self {
-        if source.kind() == io::ErrorKind::UnexpectedEof {
+    pub fn io(step: Step, error: io::Error) -> Self {
+        if error.kind() == io::ErrorKind::UnexpectedEof {
             return ProtoError::Closed { step };
         }
-        ProtoError::Io { step, source }
+        ProtoError::Io { step, error }
     }
 
     pub fn class(&self) -> ErrorClass {
         match self {
-            ProtoError::Io { step, source } => classify_io(*step, source),
+            ProtoError::Io { step, error } => classify_io(*step, error),
             ProtoError::Timeout { step: Step::Banner } => ErrorClass::NoBanner,
             ProtoError::Timeout { step } => ErrorClass::Timeout { step: *step },
             ProtoError::Closed { step } => ErrorClass::Closed { step: *step },

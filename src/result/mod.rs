@@ -28,15 +28,15 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResultError {
-    #[error("cannot write result {path}: {source}")]
+    #[error("cannot write result {path}: {error}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("cannot read result {path}: {source}")]
+    #[error("cannot read result {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}: not an ftpload result: {message}")]
     Parse { path: PathBuf, message: String },
@@ -268,9 +268,9 @@ impl RunResult {
     }
 
     pub fn read(path: &Path) -> Result<RunResult, ResultError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ResultError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ResultError::Read {
             path: path.into(),
-            source,
+            error,
         })?;
         let parse = |e: serde_json::Error| ResultError::Parse {
             path: path.into(),
@@ -297,9 +297,9 @@ impl RunResult {
 
     /// Writes the result through [`write::json`]: buffered, atomic, fsynced.
     pub fn write_atomic(&self, path: &Path) -> Result<(), ResultError> {
-        write::json(path, self).map_err(|source| ResultError::Write {
+        write::json(path, self).map_err(|error| ResultError::Write {
             path: path.into(),
-            source,
+            error,
         })
     }
 

@@ -29,10 +29,10 @@ use load::{OpenLoop, UserStages};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    #[error("cannot read scenario {path}: {source}")]
+    #[error("cannot read scenario {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A position-bearing error: `path:line:column: message`.
     #[error("{path}:{line}:{column}: {message}")]
@@ -48,9 +48,9 @@ pub enum ScenarioError {
 
 impl Plan {
     pub fn load(path: &Path, o: &Overrides) -> Result<Plan, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Read {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         Plan::parse(&text, path, o)
     }
