@@ -2,9 +2,9 @@
 # Runs scenarios/active-vs-passive.toml against the embedded target and each
 # real server (started through scripts/targets/ftpd), one after the other, and
 # writes results/baseline/<target>.json, machine.txt and table.md.
-#   scripts/baseline.sh [DURATION]      # default: the scenario's 60s
+#   scripts/results/baseline.sh [DURATION]      # default: the scenario's 60s
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 duration=${1:-}
 out=results/baseline
 ftpd=scripts/targets/ftpd
