@@ -1,12 +1,28 @@
 #!/usr/bin/env bash
-# Runs scenarios/active-vs-passive.toml against the embedded target and each
-# real server (started through scripts/targets/ftpd), one after the other, and
-# writes results/baseline/<target>.json, machine.txt and table.md.
+# Makes results/baseline/: scenarios/active-vs-passive.toml against the
+# embedded target and each real server (started through scripts/targets/ftpd,
+# default instances), one after the other, then machine.txt and table.md
+# (`ftpload report`). About 6 minutes; run as root from anywhere.
+#
 #   scripts/results/baseline.sh [DURATION]      # default: the scenario's 60s
+#
+# Environment, for a trial run that leaves the committed results alone:
+#   RESULTS_DIR       where to write (default results/baseline)
+#   BASELINE_SERVERS  the real servers to run against (default all four:
+#                     "vsftpd pure-ftpd proftpd pyftpdlib"; empty: only the
+#                     embedded target, and no server is installed or started)
+#
+# A run that records failures (ftpload exit 1) is kept; any other failure
+# stops the generator (see common.sh). On exit, however it exits, it stops
+# the servers it started; those already running are left running.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "$here/common.sh"
+out="$(realpath -m -- "${RESULTS_DIR:-$here/../../results/baseline}")"
+read -r -a servers <<<"${BASELINE_SERVERS-vsftpd pure-ftpd proftpd pyftpdlib}"
 duration=${1:-}
-out=results/baseline
+cd "$here/../.."
 ftpd=scripts/targets/ftpd
 mkdir -p "$out"
 
@@ -15,28 +31,39 @@ bin=target/release/ftpload
 extra=()
 [[ -n $duration ]] && extra=(--duration "$duration")
 
-"$ftpd" install all >/dev/null
-"$ftpd" fixture >/dev/null
-"$ftpd" start all >/dev/null
-
-{
-    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') ($(nproc) cores)"
-    echo "memory: $(free -h | awk '/^Mem:/ {print $2}')"
-    echo "kernel: $(uname -r)"
-    echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
-    echo "ftpload: $("$bin" --version)"
-    for s in vsftpd pure-ftpd proftpd pyftpdlib; do
-        echo "$s: $(sed -n 's/^banner=//p' "target/ftpd/$s/state")"
+started=()
+stop_started() {
+    local s
+    for s in "${started[@]}"; do
+        "$ftpd" stop "$s" >/dev/null || echo "$GEN: could not stop $s" >&2
     done
-} >"$out/machine.txt"
+}
+trap stop_started EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
-"$bin" run scenarios/active-vs-passive.toml --mode passive,epsv,active -q \
-    --out "$out/embedded.json" "${extra[@]}" || true
-for s in vsftpd pure-ftpd proftpd pyftpdlib; do
-    FTPLOAD_PASSWORD=ftppass "$bin" run scenarios/active-vs-passive.toml -q \
-        --target "$("$ftpd" url "$s")" --out "$out/$s.json" "${extra[@]}" || true
+banners=()
+if ((${#servers[@]})); then
+    for s in "${servers[@]}"; do
+        "$ftpd" install "$s" >/dev/null
+    done
+    "$ftpd" fixture >/dev/null
+    for s in "${servers[@]}"; do
+        # `ftpd url` answers only for a running server.
+        "$ftpd" url "$s" >/dev/null 2>&1 || started+=("$s")
+        "$ftpd" start "$s" >/dev/null
+        banners+=("$s: $(sed -n 's/^banner=//p' "${FTPD_HOME:-target/ftpd}/$s/state")")
+    done
+fi
+machine_txt "$bin" "${banners[@]}" >"$out/machine.txt"
+
+run_ftpload "$bin" run scenarios/active-vs-passive.toml --mode passive,epsv,active -q \
+    --out "$out/embedded.json" "${extra[@]}"
+reports=("$out/embedded.json")
+for s in "${servers[@]}"; do
+    FTPLOAD_PASSWORD=ftppass run_ftpload "$bin" run scenarios/active-vs-passive.toml -q \
+        --target "$("$ftpd" url "$s")" --out "$out/$s.json" "${extra[@]}"
+    reports+=("$out/$s.json")
 done
-"$bin" report "$out"/embedded.json "$out"/vsftpd.json "$out"/pure-ftpd.json \
-    "$out"/proftpd.json "$out"/pyftpdlib.json >"$out/table.md"
+"$bin" report "${reports[@]}" >"$out/table.md"
 cat "$out/table.md"

@@ -2,28 +2,49 @@
 # Makes results/exhaustion/: scenarios/passive-exhaustion.toml against the
 # embedded target and each real server, every one with the same 8-port passive
 # range, and scenarios/active-exhaustion.toml against the embedded target;
-# then README's table (table.py). About 2 minutes; run as root from anywhere.
+# then machine.txt and the README's table (exhaustion_table.py). About 2
+# minutes; run as root from anywhere.
+#
+#   scripts/results/exhaustion.sh
+#
+# Environment:
+#   RESULTS_DIR  where to write (default results/exhaustion), for a trial run
+#                that leaves the committed results alone
+#   FTPD_PKGS, FTPD_ROOT  the installed packages and served files to share
+#                (default those of this repo's default harness home,
+#                target/ftpd/pkgs and target/ftpd/root)
 #
 # The real servers run as a second set of harness instances (their own
 # FTPD_HOME, control port 2141, one at a time), sharing the default home's
 # packages and served files, so the default instances on 2121-2124 are left
 # alone. Needs: scripts/targets/ftpd install all && scripts/targets/ftpd fixture
+#
+# Every run here is expected to record failures (ftpload exit 1); any other
+# failure stops the generator (see common.sh). On exit, however it exits, it
+# stops the instance it started.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-out=results/exhaustion
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "$here/common.sh"
+out="$(realpath -m -- "${RESULTS_DIR:-$here/../../results/exhaustion}")"
+cd "$here/../.."
 range=18500-18507
 port=2141
 ftpd=scripts/targets/ftpd
 export FTPD_HOME=$PWD/target/ftpd-exhaustion-results
-export FTPD_PKGS=$PWD/target/ftpd/pkgs FTPD_ROOT=$PWD/target/ftpd/root
+export FTPD_PKGS=${FTPD_PKGS:-$PWD/target/ftpd/pkgs} FTPD_ROOT=${FTPD_ROOT:-$PWD/target/ftpd/root}
+mkdir -p "$out"
 
 cargo build --release --quiet
 bin=target/release/ftpload
-trap '"$ftpd" stop all >/dev/null || true' EXIT
+# This instance's home is the generator's own: whatever runs from it is ours.
+trap '"$ftpd" stop all >/dev/null || echo "$GEN: could not stop the servers of $FTPD_HOME" >&2' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 "$ftpd" stop all >/dev/null
 
-# Exit code 1 (failures recorded) is the point of these runs.
-run() { timeout 120 "$bin" run "$@" -q || (($? == 1)); }
+# --foreground: Ctrl-C reaches ftpload, which writes its partial result.
+run() { run_ftpload timeout --foreground 120 "$bin" run "$@" -q; }
 
 run scenarios/passive-exhaustion.toml --out "$out/passive-embedded.json"
 for s in vsftpd pure-ftpd proftpd pyftpdlib; do
@@ -35,13 +56,6 @@ for s in vsftpd pure-ftpd proftpd pyftpdlib; do
 done
 run scenarios/active-exhaustion.toml --out "$out/active-embedded.json"
 
-{
-    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') ($(nproc) cores)"
-    echo "kernel: $(uname -r)"
-    echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
-    echo "ftpload: $("$bin" --version)"
-    echo "ephemeral ports: $(tr '\t' - </proc/sys/net/ipv4/ip_local_port_range)"
-} >"$out/machine.txt"
+machine_txt "$bin" >"$out/machine.txt"
 python3 scripts/results/exhaustion_table.py "$out" >"$out/table.md"
 cat "$out/table.md"
