@@ -39,8 +39,7 @@ stop_started() {
     done
 }
 trap stop_started EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+exit_on_signals
 
 banners=()
 if ((${#servers[@]})); then

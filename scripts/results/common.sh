@@ -6,9 +6,12 @@
 # The generator's name, for its messages.
 GEN="${0##*/}"
 
-die() {
-    printf '%s: error: %s\n' "$GEN" "$*" >&2
-    exit 1
+# Ctrl-C and TERM exit through the generator's EXIT trap too, which stops
+# what it started, saying so: killed by an untrapped TERM, bash would skip
+# that trap.
+exit_on_signals() {
+    trap 'echo "$GEN: interrupted, stopping" >&2; exit 130' INT
+    trap 'echo "$GEN: terminated, stopping" >&2; exit 143' TERM
 }
 
 # machine_txt FTPLOAD [LINE...]: what a result set's machine.txt holds, the

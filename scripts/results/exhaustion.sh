@@ -39,8 +39,7 @@ cargo build --release --quiet
 bin=target/release/ftpload
 # This instance's home is the generator's own: whatever runs from it is ours.
 trap '"$ftpd" stop all >/dev/null || echo "$GEN: could not stop the servers of $FTPD_HOME" >&2' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+exit_on_signals
 "$ftpd" stop all >/dev/null
 
 # --foreground: Ctrl-C reaches ftpload, which writes its partial result.
