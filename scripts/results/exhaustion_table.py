@@ -6,7 +6,7 @@ ftpload recorded it (`channels.exhaustion`), and, from the per-second
 timeline, the first second in which more channels were held at once than the
 range has ports (for servers that never refuse, the knee itself).
 
-    python3 results/exhaustion/table.py results/exhaustion > table.md
+    python3 scripts/results/exhaustion_table.py results/exhaustion > table.md
 """
 import json
 import sys
