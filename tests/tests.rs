@@ -13,6 +13,8 @@
 //! - `workload`, `think`, `bandwidth`, `open_loop`: workload models, think
 //!   time, bandwidth caps and the open-loop executor.
 //! - `errors`: each failing command prints its cause once.
+//! - `layers`: no module of `src/` uses one above it; the README's layout
+//!   table names every module.
 //! - `hostile`: faults from a misbehaving server end in classified errors.
 //! - `signals`: SIGTERM stops `run`, `capacity` and `serve` as Ctrl-C does.
 //! - `result`: the result file against docs/result-schema.md (`schema`,
@@ -38,6 +40,7 @@ mod cli_doc;
 mod embedded;
 mod errors;
 mod hostile;
+mod layers;
 mod open_loop;
 mod probe;
 mod pyftpd_fixture;
