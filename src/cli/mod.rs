@@ -56,7 +56,7 @@ Examples:
   ftpload probe ftp://bob@127.0.0.1:2121
       Diagnose a server's data connections in the four modes (see `ftpload probe --help`).
 
-Exit codes: 0 clean run, 1 run recorded failures, 2 bad input, 3 could not run, 130 interrupted by Ctrl-C, 143 by SIGTERM (partial result written).";
+Exit codes: 0 clean run, 1 run recorded failures, 2 bad input, 3 could not run, 4 (probe) a mode failed, 130 interrupted by Ctrl-C, 143 by SIGTERM (partial result written).";
 
 #[derive(Debug, Parser)]
 #[command(name = "ftpload", version, about = "Load generator and benchmark harness for FTP servers", long_about = "Load generator and benchmark harness for FTP servers.\n\nDrives a population of virtual FTP clients, each in its transfer mode (passive PASV, extended passive EPSV, active PORT, extended active EPRT), and records connection setup, data-channel setup, time to first byte, transfer time and throughput per mode into HDR histograms, written as a mergeable JSON result.", after_help = AFTER_HELP)]
@@ -69,7 +69,7 @@ pub struct Cli {
 pub enum Cmd {
     /// Run a scenario and write its JSON result.
     Run(RunArgs),
-    /// Run the embedded FTP target (libunftp) on loopback until Ctrl-C.
+    /// Run the embedded FTP target (libunftp) on loopback until Ctrl-C or SIGTERM.
     Serve(ServeArgs),
     /// Print a markdown table over result files (one row per run and mode,
     /// and active's overhead against passive).
@@ -81,6 +81,7 @@ pub enum Cmd {
     /// Merge result files from several machines exactly (histograms and
     /// counters add) into one.
     Merge {
+        /// Result files written by `ftpload run`, of one scenario.
         #[arg(required = true)]
         results: Vec<PathBuf>,
         /// Where to write the merged result.

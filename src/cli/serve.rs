@@ -15,7 +15,7 @@ use crate::scenario::units::parse_size;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Control port on 127.0.0.1 (0: any free port, printed at start).
+    /// Control port on the --bind address (0: any free port, printed at start).
     #[arg(long, default_value_t = 2121)]
     pub port: u16,
     /// Address to listen on; loopback by default.
@@ -24,8 +24,10 @@ pub struct ServeArgs {
     /// Passive data port range.
     #[arg(long, value_name = "FIRST-LAST", default_value = "20000-27999")]
     pub passive_ports: PortRange,
+    /// The one user the server accepts.
     #[arg(long, default_value = crate::scenario::EMBEDDED_USER)]
     pub user: String,
+    /// That user's password (a test server's: it is printed at start).
     #[arg(long, default_value = crate::scenario::EMBEDDED_PASSWORD)]
     pub password: String,
     /// Directory to serve (default: a fresh temporary directory, removed at exit).
