@@ -46,7 +46,7 @@ fn running(server: &str) -> Option<HashMap<String, String>> {
 
 fn check(server: &str, port: &str, mode: Mode) {
     // pyftpdlib 2.2.0 loses some of its own active connects when several
-    // sessions connect back at once (see README), so one client there.
+    // sessions connect back at once (see docs/servers.md), so one client there.
     let users = if server == "pyftpdlib" && mode.is_active() {
         1
     } else {
