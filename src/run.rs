@@ -21,12 +21,10 @@ pub enum RunError {
     Embedded(#[from] EmbeddedError),
     #[error(transparent)]
     Resolve(#[from] ResolveError),
-    #[error("target {addr} is not usable")]
-    Unreachable {
-        addr: SocketAddr,
-        #[source]
-        source: ProtoError,
-    },
+    /// Says the protocol error in its words, as a leaf: those words are
+    /// what a user acts on (and tests read), and `ProtoError` has no source.
+    #[error("target {addr} is not usable: {error}")]
+    Unreachable { addr: SocketAddr, error: ProtoError },
     #[error("set-up on {addr}: {message}")]
     Setup { addr: SocketAddr, message: String },
     #[error("this run needs about {needed} open files ({why}), but the limit is {limit}: lower the users or raise `ulimit -n` (hard limit)")]
@@ -225,7 +223,7 @@ fn set_up(plan: &Plan, addr: SocketAddr, external: bool) -> Result<String, RunEr
         .map_err(RunError::Runtime)?;
     rt.block_on(async {
         let (user, password) = plan.target.credentials();
-        let unreachable = |source| RunError::Unreachable { addr, source };
+        let unreachable = |error| RunError::Unreachable { addr, error };
         let mut c = Control::connect(addr, plan.timeouts)
             .await
             .map_err(unreachable)?;
