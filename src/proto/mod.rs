@@ -3,6 +3,7 @@
 //! ([`data`]), each apart from what a virtual client does with them.
 
 mod addr;
+mod bytes;
 pub mod command;
 pub mod control;
 pub mod data;

@@ -12,12 +12,13 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::Metric;
+mod judge;
+
+pub use judge::{judge, table_row, verdict, TABLE_HEADER};
+
 use crate::proto::Mode;
-use crate::result::RunResult;
 use crate::run::{self, RunError, Status};
 use crate::scenario::{Overrides, Plan, ScenarioError};
-use crate::summary::format::{bytes, micros};
 
 /// Bumped on any change a reader of capacity.json could notice.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -246,161 +247,6 @@ pub fn search(
     }
     save(&dir, &c)?;
     Ok((c, dir))
-}
-
-/// Judges one finished step against the limits, mode by mode.
-pub fn judge(users: u32, r: &RunResult, l: &Limits, result_file: PathBuf) -> StepResult {
-    let max = [
-        l.max_error_rate,
-        l.max_p99_session_setup_us as f64,
-        l.max_p99_data_setup_us as f64,
-    ];
-    // Per limit, the worst mode's value. No mode, or a mode where nothing
-    // finished, is no evidence that the level held: error rate 1.
-    let mut worst = [(1.0, None), (0.0, None), (0.0, None)];
-    let (mut sessions, mut transfers) = (0, 0);
-    for (i, (&m, x)) in r.modes.iter().enumerate() {
-        let c = &x.counters;
-        sessions += c.sessions;
-        transfers += c.transfers;
-        // The worse of two rates: failed iterations, and failed logins. With
-        // persistent sessions a client that cannot log in at all fails few
-        // iterations next to the many of those that can, yet the level has
-        // not held for it.
-        let rate = |failed: u64, ok: u64| match failed + ok {
-            0 => 1.0,
-            n => failed as f64 / n as f64,
-        };
-        let values = [
-            rate(c.iterations_failed, c.iterations).max(if c.sessions + c.sessions_failed == 0 {
-                0.0
-            } else {
-                rate(c.sessions_failed, c.sessions)
-            }),
-            x.metrics.get(&Metric::SessionSetup).map_or(0, |v| v.p99) as f64,
-            x.metrics.get(&Metric::DataSetup).map_or(0, |v| v.p99) as f64,
-        ];
-        for (w, v) in worst.iter_mut().zip(values) {
-            if i == 0 || v > w.0 {
-                *w = (v, Some(m));
-            }
-        }
-    }
-    let mut broken_limits: Vec<Breach> = (0..3)
-        .filter(|&k| worst[k].0 > max[k])
-        .map(|k| Breach {
-            limit: LIMITS[k].into(),
-            mode: worst[k].1.filter(|_| r.modes.len() > 1),
-            value: worst[k].0,
-            max: max[k],
-        })
-        .collect();
-    // The slowest transfer of any mode against the rate each user must keep.
-    if let Some(min) = l.min_throughput {
-        let slowest = r
-            .modes
-            .iter()
-            .filter_map(|(m, x)| {
-                x.metrics
-                    .get(&Metric::Throughput)
-                    .filter(|t| t.count > 0)
-                    .map(|t| (t.min, *m))
-            })
-            .min();
-        if let Some((v, m)) = slowest.filter(|(v, _)| *v < min) {
-            broken_limits.push(Breach {
-                limit: "min_throughput".into(),
-                mode: Some(m).filter(|_| r.modes.len() > 1),
-                value: v as f64,
-                max: min as f64,
-            });
-        }
-    }
-    let secs = r.duration_s.max(1e-3);
-    StepResult {
-        users,
-        held: broken_limits.is_empty(),
-        broken_limits,
-        sessions_per_s: sessions as f64 / secs,
-        transfers_per_s: transfers as f64 / secs,
-        error_rate: worst[0].0,
-        p99_session_setup_us: worst[1].0 as u64,
-        p99_data_setup_us: worst[2].0 as u64,
-        result_file,
-    }
-}
-
-impl Breach {
-    /// "p99 data setup in active mode (1.52s > 1.00s, 1.5×)".
-    pub fn describe(&self) -> String {
-        let show = |v: f64| match self.limit.as_str() {
-            "error_rate" => format!("{:.2}%", v * 100.0),
-            "min_throughput" => format!("{}/s", bytes(v as u64)),
-            _ => micros(v as u64),
-        };
-        if self.limit == "min_throughput" {
-            let mode = self
-                .mode
-                .map(|m| format!(" in {m} mode"))
-                .unwrap_or_default();
-            return format!(
-                "a transfer{mode} below its rate ({} < {})",
-                show(self.value),
-                show(self.max)
-            );
-        }
-        let mode = self
-            .mode
-            .map(|m| format!(" in {m} mode"))
-            .unwrap_or_default();
-        let (value, max) = (show(self.value), show(self.max));
-        let times = match self.max > 0.0 {
-            true => format!(", {:.1}×", self.value / self.max),
-            false => String::new(),
-        };
-        format!(
-            "{}{mode} ({value} > {max}{times})",
-            self.limit.replace('_', " ")
-        )
-    }
-}
-
-fn breaches(s: &StepResult) -> String {
-    let b: Vec<String> = s.broken_limits.iter().map(Breach::describe).collect();
-    b.join("; ")
-}
-
-pub const TABLE_HEADER: &str =
-    "  users  sessions/s  transfers/s  error rate  p99 session setup  p99 data setup  verdict";
-
-/// One row, fixed-width, so rows can be printed as steps finish.
-pub fn table_row(s: &StepResult) -> String {
-    let verdict = match s.held {
-        true => "held".to_string(),
-        false => format!("BROKE: {}", breaches(s)),
-    };
-    format!(
-        "{:>7}  {:>10.1}  {:>11.1}  {:>9.2}%  {:>17}  {:>14}  {verdict}",
-        s.users,
-        s.sessions_per_s,
-        s.transfers_per_s,
-        s.error_rate * 100.0,
-        micros(s.p99_session_setup_us),
-        micros(s.p99_data_setup_us),
-    )
-}
-
-/// The one-line answer.
-pub fn verdict(c: &Capacity) -> String {
-    let held = match c.highest_held {
-        Some(n) => format!("held up to {n} users"),
-        None => "held at no level".to_string(),
-    };
-    match (c.steps.iter().find(|s| !s.held), c.interrupted) {
-        (Some(s), _) => format!("{held}; broke at {}: {}", s.users, breaches(s)),
-        (None, true) => format!("{held}; interrupted before the search ended"),
-        (None, false) => format!("{held} (--max {}): no limit broke", c.max),
-    }
 }
 
 fn save(dir: &Path, c: &Capacity) -> Result<(), CapacityError> {

@@ -1,0 +1,111 @@
+//! Moving a data channel's bytes: reading a download to its end, writing an
+//! upload and its FIN, each step under the idle timeout, and at a capped
+//! rate when the group has a bandwidth (a user on a slow line). Apart from
+//! negotiating the channel ([`super::data`]), which differs by mode; this
+//! does not.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::control::timed;
+use super::error::{ProtoError, Step};
+
+/// Holds a transfer at or under a byte rate, as a user on a slow line would:
+/// after each chunk it waits until the bytes so far are due. A token bucket
+/// one small chunk deep, so the rate holds over any stretch of the transfer.
+struct Pacer {
+    bytes_per_s: Option<f64>,
+    start: Option<Instant>,
+}
+
+impl Pacer {
+    fn new(bytes_per_s: Option<u64>) -> Pacer {
+        Pacer {
+            bytes_per_s: bytes_per_s.filter(|r| *r > 0).map(|r| r as f64),
+            start: None,
+        }
+    }
+
+    /// The chunk to move at once: about 50 ms worth at the rate.
+    fn chunk(&self, max: usize) -> usize {
+        match self.bytes_per_s {
+            Some(r) => ((r / 20.0) as usize).clamp(512, max),
+            None => max,
+        }
+    }
+
+    /// Waits until `total` bytes since the first are due.
+    async fn pace(&mut self, total: u64) {
+        let Some(r) = self.bytes_per_s else { return };
+        let start = *self.start.get_or_insert_with(Instant::now);
+        let due = start + Duration::from_secs_f64(total as f64 / r);
+        tokio::time::sleep_until(due.into()).await;
+    }
+}
+
+/// Reads to end of file, then closes at once: proftpd holds its 226 back about
+/// 10 s until the client closes its end.
+pub(super) async fn download(
+    mut s: TcpStream,
+    idle: Duration,
+    rate: Option<u64>,
+) -> Result<(u64, Option<Instant>, Instant), ProtoError> {
+    let mut pacer = Pacer::new(rate);
+    let mut buf = vec![0u8; pacer.chunk(32 * 1024)];
+    let mut bytes = 0u64;
+    let mut first = None;
+    loop {
+        let n = timed(Step::Transfer, idle, async {
+            s.read(&mut buf)
+                .await
+                .map_err(|e| ProtoError::io(Step::Transfer, e))
+        })
+        .await?;
+        if n == 0 {
+            break;
+        }
+        first.get_or_insert_with(Instant::now);
+        pacer.start.get_or_insert_with(Instant::now);
+        bytes += n as u64;
+        pacer.pace(bytes).await;
+    }
+    let done = Instant::now();
+    drop(s);
+    Ok((bytes, first, done))
+}
+
+/// The bytes uploaded: content does not matter to an FTP server, only the count.
+static UPLOAD_CHUNK: [u8; 32 * 1024] = [0x5a; 32 * 1024];
+
+pub(super) async fn upload_bytes(
+    mut s: TcpStream,
+    n: u64,
+    idle: Duration,
+    rate: Option<u64>,
+) -> Result<Instant, ProtoError> {
+    let mut pacer = Pacer::new(rate);
+    let chunk = pacer.chunk(UPLOAD_CHUNK.len());
+    let mut sent = 0;
+    while sent < n {
+        let k = (n - sent).min(chunk as u64) as usize;
+        pacer.start.get_or_insert_with(Instant::now);
+        timed(Step::Transfer, idle, async {
+            s.write_all(&UPLOAD_CHUNK[..k])
+                .await
+                .map_err(|e| ProtoError::io(Step::Transfer, e))
+        })
+        .await?;
+        sent += k as u64;
+        pacer.pace(sent).await;
+    }
+    // The FIN is what tells the server the file is complete.
+    timed(Step::Transfer, idle, async {
+        s.shutdown()
+            .await
+            .map_err(|e| ProtoError::io(Step::Transfer, e))
+    })
+    .await?;
+    Ok(Instant::now())
+}
