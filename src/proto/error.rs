@@ -121,6 +121,10 @@ impl ErrorClass {
     }
 }
 
+/// What protocol code returns, always with its step. Its message is data
+/// (a result's error sample, the probe's finding), so it says the OS or
+/// codec error in its own words and, to be printed once, does not also
+/// expose it as `source()`.
 #[derive(Debug, thiserror::Error)]
 pub enum ProtoError {
     #[error("{step}: {error}", step = step.as_str())]
