@@ -226,11 +226,16 @@ impl VirtualClient {
         };
         let mut ch = Channel::new(self.mode, &env.target.data, env.live);
         ch.bandwidth = self.bandwidth;
+        // The operation as written, a drawn file under its own name.
+        let name = match (op, &cmd) {
+            (Op::Retr(_), Command::Retr(f)) => format!("retr {f}"),
+            _ => op.to_string(),
+        };
         let r = ch.transfer(c, cmd, upload).await;
         self.note_channel(env, &ch.info, |s| {
             s.counters.channels_opened += u64::from(ch.info.connected);
             match &r {
-                Ok(x) => record_transfer(s, x, upload.is_some()),
+                Ok(x) => record_transfer(s, &name, x, upload.is_some()),
                 Err(_) => s.counters.transfers_failed += 1,
             }
         });
@@ -349,26 +354,37 @@ impl VirtualClient {
     }
 }
 
-fn record_transfer(s: &mut ModeStats, x: &Transferred, upload: bool) {
+/// A finished transfer of operation `op`: into the mode's totals and the
+/// operation's own histograms, from the same edges.
+fn record_transfer(s: &mut ModeStats, op: &str, x: &Transferred, upload: bool) {
+    let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
     let e = &x.edges;
     s.record_duration(Metric::DataSetup, e.data_ready - e.setup_start);
+    let mut values = Vec::with_capacity(3);
     if let Some(fb) = e.first_byte {
-        s.record_duration(
+        values.push((
             Metric::FirstByte,
-            fb.saturating_duration_since(e.command_sent),
-        );
+            us(fb.saturating_duration_since(e.command_sent)),
+        ));
         let secs = e
             .data_done
             .saturating_duration_since(fb)
             .max(Duration::from_micros(1));
         if x.bytes > 0 {
-            s.record_value(
+            values.push((
                 Metric::Throughput,
                 (x.bytes as f64 / secs.as_secs_f64()) as u64,
-            );
+            ));
         }
     }
-    s.record_duration(Metric::Transfer, e.complete - e.command_sent);
+    values.push((Metric::Transfer, us(e.complete - e.command_sent)));
+    let per_op = s.ops.get_or_insert(op);
+    for &(m, v) in &values {
+        per_op.record_value(m, v);
+    }
+    for (m, v) in values {
+        s.record_value(m, v);
+    }
     s.counters.transfers += 1;
     if upload {
         s.counters.bytes_up += x.bytes;

@@ -6,6 +6,7 @@ mod channels;
 pub mod exhaustion;
 pub mod generator;
 pub mod live;
+pub mod ops;
 pub mod shard;
 
 /// The failure vocabulary is the protocol layer's; counted here.
@@ -13,6 +14,7 @@ pub use crate::proto::{ErrorClass, Step};
 pub use channels::{ChannelStats, PortSet};
 pub use exhaustion::Exhaustion;
 pub use live::Live;
+pub use ops::{OpStats, Ops, OP_METRICS};
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -201,6 +203,8 @@ pub struct ModeStats {
     pub counters: Counters,
     pub errors: BTreeMap<ErrorClass, ErrorStat>,
     pub channels: ChannelStats,
+    /// First byte, transfer and throughput per operation as written.
+    pub ops: Ops,
 }
 
 impl Default for ModeStats {
@@ -210,6 +214,7 @@ impl Default for ModeStats {
             counters: Counters::default(),
             errors: BTreeMap::new(),
             channels: ChannelStats::default(),
+            ops: Ops::default(),
         }
     }
 }
@@ -260,6 +265,7 @@ impl AddAssign<&ModeStats> for ModeStats {
             *self.errors.entry(*k).or_default() += v.clone();
         }
         self.channels += &o.channels;
+        self.ops += &o.ops;
     }
 }
 

@@ -19,12 +19,15 @@ pub use channels::ChannelsResult;
 pub use groups::{GroupModeResult, GroupResult};
 
 use crate::kernel::KernelCounters;
-use crate::metrics::{Counters, ErrorClass, ErrorStat, Metric, ModeStats, Recorder};
+use crate::metrics::{Counters, ErrorClass, ErrorStat, Metric, ModeStats, Recorder, OP_METRICS};
 use crate::proto::{Mode, PortRange};
 use timeline::Interval;
 
 /// Bumped on any change a reader could notice; readers check it first.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+/// The oldest version [`RunResult::read`] still reads: what 2 added is
+/// optional (`operations`), so a version 1 result reads without it.
+pub const OLDEST_READ: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResultError {
@@ -97,6 +100,11 @@ pub struct ModeResult {
     pub counters: Counters,
     pub errors: Vec<ErrorEntry>,
     pub channels: ChannelsResult,
+    /// First byte, transfer and throughput per operation as written in the
+    /// scenario (a drawn file under its own name). Schema 2; empty when read
+    /// from a schema 1 result, which did not keep them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub operations: BTreeMap<String, BTreeMap<Metric, MetricResult>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -184,6 +192,21 @@ impl ModeResult {
             metrics: metrics_of(s),
             counters: s.counters,
             errors: errors_of(s),
+            operations: s
+                .ops
+                .0
+                .iter()
+                .map(|(name, o)| {
+                    let metrics = OP_METRICS
+                        .into_iter()
+                        .filter_map(|m| {
+                            o.histogram(m)
+                                .map(|h| (m, MetricResult::from_histogram(m, h)))
+                        })
+                        .collect();
+                    (name.clone(), metrics)
+                })
+                .collect(),
         }
     }
 
@@ -191,6 +214,12 @@ impl ModeResult {
     pub fn to_stats(&self, mode: Mode) -> Result<ModeStats, ResultError> {
         let mut s = stats_of(mode, &self.metrics, self.counters, &self.errors)?;
         s.channels = self.channels.to_stats(mode)?;
+        for (name, metrics) in &self.operations {
+            let o = s.ops.get_or_insert(name);
+            for (m, r) in metrics {
+                o.set_histogram(*m, decode_full(*m, mode, &r.hdr)?);
+            }
+        }
         Ok(s)
     }
 
@@ -283,16 +312,20 @@ impl RunResult {
             schema_version: u32,
         }
         let probe: Probe = serde_json::from_str(&text).map_err(parse)?;
-        if probe.schema_version != SCHEMA_VERSION {
+        if !(OLDEST_READ..=SCHEMA_VERSION).contains(&probe.schema_version) {
             return Err(ResultError::Parse {
                 path: path.into(),
                 message: format!(
-                    "schema_version {} (this ftpload reads {SCHEMA_VERSION})",
+                    "schema_version {} (this ftpload reads {SCHEMA_VERSION} and older, down to {OLDEST_READ})",
                     probe.schema_version
                 ),
             });
         }
-        serde_json::from_str(&text).map_err(parse)
+        // An older result reads as the current version: what came later is
+        // optional, so it is the same result, written now as this version.
+        let mut r: RunResult = serde_json::from_str(&text).map_err(parse)?;
+        r.schema_version = SCHEMA_VERSION;
+        Ok(r)
     }
 
     /// Writes the result through [`write::json`]: buffered, atomic, fsynced.

@@ -8,7 +8,7 @@ use rand::Rng;
 use rand_distr::{Distribution, LogNormal};
 use std::fmt;
 
-use super::units::parse_size;
+use super::units::{parse_size, SizeText};
 
 /// Items with weights; one item of weight 1 is a plain fixed choice.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,9 +154,14 @@ pub fn parse_sizes(s: &str) -> Result<Sizes, String> {
 impl fmt::Display for Sizes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Sizes::Listed(w) => write!(f, "{w}"),
-            Sizes::Uniform(a, b) => write!(f, "{a}..{b}"),
-            Sizes::LogNormal { median, sigma } => write!(f, "lognormal {median} {sigma}"),
+            Sizes::Listed(w) => {
+                let text = Weighted(w.0.iter().map(|(n, k)| (SizeText(*n), *k)).collect());
+                write!(f, "{text}")
+            }
+            Sizes::Uniform(a, b) => write!(f, "{}..{}", SizeText(*a), SizeText(*b)),
+            Sizes::LogNormal { median, sigma } => {
+                write!(f, "lognormal {} {sigma}", SizeText(*median))
+            }
         }
     }
 }
@@ -168,14 +173,19 @@ mod tests {
 
     #[test]
     fn parses_and_round_trips() {
+        // Written back as a person writes them, so operations are named so.
         for s in [
-            "1024",
-            "1024:80,1048576:20",
-            "1024..2048",
-            "lognormal 65536 1.5",
+            "1000",
+            "1KiB",
+            "1KiB:80,1MiB:20",
+            "1KiB..2KiB",
+            "lognormal 64KiB 1.5",
+            "1537",
         ] {
             assert_eq!(parse_sizes(s).unwrap().to_string(), s);
         }
+        assert_eq!(parse_sizes("1024").unwrap().to_string(), "1KiB");
+        assert_eq!(parse_sizes("1048576:20").unwrap().to_string(), "1MiB:20");
         assert_eq!(parse_sizes("64KiB").unwrap(), Sizes::fixed(65536));
         assert!(parse_sizes("2KiB..1KiB").is_err());
         assert!(parse_sizes("1KiB:0").is_err());

@@ -30,6 +30,23 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("size {s:?} is too large"))
 }
 
+/// A size written back as a person would write it: the largest binary unit
+/// it is a whole multiple of ("64KiB", "1MiB"), else bytes. [`parse_size`]
+/// reads it back to the same number, so an operation is named as written.
+pub struct SizeText(pub u64);
+
+impl std::fmt::Display for SizeText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0;
+        for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
+            if n > 0 && n.is_multiple_of(1u64 << shift) {
+                return write!(f, "{}{unit}", n >> shift);
+            }
+        }
+        write!(f, "{n}")
+    }
+}
+
 /// Parses a bandwidth into bytes per second: bits as lines are sold
 /// ("28.8kbit/s", "1Mbit/s", "1 Gbit/s", decimal) or bytes ("100KiB/s",
 /// "2MB/s"). dkftpbench's classic user is 28.8 kbit/s.

@@ -39,6 +39,17 @@ pub fn value(m: Metric, v: u64) -> String {
 }
 
 /// Relative change of `x` against `base`, as "+12%".
+/// `x` against `base` in the metric's unit and relatively: "+297µs (+82%)";
+/// for throughput, higher is better, and the sign says which way it went.
+pub fn delta(m: Metric, x: u64, base: u64) -> String {
+    let (sign, d) = if x >= base {
+        ('+', x - base)
+    } else {
+        ('-', base - x)
+    };
+    format!("{sign}{} ({})", value(m, d), overhead(x, base))
+}
+
 pub fn overhead(x: u64, base: u64) -> String {
     if base == 0 {
         return "-".into();

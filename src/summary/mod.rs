@@ -40,6 +40,25 @@ pub fn render(r: &RunResult) -> String {
         out.push_str("nothing was measured\n");
         return out;
     }
+    // The rates the README's first sentence promises, for the whole run.
+    let (mut sessions, mut logins, mut transfers, mut iterations) = (0, 0, 0, 0);
+    for m in r.modes.values() {
+        let c = &m.counters;
+        sessions += c.sessions + c.sessions_failed;
+        logins += c.sessions;
+        transfers += c.transfers;
+        iterations += c.iterations + c.iterations_failed;
+    }
+    let per_s = |n: u64| n as f64 / r.duration_s.max(1e-3);
+    let _ = writeln!(
+        out,
+        "{:.1} sessions/s ({:.1} logins/s), {:.1} transfers/s, {:.1} iterations/s, {} errors",
+        per_s(sessions),
+        per_s(logins),
+        per_s(transfers),
+        per_s(iterations),
+        r.error_count()
+    );
     out.push('\n');
     out.push_str(&table::render(r));
     out.push_str(&channels::render(r));

@@ -39,9 +39,14 @@ fn unknown_schema_version_is_refused() {
 fn unknown_schema_version_is_refused_whatever_the_layout() {
     let dir = harness::temp_dir("schema-layout");
     let path = dir.join("future.json");
-    std::fs::write(&path, r#"{"schema_version": 2, "runs": []}"#).unwrap();
+    let next = SCHEMA_VERSION + 1;
+    std::fs::write(
+        &path,
+        format!(r#"{{"schema_version": {next}, "runs": []}}"#),
+    )
+    .unwrap();
     let err = RunResult::read(&path).expect_err("refused").to_string();
-    assert!(err.contains("schema_version 2"), "{err}");
+    assert!(err.contains(&format!("schema_version {next}")), "{err}");
 }
 
 #[test]

@@ -16,9 +16,9 @@ use ftpload::scenario::Overrides;
 use hdrhistogram::Histogram;
 use serde_json::Value;
 
-use crate::util::harness;
 use crate::util::schema::merged::{assert_channels_merged, assert_timeline_merged};
 use crate::util::schema::{exhaustion_scenario, run, set, COUNTER_FIELDS};
+use crate::util::{common, harness};
 
 /// Counters as name → value, zero for a mode the result does not have.
 fn counters(r: &RunResult, m: Mode) -> serde_json::Map<String, Value> {
@@ -331,4 +331,84 @@ fn merging_equals_recording_all_values_in_one_place() {
     assert_eq!(a.modes[&Mode::Epsv].metrics[&Metric::Banner].count, 0);
     let lag = &a.modes[&Mode::Epsv].metrics[&Metric::ScheduleLag];
     assert_eq!(decode_hdr(&lag.hdr).unwrap(), whole, "schedule_lag adds");
+}
+
+/// Every histogram of a result as (where, base64), operations included.
+fn histograms(j: &Value) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (mode, m) in j["modes"].as_object().unwrap() {
+        for (metric, x) in m["metrics"].as_object().unwrap() {
+            out.insert(
+                format!("{mode}.{metric}"),
+                x["hdr"].as_str().unwrap().into(),
+            );
+        }
+        for (op, metrics) in m["operations"].as_object().into_iter().flatten() {
+            for (metric, x) in metrics.as_object().unwrap() {
+                out.insert(
+                    format!("{mode}.{op}.{metric}"),
+                    x["hdr"].as_str().unwrap().into(),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// `ftpload merge` of two real runs: every histogram of the merged file,
+/// decoded by an independent implementation (Python's `hdrh`), counts the
+/// sum of the two runs' counts, per mode, metric and operation.
+#[test]
+fn merged_counts_are_the_sums_by_an_independent_decoder() {
+    let (a, b) = (run("merge-py-a"), run("merge-py-b"));
+    let out = a.path.with_file_name("merged.json");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ftpload"));
+    cmd.arg("merge")
+        .arg(&a.path)
+        .arg(&b.path)
+        .arg("--out")
+        .arg(&out);
+    let r = common::run_bounded(cmd, None, std::time::Duration::from_secs(60)).unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let m: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let (ha, hb, hm) = (histograms(&a.json), histograms(&b.json), histograms(&m));
+    assert!(
+        hm.keys().any(|k| k.contains("retr 1k.bin")),
+        "per-operation histograms merged too: {:?}",
+        hm.keys()
+    );
+    let names: Vec<&String> = hm.keys().collect();
+    let b64 = |h: &BTreeMap<String, String>, k: &str| {
+        h.get(k).cloned().unwrap_or_else(|| {
+            // A histogram one run lacks counts zero there: an empty one.
+            ftpload::result::encode_hdr(&Histogram::<u64>::new(3).unwrap())
+        })
+    };
+    let all: Vec<String> = names
+        .iter()
+        .flat_map(|k| [b64(&ha, k), b64(&hb, k), hm[*k].clone()])
+        .collect();
+    let counts = common::python_hdr_counts(&all.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut nonzero = 0;
+    for (k, c) in names.iter().zip(counts.chunks(3)) {
+        assert_eq!(
+            c[2],
+            c[0] + c[1],
+            "{k}: merged {} != {} + {}",
+            c[2],
+            c[0],
+            c[1]
+        );
+        // The summary's count says the same.
+        let (mode, rest) = k.split_once('.').unwrap();
+        let x = match rest.rsplit_once('.') {
+            Some((op, metric)) if m["modes"][mode]["operations"].get(op).is_some() => {
+                &m["modes"][mode]["operations"][op][metric]
+            }
+            _ => &m["modes"][mode]["metrics"][rest],
+        };
+        assert_eq!(x["count"].as_u64(), Some(c[2]), "{k}");
+        nonzero += usize::from(c[2] > 0);
+    }
+    assert!(nonzero > 20, "only {nonzero} histograms had values");
 }

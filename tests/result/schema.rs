@@ -143,7 +143,7 @@ fn every_documented_field_is_present_with_its_type() {
     assert_eq!(g["session"], "per_iteration");
     assert_eq!(
         g["ops"],
-        serde_json::json!(["retr 1k.bin", "stor 2048", "list", "hold 100ms"])
+        serde_json::json!(["retr 1k.bin", "stor 2KiB", "list", "hold 100ms"])
     );
 
     // Modes: only those used, each with every metric, counter, the errors and

@@ -254,6 +254,34 @@ pub fn make_files(root: &Path, files: &[(&str, u64)]) {
 
 /// Decodes a base64 V2 (deflate) HDR histogram with Python's `hdrh` and returns
 /// its total count and 99th percentile, as that library computes them.
+/// Total counts of many histograms, decoded by Python's `hdrh` in one
+/// process (one base64 histogram per line in, one count per line out).
+pub fn python_hdr_counts(b64s: &[&str]) -> Vec<u64> {
+    let python = ensure_pyenv();
+    let mut cmd = Command::new(python);
+    cmd.args([
+        "-c",
+        "import sys\n\
+         from hdrh.histogram import HdrHistogram\n\
+         for line in sys.stdin.read().split():\n\
+         \x20   print(HdrHistogram.decode(line).get_total_count())\n",
+    ]);
+    let input = b64s.join("\n").into_bytes();
+    let out = run_bounded(cmd, Some(input), DECODE_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "python hdrh decode failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let counts: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(|c| c.parse().expect("a count"))
+        .collect();
+    assert_eq!(counts.len(), b64s.len(), "one count per histogram");
+    counts
+}
+
 pub fn python_hdr_decode(b64: &str) -> (u64, u64) {
     let python = ensure_pyenv();
     let mut cmd = Command::new(python);

@@ -19,7 +19,14 @@ use super::{
 /// A mode's key set and each of its metric objects, in the form the document
 /// gives them; returns the `metrics` object for the caller's count checks.
 pub fn check_mode_metrics<'a>(mode: &str, m: &'a Value) -> &'a Value {
-    assert_eq!(keys(m), set(&MODE_FIELDS), "{mode}");
+    // `operations` is there once the mode finished a transfer: each
+    // operation's three metrics, in the form of `metrics`, adding up to them.
+    let mut fields = set(&MODE_FIELDS);
+    if m.get("operations").is_some() {
+        fields.insert("operations");
+        check_operations(mode, m);
+    }
+    assert_eq!(keys(m), fields, "{mode}");
     let metrics = &m["metrics"];
     let names: Vec<&str> = Metric::ALL.iter().map(|x| x.as_str()).collect();
     assert_eq!(keys(metrics), set(&names), "{mode}: metrics");
@@ -33,6 +40,36 @@ pub fn check_mode_metrics<'a>(mode: &str, m: &'a Value) -> &'a Value {
         check_metric_object(&at, &metrics[metric.as_str()], unit, high);
     }
     metrics
+}
+
+fn check_operations(mode: &str, m: &Value) {
+    let ops = m["operations"].as_object().unwrap();
+    assert!(
+        !ops.is_empty(),
+        "{mode}: an empty operations object is left out"
+    );
+    for metric in ["first_byte", "transfer", "throughput"] {
+        let (unit, high) = if metric == "throughput" {
+            ("B/s", 1_000_000_000_000)
+        } else {
+            ("us", 3_600_000_000)
+        };
+        let mut sum = 0;
+        for (op, o) in ops {
+            assert_eq!(
+                keys(o),
+                set(&["first_byte", "transfer", "throughput"]),
+                "{mode}.{op}"
+            );
+            check_metric_object(&format!("{mode}.{op}.{metric}"), &o[metric], unit, high);
+            sum += u64_at(&o[metric], "count");
+        }
+        assert_eq!(
+            sum,
+            u64_at(&m["metrics"][metric], "count"),
+            "{mode}: operations' {metric}"
+        );
+    }
 }
 
 /// A metric object (one of the 8 metrics, or a histogram of `channels`): its

@@ -258,14 +258,14 @@ pub fn str_at<'a>(v: &'a Value, path: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{path}: not a string: {}", v[path]))
 }
 
-/// Every object key anywhere in `v`, except under `scenario.files`, whose keys
-/// are the user's file names.
+/// Every object key anywhere in `v`, except under `scenario.files` and a
+/// mode's `operations`, whose keys are the user's file names and operations.
 pub fn all_keys(v: &Value, path: &str, out: &mut BTreeSet<String>) {
     match v {
         Value::Object(m) => {
             for (k, x) in m {
                 let p = format!("{path}.{k}");
-                if path != ".scenario.files" {
+                if path != ".scenario.files" && !path.ends_with(".operations") {
                     out.insert(k.clone());
                 }
                 all_keys(x, &p, out);
