@@ -338,6 +338,13 @@ pub fn compare(base: &RunResult, new: &RunResult, t: &Thresholds) -> Comparison 
     for mode in new.modes.keys().filter(|m| !base.modes.contains_key(m)) {
         notes.push(format!("mode {mode} is only in the new result"));
     }
+    for (which, r) in [("base", base), ("new", new)] {
+        if r.interrupted {
+            notes.push(format!(
+                "the {which} run was interrupted: its numbers cover only what ran"
+            ));
+        }
+    }
     Comparison {
         rows,
         base_intervals: base.timeline.len(),
