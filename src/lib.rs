@@ -17,6 +17,7 @@
 pub mod capacity;
 pub mod cli;
 pub mod client;
+pub mod compare;
 pub mod diagnosis;
 pub mod driver;
 pub mod embedded;

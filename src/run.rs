@@ -72,6 +72,7 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Finished, RunError> {
             passive_ports,
             max_connections,
             threads,
+            login_delay,
             user,
             password,
         } => Some(EmbeddedServer::start(EmbeddedConfig {
@@ -81,6 +82,7 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Finished, RunError> {
             files: plan.files.iter().map(|(k, v)| (k.clone(), *v)).collect(),
             max_connections: *max_connections,
             runtime_threads: *threads,
+            login_delay: *login_delay,
             ..EmbeddedConfig::default()
         })?),
         TargetPlan::External { .. } => None,

@@ -6,6 +6,7 @@
 //!
 //! - `cli`, `capacity`, `probe`: the binary as a user runs it (exit codes,
 //!   messages, `ftpload capacity`, `ftpload probe`).
+//! - `compare`: `ftpload compare` over real runs, one slowed on purpose.
 //! - `cli_doc`: docs/cli.md names every subcommand and flag of clap's
 //!   command tree; the README stays a front page.
 //! - `embedded`, `pyftpdlib`: every mode end to end, against the embedded
@@ -37,6 +38,7 @@ mod bandwidth;
 mod capacity;
 mod cli;
 mod cli_doc;
+mod compare;
 mod embedded;
 mod errors;
 mod hostile;

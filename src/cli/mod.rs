@@ -6,6 +6,7 @@
 //! usage errors) is here.
 
 mod capacity;
+mod compare;
 mod probe;
 mod run;
 mod serve;
@@ -21,6 +22,7 @@ use crate::proto::PortRange;
 use crate::scenario::{Overrides, ScenarioError};
 
 pub use capacity::CapacityArgs;
+pub use compare::CompareArgs;
 pub use probe::ProbeArgs;
 pub use run::RunArgs;
 pub use serve::ServeArgs;
@@ -38,6 +40,8 @@ pub mod exit {
     pub const RUN: u8 = 3;
     /// `probe`: logged in, but at least one mode asked for failed.
     pub const MODES_FAILED: u8 = 4;
+    /// `compare`: the new result regressed past the threshold and the noise.
+    pub const REGRESSION: u8 = 5;
     /// Interrupted by SIGINT (Ctrl-C); the partial result was written.
     pub const INTERRUPTED: u8 = 130;
     /// Stopped by SIGTERM (a CI cancel, `timeout`, an evicted pod); the
@@ -56,7 +60,7 @@ Examples:
   ftpload probe ftp://bob@127.0.0.1:2121
       Diagnose a server's data connections in the four modes (see `ftpload probe --help`).
 
-Exit codes: 0 clean run, 1 run recorded failures, 2 bad input, 3 could not run, 4 (probe) a mode failed, 130 interrupted by Ctrl-C, 143 by SIGTERM (partial result written).";
+Exit codes: 0 clean run, 1 run recorded failures, 2 bad input, 3 could not run, 4 (probe) a mode failed, 5 (compare) a regression, 130 interrupted by Ctrl-C, 143 by SIGTERM (partial result written).";
 
 #[derive(Debug, Parser)]
 #[command(name = "ftpload", version, about = "Load generator and benchmark harness for FTP servers", long_about = "Load generator and benchmark harness for FTP servers.\n\nDrives a population of virtual FTP clients, each in its transfer mode (passive PASV, extended passive EPSV, active PORT, extended active EPRT), and records connection setup, data-channel setup, time to first byte, transfer time and throughput per mode into HDR histograms, written as a mergeable JSON result.", after_help = AFTER_HELP)]
@@ -94,6 +98,9 @@ pub enum Cmd {
     /// Diagnose a server's data connections: banner, FEAT, passive ports, and
     /// whether PASV, EPSV, PORT and EPRT work, with the likely cause and fix.
     Probe(ProbeArgs),
+    /// Compare two results per mode and metric; a regression past a
+    /// threshold and outside the runs' own noise exits 5.
+    Compare(CompareArgs),
 }
 
 /// Where the load goes and how its data channels are opened: the same for
@@ -170,6 +177,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Serve(a) => serve::execute(a, &signal::Signals::watch()?),
         Cmd::Capacity(a) => capacity::execute(a, &signal::Signals::watch()?),
         Cmd::Probe(a) => probe::execute(a),
+        Cmd::Compare(a) => compare::execute(a),
         Cmd::Report { results } => {
             let runs = crate::report::read_all(&results).map_err(|e| UsageError(e.to_string()))?;
             print!("{}", crate::report::markdown(&runs));

@@ -11,6 +11,8 @@ use unftp_core::auth::{AuthenticationError, Authenticator, Credentials, Principa
 pub(super) struct FixedUser {
     pub(super) user: String,
     pub(super) password: String,
+    /// Waited before answering, right or wrong: a deliberately slow target.
+    pub(super) delay: Option<std::time::Duration>,
 }
 
 // Manual so the password never lands in a log or a panic message.
@@ -29,6 +31,10 @@ impl Authenticator for FixedUser {
         username: &str,
         creds: &Credentials,
     ) -> Result<Principal, AuthenticationError> {
+        if let Some(d) = self.delay {
+            // libunftp awaits this before its 230 (or 530).
+            tokio::time::sleep(d).await;
+        }
         if username == self.user && creds.password.as_deref() == Some(self.password.as_str()) {
             Ok(Principal {
                 username: username.to_string(),
@@ -54,10 +60,25 @@ mod tests {
     }
 
     #[test]
+    fn login_delay_comes_before_the_reply() {
+        let srv = crate::embedded::EmbeddedServer::start(crate::embedded::EmbeddedConfig {
+            login_delay: Some(std::time::Duration::from_millis(80)),
+            ..crate::embedded::EmbeddedConfig::default()
+        })
+        .expect("start embedded target");
+        let mut c = Ctl::connect(srv.addr());
+        let t = std::time::Instant::now();
+        assert_eq!(c.login("ftpload", "ftpload"), 230);
+        // A lower bound only: the delay is what this code controls.
+        assert!(t.elapsed() >= std::time::Duration::from_millis(80));
+    }
+
+    #[test]
     fn debug_hides_the_password() {
         let u = FixedUser {
             user: "bob".to_string(),
             password: "s3cret".to_string(),
+            delay: None,
         };
         let shown = format!("{u:?}");
         assert!(

@@ -77,6 +77,9 @@ pub struct EmbeddedConfig {
     /// Worker threads of the target's runtime; the accept loop runs on one
     /// more thread of its own.
     pub runtime_threads: usize,
+    /// Waited before each reply to PASS: a deliberately slow target, to
+    /// see a regression flagged. `None`: no delay.
+    pub login_delay: Option<Duration>,
 }
 
 impl Default for EmbeddedConfig {
@@ -90,6 +93,7 @@ impl Default for EmbeddedConfig {
             files: Vec::new(),
             max_connections: None,
             runtime_threads: 1,
+            login_delay: None,
         }
     }
 }
@@ -173,6 +177,7 @@ impl EmbeddedServer {
             auth: Arc::new(FixedUser {
                 user: cfg.user.clone(),
                 password: cfg.password.clone(),
+                delay: cfg.login_delay,
             }),
             passive_ports: cfg.passive_ports.clone(),
             limit: cfg.max_connections.map(|n| Arc::new(Semaphore::new(n))),

@@ -47,6 +47,8 @@ pub struct EmbeddedSection {
     pub passive_ports: Option<PortRange>,
     pub max_connections: Option<usize>,
     pub threads: Option<usize>,
+    /// A deliberately slow target: how long it waits before answering PASS.
+    pub login_delay: Option<HumanDuration>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -45,6 +45,13 @@ pub enum Stop {
     Iterations(u64),
 }
 
+fn ser_opt_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => ser_duration(d, s),
+        None => s.serialize_none(),
+    }
+}
+
 pub(super) fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&humantime::format_duration(*d))
 }
@@ -57,6 +64,12 @@ pub enum TargetPlan {
         passive_ports: PortRange,
         max_connections: Option<usize>,
         threads: usize,
+        /// Waited before each reply to PASS: a deliberately slow target.
+        #[serde(
+            serialize_with = "ser_opt_duration",
+            skip_serializing_if = "Option::is_none"
+        )]
+        login_delay: Option<Duration>,
         user: String,
         #[serde(skip)]
         password: String,

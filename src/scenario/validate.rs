@@ -48,6 +48,7 @@ impl TargetPlan {
                 }),
                 max_connections: f.embedded.max_connections,
                 threads: f.embedded.threads.unwrap_or(1).max(1),
+                login_delay: f.embedded.login_delay.map(|d| d.0),
                 user: EMBEDDED_USER.into(),
                 password: EMBEDDED_PASSWORD.into(),
             }),
