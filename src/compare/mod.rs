@@ -315,8 +315,6 @@ pub fn compare(base: &RunResult, new: &RunResult, t: &Thresholds) -> Comparison 
             notes.push(format!("mode {mode} is only in the base result"));
             continue;
         };
-        // Per-operation metrics, once results carry them, add rows with
-        // `operation: Some(..)` here, judged the same way.
         for (metric, b) in &bm.metrics {
             let Some(n) = nm.metrics.get(metric) else {
                 continue;
@@ -333,6 +331,42 @@ pub fn compare(base: &RunResult, new: &RunResult, t: &Thresholds) -> Comparison 
                 p50: change(base, new, *mode, *metric, threshold, (b.p50, n.p50), false),
                 p99: change(base, new, *mode, *metric, threshold, (b.p99, n.p99), true),
             });
+        }
+        // Per operation: the timeline keeps no per-operation seconds, so
+        // noise is not judged here and the threshold alone decides.
+        for (op, bmetrics) in &bm.operations {
+            let Some(nmetrics) = nm.operations.get(op) else {
+                continue;
+            };
+            for (metric, b) in bmetrics {
+                let Some(n) = nmetrics.get(metric).filter(|n| n.count > 0 && b.count > 0) else {
+                    continue;
+                };
+                let threshold = t.for_metric(*metric);
+                let plain = |(b, n): (u64, u64)| {
+                    let pct = percent(b, n);
+                    let worse = if *metric == Metric::Throughput {
+                        -pct
+                    } else {
+                        pct
+                    };
+                    Change {
+                        base: b,
+                        new: n,
+                        pct,
+                        noise: None,
+                        verdict: judge(b, n, worse, threshold, None),
+                    }
+                };
+                rows.push(Row {
+                    mode: *mode,
+                    metric: *metric,
+                    operation: Some(op.clone()),
+                    threshold_pct: threshold,
+                    p50: plain((b.p50, n.p50)),
+                    p99: plain((b.p99, n.p99)),
+                });
+            }
         }
     }
     for mode in new.modes.keys().filter(|m| !base.modes.contains_key(m)) {
