@@ -10,7 +10,7 @@ use crate::util::common::repo_root;
 
 /// Bottom layer first; a module may use any module before it. Modules on
 /// one line of the README's table may be in either order.
-const LAYERS: [&str; 17] = [
+const LAYERS: [&str; 18] = [
     "proto",
     "kernel",
     "sys",
@@ -24,6 +24,7 @@ const LAYERS: [&str; 17] = [
     "probe",
     "driver",
     "summary",
+    "threshold",
     "run",
     "report",
     "capacity",
