@@ -1,5 +1,6 @@
 use super::*;
-use crate::result::ModeResult;
+use crate::metrics::{Counters, Metric};
+use crate::result::{MetricResult, ModeResult, RunResult};
 use std::collections::BTreeMap;
 use std::path::Path;
 
