@@ -32,3 +32,4 @@ pub mod scenario;
 pub mod schedule;
 pub mod summary;
 pub mod sys;
+pub mod threshold;

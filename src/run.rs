@@ -65,7 +65,32 @@ pub struct Finished {
     pub status: Status,
 }
 
+/// What a caller adds to a run: a look at the totals each tick (to stop it
+/// early through `Options::cancel`), and a last word on the result before
+/// it is written (the thresholds' outcomes).
+pub struct Hooks<'a> {
+    pub tick: Box<dyn FnMut(&driver::Tick) + 'a>,
+    pub judge: Box<dyn FnOnce(&mut RunResult) + 'a>,
+}
+
+impl Default for Hooks<'_> {
+    fn default() -> Self {
+        Hooks {
+            tick: Box::new(|_| {}),
+            judge: Box::new(|_| {}),
+        }
+    }
+}
+
 pub fn run(plan: &Plan, opts: &Options) -> Result<Finished, RunError> {
+    run_with(plan, opts, Hooks::default())
+}
+
+pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, RunError> {
+    let Hooks {
+        tick: mut on_tick,
+        judge,
+    } = hooks;
     check_file_budget(plan)?;
     let embedded = match &plan.target {
         TargetPlan::Embedded {
@@ -122,15 +147,18 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Finished, RunError> {
         .flatten();
     let mut progress = Progress::new(plan.stop, opts.quiet);
     let stop = plan.stop;
-    let outcome = driver::run(plan, addr, &opts.cancel, &mut |t| progress.tick(&t, stop))
-        .map_err(RunError::Runtime)?;
+    let outcome = driver::run(plan, addr, &opts.cancel, &mut |t| {
+        on_tick(&t);
+        progress.tick(&t, stop)
+    })
+    .map_err(RunError::Runtime)?;
     progress.finish();
     let kernel = kernel_before.and_then(|before| {
         crate::kernel::Sample::take(addr.ip()).map(|after| before.delta(&after))
     });
     drop(embedded);
 
-    let result = RunResult {
+    let mut result = RunResult {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
             name: "ftpload".into(),
@@ -149,7 +177,10 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Finished, RunError> {
         generator: Some(generator_check(plan, &outcome)),
         timeline: outcome.timeline,
         kernel,
+        thresholds: Vec::new(),
+        aborted_by_threshold: None,
     };
+    judge(&mut result);
     let wanted = opts
         .out
         .clone()

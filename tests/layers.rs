@@ -24,6 +24,7 @@ const LAYERS: [&str; 18] = [
     "probe",
     "driver",
     "summary",
+    "threshold",
     "run",
     "report",
     "compare",

@@ -14,6 +14,8 @@
 //! - `workload`, `think`, `bandwidth`, `open_loop`: workload models, think
 //!   time, bandwidth caps and the open-loop executor.
 //! - `errors`: each failing command prints its cause once.
+//! - `thresholds`: `[thresholds]` and `--threshold` (exit 99, the result's
+//!   outcomes, `--junit`), refused before a run when wrong (exit 2).
 //! - `layers`: no module of `src/` uses one above it; the README's layout
 //!   table names every module.
 //! - `hostile`: faults from a misbehaving server end in classified errors.
@@ -50,4 +52,5 @@ mod pyftpdlib;
 mod result;
 mod signals;
 mod think;
+mod thresholds;
 mod workload;

@@ -42,6 +42,9 @@ pub mod exit {
     pub const MODES_FAILED: u8 = 4;
     /// `compare`: the new result regressed past the threshold and the noise.
     pub const REGRESSION: u8 = 5;
+    /// `run`: a threshold failed (k6's code), or one with `abort_on_fail`
+    /// stopped the run. Signals (130, 143) come first; failures (1) after.
+    pub const THRESHOLDS: u8 = 99;
     /// Interrupted by SIGINT (Ctrl-C); the partial result was written.
     pub const INTERRUPTED: u8 = 130;
     /// Stopped by SIGTERM (a CI cancel, `timeout`, an evicted pod); the
@@ -60,7 +63,7 @@ Examples:
   ftpload probe ftp://bob@127.0.0.1:2121
       Diagnose a server's data connections in the four modes (see `ftpload probe --help`).
 
-Exit codes: 0 clean run, 1 run recorded failures, 2 bad input, 3 could not run, 4 (probe) a mode failed, 5 (compare) a regression, 130 interrupted by Ctrl-C, 143 by SIGTERM (partial result written).";
+Exit codes: 0 clean run, 1 run recorded failures, 2 bad input, 3 could not run, 4 (probe) a mode failed, 5 (compare) a regression, 99 a threshold failed, 130 interrupted by Ctrl-C, 143 by SIGTERM (partial result written).";
 
 #[derive(Debug, Parser)]
 #[command(name = "ftpload", version, about = "Load generator and benchmark harness for FTP servers", long_about = "Load generator and benchmark harness for FTP servers.\n\nDrives a population of virtual FTP clients, each in its transfer mode (passive PASV, extended passive EPSV, active PORT, extended active EPRT), and records connection setup, data-channel setup, time to first byte, transfer time and throughput per mode into HDR histograms, written as a mergeable JSON result.", after_help = AFTER_HELP)]
@@ -196,7 +199,11 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Maps a failure to its exit code: bad input is 2, anything else 3.
 pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
-    if e.downcast_ref::<ScenarioError>().is_some() || e.downcast_ref::<UsageError>().is_some() {
+    if e.downcast_ref::<ScenarioError>().is_some()
+        || e.downcast_ref::<UsageError>().is_some()
+        || e.downcast_ref::<crate::threshold::ThresholdError>()
+            .is_some()
+    {
         ExitCode::from(exit::USAGE)
     } else {
         ExitCode::from(exit::RUN)

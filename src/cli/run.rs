@@ -12,6 +12,7 @@ use super::{exit, TargetArgs, AFTER_HELP};
 use crate::run::{self, RunError, Status};
 use crate::scenario::units::parse_duration;
 use crate::scenario::{Overrides, Plan};
+use crate::threshold;
 
 #[derive(Debug, Args)]
 #[command(after_help = AFTER_HELP)]
@@ -52,6 +53,15 @@ pub struct RunArgs {
     /// Result file (default: results/<UTC time>-<scenario>.json).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// A pass/fail criterion, e.g. 'session_setup.p99=< 50ms' or
+    /// 'errors.rate=< 0.001' (repeatable; replaces the scenario's
+    /// [thresholds] entry of the same key). Any breach exits 99.
+    #[arg(long, value_name = "KEY=BOUND")]
+    pub threshold: Vec<String>,
+    /// Also write the thresholds as JUnit XML (one test case each), for
+    /// GitLab and Jenkins.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// No progress line.
     #[arg(long, short)]
     pub quiet: bool,
@@ -70,19 +80,50 @@ pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode>
         ..a.target.overrides()?
     };
     let plan = Plan::load(&a.scenario, &o)?;
-    let f = run::run(
+    let thresholds = threshold::from_plan(&plan, &a.threshold)?;
+    let cancel = signals.cancel();
+    let aborted = std::cell::RefCell::new(None::<String>);
+    let hooks = run::Hooks {
+        tick: Box::new(|t| {
+            if aborted.borrow().is_some() {
+                return;
+            }
+            if let Some(lost) = threshold::lost_early(&thresholds, t.elapsed, &t.counters, t.errors)
+            {
+                eprintln!(
+                    "\nthreshold {} {} {} lost: stopping the run (abort_on_fail)",
+                    lost.key,
+                    lost.cmp.as_str(),
+                    lost.bound_text
+                );
+                *aborted.borrow_mut() = Some(lost.key.clone());
+                cancel.cancel();
+            }
+        }),
+        judge: Box::new(|r| {
+            r.thresholds = threshold::evaluate(&thresholds, r);
+            r.aborted_by_threshold = aborted.borrow().clone();
+        }),
+    };
+    let f = run::run_with(
         &plan,
         &run::Options {
             out: a.out,
             quiet: a.quiet,
             cancel: signals.cancel(),
         },
+        hooks,
     )
     .map_err(|e| match e {
         RunError::Result(_) => anyhow::Error::new(e),
         e => anyhow::Error::new(e).context(format!("run of {} failed", a.scenario.display())),
     })?;
     print!("{}", crate::summary::render(&f.result));
+    print!("{}", threshold::render(&f.result.thresholds));
+    if let Some(path) = &a.junit {
+        threshold::junit::write(path, &f.result)
+            .map_err(|e| anyhow::anyhow!("cannot write JUnit report {}: {e}", path.display()))?;
+    }
     if let Some(e) = &f.write_error {
         eprintln!(
             "error: {e}; the result was saved to {} instead",
@@ -91,6 +132,23 @@ pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode>
         return Ok(ExitCode::from(exit::RUN));
     }
     println!("\nresult written to {}", f.path.display());
+    let breached = f.result.thresholds.iter().filter(|t| !t.pass).count();
+    if let Some(key) = &f.result.aborted_by_threshold {
+        eprintln!(
+            "threshold {key} stopped the run (abort_on_fail): the result holds what ran until then"
+        );
+        return Ok(ExitCode::from(exit::THRESHOLDS));
+    }
+    if breached > 0 && f.status != Status::Interrupted {
+        if let Status::Failures(n) = f.status {
+            eprintln!("{n} failures recorded (see \"errors by class\" above)");
+        }
+        eprintln!(
+            "{breached} of {} thresholds failed",
+            f.result.thresholds.len()
+        );
+        return Ok(ExitCode::from(exit::THRESHOLDS));
+    }
     Ok(ExitCode::from(match f.status {
         Status::Clean => exit::OK,
         Status::Failures(n) => {

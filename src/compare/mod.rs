@@ -438,6 +438,8 @@ mod tests {
             timeline: Vec::new(),
             generator: None,
             kernel: None,
+            thresholds: Vec::new(),
+            aborted_by_threshold: None,
         };
         r.modes = BTreeMap::from([(Mode::Passive, mode)]);
         r.timeline = seconds

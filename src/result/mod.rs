@@ -12,11 +12,13 @@ use std::path::{Path, PathBuf};
 
 mod channels;
 mod groups;
+mod thresholds;
 pub mod timeline;
 pub mod write;
 
 pub use channels::ChannelsResult;
 pub use groups::{GroupModeResult, GroupResult};
+pub use thresholds::ThresholdOutcome;
 
 use crate::kernel::KernelCounters;
 use crate::metrics::{Counters, ErrorClass, ErrorStat, Metric, ModeStats, Recorder, OP_METRICS};
@@ -142,6 +144,12 @@ pub struct RunResult {
     /// Kernel TCP counters over the run, when the target ran on this host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel: Option<KernelCounters>,
+    /// Each threshold of the scenario and `--threshold`, judged at the end.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<ThresholdOutcome>,
+    /// The threshold (its key) whose `abort_on_fail` stopped the run early.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted_by_threshold: Option<String>,
 }
 
 pub fn encode_hdr(h: &Histogram<u64>) -> String {
@@ -372,6 +380,8 @@ impl RunResult {
         self.duration_s = self.duration_s.max(o.duration_s);
         self.interrupted |= o.interrupted;
         self.cut_off += o.cut_off;
+        // Outcomes judged one run each say nothing about the sum.
+        self.thresholds.clear();
         match (&mut self.kernel, o.kernel) {
             (Some(k), Some(theirs)) => *k += theirs,
             (None, Some(theirs)) => self.kernel = Some(theirs),

@@ -29,6 +29,27 @@ pub struct ScenarioFile {
     pub data: DataSection,
     #[serde(rename = "group", default)]
     pub groups: Vec<Spanned<GroupSection>>,
+    /// Pass/fail criteria, checked by the `threshold` module.
+    #[serde(default)]
+    pub thresholds: BTreeMap<String, Spanned<ThresholdEntry>>,
+}
+
+/// One `[thresholds]` entry: `"session_setup.p99" = "< 50ms"`, or k6's
+/// object form `{ threshold = "< 0.01", abort_on_fail = true, delay_abort_eval = "5s" }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum ThresholdEntry {
+    Bound(String),
+    Full(ThresholdTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdTable {
+    pub threshold: String,
+    #[serde(default)]
+    pub abort_on_fail: bool,
+    pub delay_abort_eval: Option<HumanDuration>,
 }
 
 #[derive(Debug, Deserialize)]

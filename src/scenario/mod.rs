@@ -16,8 +16,8 @@ pub use dist::{Files, Sizes, Weighted};
 pub use file::SessionModel;
 pub use op::Op;
 pub use plan::{
-    GroupPlan, Mix, Overrides, Plan, Stop, TargetPlan, DEFAULT_MAX_WAIT, DEFAULT_RAMP_PER_CLIENT,
-    DEFAULT_RETRY_PAUSE, EMBEDDED_PASSWORD, EMBEDDED_USER,
+    GroupPlan, Mix, Overrides, Plan, Stop, TargetPlan, ThresholdSpec, DEFAULT_MAX_WAIT,
+    DEFAULT_RAMP_PER_CLIENT, DEFAULT_RETRY_PAUSE, EMBEDDED_PASSWORD, EMBEDDED_USER,
 };
 pub use url::{external_target, Malformed, UrlError};
 
@@ -127,6 +127,9 @@ impl Plan {
             timeouts: validate::timeouts(&f.timeouts),
             data: validate::data(&f.data, o),
             groups,
+            thresholds: validate::thresholds(&f.thresholds, |span| {
+                format!("{}:{}", path.display(), line_col(text, span.start).0)
+            }),
         })
     }
 }

@@ -52,6 +52,16 @@ impl Op {
 }
 
 impl Op {
+    /// The names its transfers are counted under in a result's
+    /// `operations`: as written, and a file drawn by weight under its own
+    /// name (`retr 1k.bin:80,1m.bin:20` is `retr 1k.bin` and `retr 1m.bin`).
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            Op::Retr(f) => f.items().map(|x| format!("retr {x}")).collect(),
+            _ => vec![self.to_string()],
+        }
+    }
+
     /// The server files the operation reads, which must exist there.
     pub fn files_read(&self) -> Vec<&str> {
         match self {

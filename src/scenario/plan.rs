@@ -167,6 +167,23 @@ pub struct Plan {
     /// repeats exactly: `--seed`, else `[run] seed`, else 0.
     pub seed: u64,
     pub groups: Vec<GroupPlan>,
+    /// `[thresholds]` as written; the `threshold` module parses and checks them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<ThresholdSpec>,
+}
+
+/// One threshold as written in the scenario (or by `--threshold`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ThresholdSpec {
+    pub key: String,
+    /// The bound, e.g. "< 50ms".
+    pub bound: String,
+    pub abort_on_fail: bool,
+    #[serde(serialize_with = "ser_duration")]
+    pub delay_abort_eval: Duration,
+    /// Where it is written, "s.toml:12", for error messages.
+    #[serde(skip)]
+    pub at: String,
 }
 
 impl Plan {

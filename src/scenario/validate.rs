@@ -282,3 +282,32 @@ pub(super) fn spread_users(groups: &mut [GroupPlan], total: u32) -> Result<(), S
     }
     Ok(())
 }
+
+/// `[thresholds]` as written, in key order; `at` says where each is (for
+/// errors). Their grammar and meaning are checked by the `threshold` module,
+/// which knows the metrics and the plan's modes and operations.
+pub fn thresholds(
+    t: &BTreeMap<String, toml::Spanned<super::file::ThresholdEntry>>,
+    at: impl Fn(std::ops::Range<usize>) -> String,
+) -> Vec<super::ThresholdSpec> {
+    use super::file::ThresholdEntry;
+    t.iter()
+        .map(|(key, e)| {
+            let (bound, abort_on_fail, delay) = match e.get_ref() {
+                ThresholdEntry::Bound(b) => (b.clone(), false, None),
+                ThresholdEntry::Full(f) => (
+                    f.threshold.clone(),
+                    f.abort_on_fail,
+                    f.delay_abort_eval.map(|d| d.0),
+                ),
+            };
+            super::ThresholdSpec {
+                key: key.clone(),
+                bound,
+                abort_on_fail,
+                delay_abort_eval: delay.unwrap_or(Duration::ZERO),
+                at: at(e.span()),
+            }
+        })
+        .collect()
+}
