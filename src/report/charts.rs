@@ -39,7 +39,7 @@ fn label(runs: &[(String, RunResult)], name: &str, mode: Mode) -> String {
 fn count_label(v: f64) -> String {
     if v >= 10_000.0 {
         format!("{:.0}k", v / 1000.0)
-    } else if v >= 10.0 || v == 0.0 {
+    } else if v.fract() == 0.0 {
         format!("{v:.0}")
     } else {
         format!("{v:.1}")

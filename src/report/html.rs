@@ -55,16 +55,26 @@ pub fn page(runs: &[Loaded]) -> String {
         o.push_str("; one dash per result (the first solid)");
     }
     o.push_str(".</p>");
-    grid(&mut o, &all, Part::Spectrum);
+    grid(&mut o, &all, Part::Spectrum, typed.len() > 1);
     o.push_str("<h2>Timeline</h2><p class=\"note\">Second by second; a dashed red line marks a mode's first exhaustion event.</p>");
-    grid(&mut o, &all, Part::Timeline);
+    grid(&mut o, &all, Part::Timeline, typed.len() > 1);
     ports(&mut o, &typed);
     thresholds(&mut o, runs);
     o.push_str("</body></html>\n");
     o
 }
 
-fn grid(o: &mut String, all: &[(Part, super::svg::Chart)], part: Part) {
+/// A section's charts; with several results, their legend once above them
+/// (a chart's own legend is left out when it does not fit).
+fn grid(o: &mut String, all: &[(Part, super::svg::Chart)], part: Part, several: bool) {
+    let series: Vec<&super::svg::Series> = all
+        .iter()
+        .filter(|c| c.0 == part)
+        .flat_map(|c| &c.1.series)
+        .collect();
+    if several {
+        o.push_str(&super::svg::legend(&series, 1250.0));
+    }
     o.push_str("<div class=\"grid\">");
     for (_, c) in all.iter().filter(|c| c.0 == part) {
         o.push_str(&c.render());
@@ -109,14 +119,21 @@ fn p50_p99(m: &ModeResult, metric: Metric) -> Option<(u64, u64)> {
 /// (or EPSV's for EPRT): what active mode costs, at a glance.
 fn glance(o: &mut String, runs: &[(String, RunResult)]) {
     o.push_str("<h2>Active against passive at a glance</h2><p class=\"note\">p50 / p99, and the p50's change against passive (EPRT against EPSV); for throughput, more is better.</p><table><tr><th>run</th><th>metric</th>");
-    for m in Mode::ALL {
+    let modes: Vec<Mode> = Mode::ALL
+        .into_iter()
+        .filter(|m| runs.iter().any(|(_, r)| r.modes.contains_key(m)))
+        .collect();
+    for m in &modes {
         let _ = write!(o, "<th>{m}</th>");
     }
     o.push_str("</tr>");
     for (name, r) in runs {
         for metric in GLANCE {
+            if !r.modes.values().any(|m| p50_p99(m, metric).is_some()) {
+                continue;
+            }
             let _ = write!(o, "<tr><td>{}</td><td>{}</td>", esc(name), metric.as_str());
-            for mode in Mode::ALL {
+            for &mode in &modes {
                 let cell = r.modes.get(&mode).and_then(|m| p50_p99(m, metric));
                 let Some((p50, p99)) = cell else {
                     o.push_str("<td>-</td>");

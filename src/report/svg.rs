@@ -175,18 +175,25 @@ impl Chart {
                 esc(&s.label)
             );
         }
-        for m in &self.markers {
+        // Markers at one moment (several modes ran out together) keep
+        // their words apart: one line of text each.
+        for (i, m) in self.markers.iter().enumerate() {
             let px = sx(m.x);
             let _ = write!(
                 o,
                 r##"<line x1="{px:.1}" x2="{px:.1}" y1="{t}" y2="{y2}" stroke="#c00" stroke-width="2" stroke-dasharray="4 2"/><text x="{tx:.1}" y="{ty}" fill="#c00">{label}</text>"##,
                 y2 = t + ph,
                 tx = px + 3.0,
-                ty = t + 12.0,
+                ty = t + 12.0 + 12.0 * i as f64,
                 label = esc(&m.label),
             );
         }
-        self.legend(&mut o, l + pw);
+        // The legend goes beside the title when it fits; the page also
+        // prints each section's legend once, for charts with many lines.
+        let legend_w: f64 = self.series.iter().map(|s| legend_width(&s.label)).sum();
+        if title_width(&self.title) + legend_w <= pw {
+            self.legend(&mut o, l + pw);
+        }
         o.push_str("</svg>");
         o
     }
@@ -195,8 +202,7 @@ impl Chart {
     fn legend(&self, o: &mut String, right: f64) {
         let mut x = right;
         for s in self.series.iter().rev() {
-            let w = 28.0 + 6.5 * s.label.chars().count() as f64;
-            x -= w;
+            x -= legend_width(&s.label);
             let dash = if s.dash.is_empty() {
                 String::new()
             } else {
@@ -212,6 +218,55 @@ impl Chart {
             );
         }
     }
+}
+
+/// Room for a legend entry: the line sample and the words at 11 px.
+fn legend_width(label: &str) -> f64 {
+    28.0 + 6.5 * label.chars().count() as f64
+}
+
+/// Room for a title in bold at 13 px.
+fn title_width(title: &str) -> f64 {
+    8.0 * title.chars().count() as f64 + 12.0
+}
+
+/// A legend on its own, `width` wide, entries wrapping onto further rows:
+/// one per distinct label of the given series, for a section of charts.
+pub fn legend(series: &[&Series], width: f64) -> String {
+    let mut seen: Vec<&Series> = Vec::new();
+    for s in series {
+        if !seen.iter().any(|x| x.label == s.label) {
+            seen.push(s);
+        }
+    }
+    let mut body = String::new();
+    let (mut x, mut y) = (0.0, 12.0);
+    for s in seen {
+        let w = legend_width(&s.label);
+        if x > 0.0 && x + w > width {
+            x = 0.0;
+            y += 18.0;
+        }
+        let dash = if s.dash.is_empty() {
+            String::new()
+        } else {
+            format!(r#" stroke-dasharray="{}""#, s.dash)
+        };
+        let _ = write!(
+            body,
+            r#"<line x1="{x:.1}" x2="{x2:.1}" y1="{ly}" y2="{ly}" stroke="{c}" stroke-width="2"{dash}/><text x="{tx:.1}" y="{y}">{label}</text>"#,
+            x2 = x + 18.0,
+            ly = y - 4.0,
+            c = s.colour,
+            tx = x + 22.0,
+            label = esc(&s.label),
+        );
+        x += w;
+    }
+    format!(
+        r#"<svg class="legend" width="{width}" height="{h}" font-family="sans-serif" font-size="11">{body}</svg>"#,
+        h = y + 6.0
+    )
 }
 
 #[cfg(test)]
@@ -236,6 +291,23 @@ mod tests {
                 label: "exhausted".into(),
             }],
         }
+    }
+
+    #[test]
+    fn a_legend_that_does_not_fit_beside_the_title_is_left_to_the_page() {
+        let mut c = chart(XScale::Linear, vec![(0.0, 1.0)]);
+        assert!(c.render().contains(">passive</text>"));
+        for i in 0..6 {
+            let mut s = c.series[0].clone();
+            s.label = format!("a-long-run-name-{i} passive");
+            c.series.push(s);
+        }
+        let svg = c.render();
+        assert!(!svg.contains(">passive</text>"));
+        let all: Vec<&Series> = c.series.iter().collect();
+        let l = legend(&all, 300.0);
+        assert_eq!(l.matches("<line").count(), 7);
+        assert!(l.contains(r#"height="108""#), "six rows: {l}");
     }
 
     #[test]
