@@ -36,13 +36,14 @@ fn label(runs: &[(String, RunResult)], name: &str, mode: Mode) -> String {
     }
 }
 
+/// "0", "0.25", "12.5", "40k": the y axis steps are a quarter of a round
+/// number, so two decimals are enough.
 fn count_label(v: f64) -> String {
     if v >= 10_000.0 {
         format!("{:.0}k", v / 1000.0)
-    } else if v.fract() == 0.0 {
-        format!("{v:.0}")
     } else {
-        format!("{v:.1}")
+        let s = format!("{v:.2}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
 
@@ -236,6 +237,15 @@ mod tests {
     fn run(path: &str) -> (String, RunResult) {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
         ("r".into(), RunResult::read(&p).unwrap())
+    }
+
+    #[test]
+    fn counts_on_an_axis_are_written_short() {
+        let w: Vec<String> = [0.0, 0.25, 0.5, 12.5, 100.0, 40_000.0]
+            .into_iter()
+            .map(count_label)
+            .collect();
+        assert_eq!(w, ["0", "0.25", "0.5", "12.5", "100", "40k"]);
     }
 
     #[test]
