@@ -8,7 +8,8 @@
 //! Chromium is Debian's `chromium`; .ci/run installs it. Without it the
 //! test is skipped with its reason, unless FTPLOAD_REQUIRE_SERVERS=1 (as in
 //! CI), where it fails. FTPLOAD_REPORT_PNG=PATH keeps the page's
-//! screenshot there (docs/report.png is one).
+//! screenshot there (docs/report.png is one). Which format is written
+//! (--format, or an --out name ending in .html) needs no browser.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -192,4 +193,45 @@ fn every_chart_of_the_report_is_drawn_by_a_real_browser() {
     if let Some(keep) = std::env::var_os("FTPLOAD_REPORT_PNG") {
         std::fs::copy(&page_png, keep).unwrap();
     }
+}
+
+#[test]
+fn the_format_follows_the_flag_or_the_name_of_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let ramp = repo_root().join(RESULTS[0]);
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new(BIN)
+            .arg("report")
+            .arg(&ramp)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(run(&[]).starts_with("| run | server | mode |"));
+    assert!(run(&["--format".as_ref(), "html".as_ref()]).starts_with("<!DOCTYPE html>"));
+    let md = dir.path().join("r.md");
+    run(&["--out".as_ref(), md.as_os_str()]);
+    assert!(std::fs::read_to_string(&md).unwrap().starts_with("| run |"));
+    let forced = dir.path().join("r.html");
+    run(&[
+        "--out".as_ref(),
+        forced.as_os_str(),
+        "--format".as_ref(),
+        "markdown".as_ref(),
+    ]);
+    assert!(std::fs::read_to_string(&forced)
+        .unwrap()
+        .starts_with("| run |"));
+    let bad = Command::new(BIN)
+        .args(["report", "--format", "pdf"])
+        .arg(&ramp)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
 }
