@@ -10,7 +10,7 @@ use crate::util::common::repo_root;
 
 /// Bottom layer first; a module may use any module before it. Modules on
 /// one line of the README's table may be in either order.
-const LAYERS: [&str; 18] = [
+const LAYERS: &[&str] = &[
     "proto",
     "kernel",
     "sys",

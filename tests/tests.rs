@@ -22,6 +22,8 @@
 //! - `signals`: SIGTERM stops `run`, `capacity` and `serve` as Ctrl-C does.
 //! - `result`: the result file against docs/result-schema.md (`schema`,
 //!   `open_loop`, `errors`, `file`) and merging (`merge`).
+//! - `report_html`: the HTML report rendered by headless Chromium, every
+//!   chart checked to be drawn.
 //! - `pyftpd_fixture`: the test support itself (the pyftpdlib fixture,
 //!   Python's HDR decoder).
 //! - `util`: the helpers these share.
@@ -49,6 +51,7 @@ mod open_loop;
 mod probe;
 mod pyftpd_fixture;
 mod pyftpdlib;
+mod report_html;
 mod result;
 mod signals;
 mod think;

@@ -79,11 +79,20 @@ pub enum Cmd {
     /// Run the embedded FTP target (libunftp) on loopback until Ctrl-C or SIGTERM.
     Serve(ServeArgs),
     /// Print a markdown table over result files (one row per run and mode,
-    /// and active's overhead against passive).
+    /// and active's overhead against passive), or write an HTML report with
+    /// charts (--out FILE.html).
     Report {
         /// Result files written by `ftpload run`.
         #[arg(required = true)]
         results: Vec<PathBuf>,
+        /// Write the report to this file instead of printing it; a name
+        /// ending in .html makes it the HTML report unless --format says otherwise.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// markdown (the table) or html (one self-contained page: percentile
+        /// spectra, timeline, ports, thresholds).
+        #[arg(long, value_name = "FORMAT")]
+        format: Option<ReportFormat>,
     },
     /// Merge result files from several machines exactly (histograms and
     /// counters add) into one.
@@ -181,11 +190,11 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Capacity(a) => capacity::execute(a, &signal::Signals::watch()?),
         Cmd::Probe(a) => probe::execute(a),
         Cmd::Compare(a) => compare::execute(a),
-        Cmd::Report { results } => {
-            let runs = crate::report::read_all(&results).map_err(|e| UsageError(e.to_string()))?;
-            print!("{}", crate::report::markdown(&runs));
-            Ok(ExitCode::from(exit::OK))
-        }
+        Cmd::Report {
+            results,
+            out,
+            format,
+        } => report(&results, out, format),
         Cmd::Merge { results, out } => {
             let runs = crate::report::read_all(&results).map_err(|e| UsageError(e.to_string()))?;
             let merged = crate::report::merge(runs)?.expect("clap requires one file");
@@ -195,6 +204,48 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(exit::OK))
         }
     }
+}
+
+/// What `ftpload report` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Markdown,
+    Html,
+}
+
+fn report(
+    results: &[PathBuf],
+    out: Option<PathBuf>,
+    format: Option<ReportFormat>,
+) -> anyhow::Result<ExitCode> {
+    let is_html_name = out
+        .as_ref()
+        .and_then(|o| o.extension())
+        .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+    let format = format.unwrap_or(if is_html_name {
+        ReportFormat::Html
+    } else {
+        ReportFormat::Markdown
+    });
+    let text = match format {
+        ReportFormat::Markdown => {
+            let runs = crate::report::read_all(results).map_err(|e| UsageError(e.to_string()))?;
+            crate::report::markdown(&runs)
+        }
+        ReportFormat::Html => {
+            let runs = crate::report::load_all(results).map_err(|e| UsageError(e.to_string()))?;
+            crate::report::html(&runs)
+        }
+    };
+    match out {
+        None => print!("{text}"),
+        Some(path) => {
+            std::fs::write(&path, text)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            println!("report written to {}", path.display());
+        }
+    }
+    Ok(ExitCode::from(exit::OK))
 }
 
 /// Maps a failure to its exit code: bad input is 2, anything else 3.

@@ -1,6 +1,12 @@
 //! Reading results back: a markdown table over several runs (one row per run
-//! and mode, with active's overhead against passive), and exact merging of
+//! and mode, with active's overhead against passive), the HTML report with
+//! its charts (`html`, `charts`, `svg`, `spectrum`), and exact merging of
 //! runs made on several machines.
+
+mod charts;
+mod html;
+mod spectrum;
+mod svg;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -127,6 +133,59 @@ pub fn read_all(paths: &[impl AsRef<Path>]) -> Result<Vec<(String, RunResult)>, 
         })
         .collect()
 }
+
+/// A result as read for the HTML report: its name, the typed result, and
+/// the file's JSON as written, for the fields this version does not type
+/// (thresholds, recorded by a newer writer).
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub name: String,
+    pub run: RunResult,
+    pub raw: serde_json::Value,
+}
+
+fn load(p: &Path) -> Result<Loaded, ResultError> {
+    let run = RunResult::read(p)?;
+    let text = std::fs::read_to_string(p).map_err(|error| ResultError::Read {
+        path: p.to_path_buf(),
+        error,
+    })?;
+    let raw = serde_json::from_str(&text).map_err(|e| ResultError::Parse {
+        path: p.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let name = p
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(Loaded { name, run, raw })
+}
+
+/// Reads results for the HTML report.
+pub fn load_all(paths: &[impl AsRef<Path>]) -> Result<Vec<Loaded>, ResultError> {
+    paths.iter().map(|p| load(p.as_ref())).collect()
+}
+
+/// The HTML report over the given results: one self-contained page.
+pub fn html(runs: &[Loaded]) -> String {
+    html::page(runs)
+}
+
+/// Each chart of the HTML report as its own `<svg>` (title, svg), every one
+/// `CHART_SIZE` pixels: what the browser test draws and checks one by one.
+pub fn chart_svgs(runs: &[Loaded]) -> Vec<(String, String)> {
+    let typed: Vec<(String, RunResult)> = runs
+        .iter()
+        .map(|l| (l.name.clone(), l.run.clone()))
+        .collect();
+    charts::all(&typed)
+        .into_iter()
+        .map(|(_, c)| (c.title.clone(), c.render()))
+        .collect()
+}
+
+/// Width and height of every chart of the HTML report, in CSS pixels.
+pub const CHART_SIZE: (u32, u32) = (charts::WIDTH as u32, charts::HEIGHT as u32);
 
 /// Merges runs exactly: histograms and counters add.
 pub fn merge(runs: Vec<(String, RunResult)>) -> Result<Option<RunResult>, ResultError> {
