@@ -1,7 +1,8 @@
 //! `ftpload compare` as a user runs it: two runs of one scenario against the
 //! embedded target are no regression; a run against the embedded target
 //! slowed on purpose (`[embedded] login_delay`) is flagged with exit 5,
-//! naming the metrics; results of another scenario are refused.
+//! naming the metrics, and breaches a `session_setup.p99` threshold with
+//! exit 99; results of another scenario are refused.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,17 +44,30 @@ fn text(b: &[u8]) -> String {
 
 /// Runs `toml` (written to `dir`) and returns its result's path.
 fn run(dir: &Path, tag: &str, toml: &str) -> PathBuf {
+    run_with(dir, tag, toml, &[], 0)
+}
+
+/// Runs `toml` with `extra` flags, expecting exit `code`.
+fn run_with(dir: &Path, tag: &str, toml: &str, extra: &[&str], code: i32) -> PathBuf {
     let scenario = dir.join(format!("{tag}.toml"));
     std::fs::write(&scenario, toml).unwrap();
     let out = dir.join(format!("{tag}.json"));
-    let r = ftpload(&[
+    let mut args = vec![
         "run",
         scenario.to_str().unwrap(),
         "-q",
         "--out",
         out.to_str().unwrap(),
-    ]);
-    assert_eq!(r.status.code(), Some(0), "{tag}: {}", text(&r.stderr));
+    ];
+    args.extend_from_slice(extra);
+    let r = ftpload(&args);
+    assert_eq!(
+        r.status.code(),
+        Some(code),
+        "{tag}: {}{}",
+        text(&r.stdout),
+        text(&r.stderr)
+    );
     out
 }
 
@@ -85,7 +99,22 @@ fn same_scenario_passes_a_slowed_login_is_flagged_another_scenario_is_refused() 
     // 50 ms before each 230, against a loopback login of well under 1 ms:
     // flagged with the default threshold, the login metrics named.
     let slow = SCENARIO.replace("[files]", "[embedded]\nlogin_delay = \"50ms\"\n\n[files]");
-    let s = run(&dir, "slow", &slow);
+    // Its p99 session setup cannot be under 40 ms when every login waits
+    // 50 ms: the threshold is breached, with the threshold exit code.
+    let s = run_with(
+        &dir,
+        "slow",
+        &slow,
+        &["--threshold", "session_setup.p99=< 40ms"],
+        99,
+    );
+    let judged: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&s).unwrap()).unwrap();
+    assert_eq!(
+        judged["thresholds"][0]["pass"], false,
+        "{}",
+        judged["thresholds"]
+    );
     let r = compare(&a, &s, &[]);
     let out = text(&r.stdout);
     assert_eq!(r.status.code(), Some(5), "{out}{}", text(&r.stderr));
