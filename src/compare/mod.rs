@@ -180,7 +180,7 @@ impl Comparison {
             );
         }
         format!(
-            "noise judged from {} and {} per-second intervals: a change is within noise when under {NOISE_K} × √(a² + b²), a and b each run's spread of that statistic over its seconds (1.4826 × median absolute deviation), or when the base run had a second that bad",
+            "noise judged from {} and {} per-second intervals: a change is within noise when under {NOISE_K} × √(a² + b²), a and b each run's spread of that statistic over its seconds (1.4826 × median absolute deviation), or when the base run had a second that bad; an operation, which has no seconds of its own, takes its mode's noise of that metric relative to its median",
             self.base_intervals, self.new_intervals
         )
     }
@@ -272,6 +272,47 @@ fn per_second(r: &RunResult, mode: Mode, metric: Metric, p99: bool) -> Vec<f64> 
         .collect()
 }
 
+/// Throughput is judged at p50 only: its p99 is the fastest 1% of transfers,
+/// which says nothing of the slow tail a regression shows in.
+fn judged(metric: Metric, p99: bool, verdict: impl FnOnce() -> Verdict) -> Verdict {
+    if metric == Metric::Throughput && p99 {
+        Verdict::Ok
+    } else {
+        verdict()
+    }
+}
+
+/// The mode's per-second noise of `metric`, relative to its median, applied
+/// to `value`: the noise of an operation, which has no seconds of its own.
+fn relative_noise(
+    base: &RunResult,
+    new: &RunResult,
+    mode: Mode,
+    metric: Metric,
+    p99: bool,
+    value: u64,
+) -> Option<Noise> {
+    let (sa, sb) = (
+        per_second(base, mode, metric, p99),
+        per_second(new, mode, metric, p99),
+    );
+    if sa.len() < MIN_INTERVALS || sb.len() < MIN_INTERVALS {
+        return None;
+    }
+    let (ma, mb) = (median(&mut sa.clone()), median(&mut sb.clone()));
+    if ma <= 0.0 || mb <= 0.0 {
+        return None;
+    }
+    let v = value as f64;
+    let (lo, hi) = sa
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+    Some(Noise {
+        spread: v * (spread(&sa) / ma).hypot(spread(&sb) / mb),
+        base_range: (v * lo / ma, v * hi / ma),
+    })
+}
+
 fn change(
     base: &RunResult,
     new: &RunResult,
@@ -302,7 +343,7 @@ fn change(
         new: n,
         pct,
         noise,
-        verdict: judge(b, n, worse_pct, threshold, noise),
+        verdict: judged(metric, p99, || judge(b, n, worse_pct, threshold, noise)),
     }
 }
 
@@ -332,8 +373,10 @@ pub fn compare(base: &RunResult, new: &RunResult, t: &Thresholds) -> Comparison 
                 p99: change(base, new, *mode, *metric, threshold, (b.p99, n.p99), true),
             });
         }
-        // Per operation: the timeline keeps no per-operation seconds, so
-        // noise is not judged here and the threshold alone decides.
+        // Per operation: the timeline keeps no per-operation seconds, so an
+        // operation's noise is its mode's, relative: that metric's
+        // per-second spread and range as fractions of their median, applied
+        // to the operation's own value.
         for (op, bmetrics) in &bm.operations {
             let Some(nmetrics) = nm.operations.get(op) else {
                 continue;
@@ -343,7 +386,8 @@ pub fn compare(base: &RunResult, new: &RunResult, t: &Thresholds) -> Comparison 
                     continue;
                 };
                 let threshold = t.for_metric(*metric);
-                let plain = |(b, n): (u64, u64)| {
+                let plain = |(b, n): (u64, u64), p99: bool| {
+                    let noise = relative_noise(base, new, *mode, *metric, p99, b);
                     let pct = percent(b, n);
                     let worse = if *metric == Metric::Throughput {
                         -pct
@@ -354,8 +398,8 @@ pub fn compare(base: &RunResult, new: &RunResult, t: &Thresholds) -> Comparison 
                         base: b,
                         new: n,
                         pct,
-                        noise: None,
-                        verdict: judge(b, n, worse, threshold, None),
+                        noise,
+                        verdict: judged(*metric, p99, || judge(b, n, worse, threshold, noise)),
                     }
                 };
                 rows.push(Row {
@@ -363,8 +407,8 @@ pub fn compare(base: &RunResult, new: &RunResult, t: &Thresholds) -> Comparison 
                     metric: *metric,
                     operation: Some(op.clone()),
                     threshold_pct: threshold,
-                    p50: plain((b.p50, n.p50)),
-                    p99: plain((b.p99, n.p99)),
+                    p50: plain((b.p50, n.p50), false),
+                    p99: plain((b.p99, n.p99), true),
                 });
             }
         }

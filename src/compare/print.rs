@@ -53,7 +53,7 @@ const HEADER: [&str; 7] = [
     "verdict",
 ];
 
-const STATISTIC: &str = "p50 and p99 of each metric over the whole run; latencies are worse higher, throughput worse lower";
+const STATISTIC: &str = "p50 and p99 of each metric over the whole run; latencies are worse higher, throughput worse lower (and judged at p50 only: its p99 is the fastest transfers)";
 
 /// The terminal table.
 pub fn text(c: &Comparison, base: &str, new: &str) -> String {
