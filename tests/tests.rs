@@ -14,6 +14,8 @@
 //! - `workload`, `think`, `bandwidth`, `open_loop`: workload models, think
 //!   time, bandwidth caps and the open-loop executor.
 //! - `errors`: each failing command prints its cause once.
+//! - `export_csv`: `--csv DIR` of `run` and `report`, its files against the
+//!   result.
 //! - `thresholds`: `[thresholds]` and `--threshold` (exit 99, the result's
 //!   outcomes, `--junit`), refused before a run when wrong (exit 2).
 //! - `layers`: no module of `src/` uses one above it; the README's layout
@@ -45,6 +47,7 @@ mod cli_doc;
 mod compare;
 mod embedded;
 mod errors;
+mod export_csv;
 mod hostile;
 mod layers;
 mod open_loop;

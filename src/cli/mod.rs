@@ -93,6 +93,10 @@ pub enum Cmd {
         /// spectra, timeline, ports, thresholds).
         #[arg(long, value_name = "FORMAT")]
         format: Option<ReportFormat>,
+        /// Write the one result given as CSV files into this folder instead:
+        /// summary.csv, timeline.csv, counters.csv.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "format"])]
+        csv: Option<PathBuf>,
     },
     /// Merge result files from several machines exactly (histograms and
     /// counters add) into one.
@@ -192,8 +196,14 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Compare(a) => compare::execute(a),
         Cmd::Report {
             results,
+            csv: Some(dir),
+            ..
+        } => report_csv(&results, &dir),
+        Cmd::Report {
+            results,
             out,
             format,
+            csv: None,
         } => report(&results, out, format),
         Cmd::Merge { results, out } => {
             let runs = crate::report::read_all(&results).map_err(|e| UsageError(e.to_string()))?;
@@ -244,6 +254,23 @@ fn report(
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
             println!("report written to {}", path.display());
         }
+    }
+    Ok(ExitCode::from(exit::OK))
+}
+
+/// `ftpload report RESULT --csv DIR`: one result's CSV files; several
+/// results are refused rather than mixed (one run per folder).
+fn report_csv(results: &[PathBuf], dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let [result] = results else {
+        return Err(UsageError(format!(
+            "--csv takes one result ({} given): run `ftpload report RESULT --csv DIR` once per result",
+            results.len()
+        ))
+        .into());
+    };
+    let r = crate::result::RunResult::read(result).map_err(|e| UsageError(e.to_string()))?;
+    for p in crate::report::csv::write(dir, &r)? {
+        println!("CSV written to {}", p.display());
     }
     Ok(ExitCode::from(exit::OK))
 }

@@ -62,6 +62,10 @@ pub struct RunArgs {
     /// GitLab and Jenkins.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Also write the result as CSV files into this folder: summary.csv (per
+    /// mode and operation), timeline.csv (per second and mode), counters.csv.
+    #[arg(long, value_name = "DIR")]
+    pub csv: Option<PathBuf>,
     /// No progress line.
     #[arg(long, short)]
     pub quiet: bool,
@@ -123,6 +127,9 @@ pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode>
     if let Some(path) = &a.junit {
         threshold::junit::write(path, &f.result)
             .map_err(|e| anyhow::anyhow!("cannot write JUnit report {}: {e}", path.display()))?;
+    }
+    if let Some(dir) = &a.csv {
+        crate::report::csv::write(dir, &f.result)?;
     }
     if let Some(e) = &f.write_error {
         eprintln!(

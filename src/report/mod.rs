@@ -1,9 +1,10 @@
 //! Reading results back: a markdown table over several runs (one row per run
 //! and mode, with active's overhead against passive), the HTML report with
-//! its charts (`html`, `charts`, `svg`, `spectrum`), and exact merging of
-//! runs made on several machines.
+//! its charts (`html`, `charts`, `svg`, `spectrum`), a result as CSV files
+//! (`csv`), and exact merging of runs made on several machines.
 
 mod charts;
+pub mod csv;
 mod html;
 mod spectrum;
 mod svg;
