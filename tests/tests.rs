@@ -42,6 +42,7 @@ mod util;
 
 mod bandwidth;
 mod capacity;
+mod ci_doc;
 mod cli;
 mod cli_doc;
 mod compare;
