@@ -7,6 +7,7 @@
 //! - `cli`, `capacity`, `probe`: the binary as a user runs it (exit codes,
 //!   messages, `ftpload capacity`, `ftpload probe`).
 //! - `compare`: `ftpload compare` over real runs, one slowed on purpose.
+//! - `ci_doc`: the CI job of docs/ci.md, run as written.
 //! - `cli_doc`: docs/cli.md names every subcommand and flag of clap's
 //!   command tree; the README stays a front page.
 //! - `embedded`, `pyftpdlib`: every mode end to end, against the embedded
