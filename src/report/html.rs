@@ -249,72 +249,50 @@ pub fn port_strip(runs: &[[u16; 2]], declared: Option<crate::proto::PortRange>) 
     s
 }
 
-/// Thresholds as the result records them, whatever their exact shape: a
-/// list of objects becomes a table of their fields, an object one row per
-/// key. Read from the file's JSON so a result written by a newer version
-/// that records them shows them here.
+/// Each run's thresholds and their outcome, in the words the terminal
+/// prints: pass or FAIL, the key and bound, what was measured and in which
+/// mode; and the threshold that stopped a run, if one did.
 fn thresholds(o: &mut String, runs: &[Loaded]) {
     o.push_str("<h2>Thresholds</h2>");
     for l in runs {
+        let r = &l.run;
         let _ = write!(o, "<p><b>{}</b>: ", esc(&l.name));
-        match l.raw.get("thresholds") {
-            None | Some(serde_json::Value::Null) => o.push_str("no thresholds in this result.</p>"),
-            Some(t) => {
-                o.push_str("</p>");
-                json_table(o, t);
-            }
+        if r.thresholds.is_empty() {
+            o.push_str("no thresholds in this result.</p>");
+            continue;
         }
-    }
-}
-
-fn cell(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => esc(s),
-        serde_json::Value::Bool(true) => "<span class=\"ok\">true</span>".into(),
-        serde_json::Value::Bool(false) => "<span class=\"bad\">false</span>".into(),
-        other => esc(&other.to_string()),
-    }
-}
-
-fn json_table(o: &mut String, t: &serde_json::Value) {
-    use serde_json::Value;
-    match t {
-        Value::Array(items) => {
-            let mut keys: Vec<&String> = Vec::new();
-            for k in items
-                .iter()
-                .filter_map(Value::as_object)
-                .flat_map(|m| m.keys())
-            {
-                if !keys.contains(&k) {
-                    keys.push(k);
-                }
-            }
-            o.push_str("<table><tr>");
-            for k in &keys {
-                let _ = write!(o, "<th>{}</th>", esc(k));
-            }
-            o.push_str("</tr>");
-            for item in items {
-                o.push_str("<tr>");
-                for k in &keys {
-                    let v = item.get(k.as_str()).map(cell).unwrap_or_default();
-                    let _ = write!(o, "<td>{v}</td>");
-                }
-                o.push_str("</tr>");
-            }
-            o.push_str("</table>");
+        let failed = r.thresholds.iter().filter(|t| !t.pass).count();
+        let _ = write!(
+            o,
+            "{} of {} passed{}</p>",
+            r.thresholds.len() - failed,
+            r.thresholds.len(),
+            r.aborted_by_threshold
+                .as_deref()
+                .map(|k| format!("; the run was stopped by {} (abort_on_fail)", esc(k)))
+                .unwrap_or_default()
+        );
+        o.push_str("<table><tr><th></th><th>threshold</th><th>measured</th><th>mode</th></tr>");
+        for t in &r.thresholds {
+            let verdict = match t.pass {
+                true => "<span class=\"ok\">pass</span>",
+                false => "<span class=\"bad\">FAIL</span>",
+            };
+            let measured = t
+                .measured
+                .map(|v| crate::threshold::show(v, &t.unit))
+                .unwrap_or_else(|| "no samples".into());
+            let _ = write!(
+                o,
+                "<tr><td>{verdict}</td><td>{} {} {}</td><td>{}</td><td>{}</td></tr>",
+                esc(&t.key),
+                esc(&t.op),
+                esc(&t.bound),
+                esc(&measured),
+                t.mode.map(|m| m.to_string()).unwrap_or_default()
+            );
         }
-        Value::Object(m) => {
-            o.push_str("<table>");
-            for (k, v) in m {
-                let _ = write!(o, "<tr><td>{}</td><td>{}</td></tr>", esc(k), cell(v));
-            }
-            o.push_str("</table>");
-        }
-        other => {
-            let _ = write!(o, "<p>{}</p>", cell(other));
-        }
+        o.push_str("</table>");
     }
 }
 
@@ -347,18 +325,26 @@ mod tests {
     }
 
     #[test]
-    fn thresholds_render_whatever_their_shape() {
+    fn thresholds_show_their_outcome_in_words() {
         let mut l = load("results/examples/ramp.json");
-        l.raw["thresholds"] = serde_json::json!([
-            {"metric": "data_setup", "mode": "active", "limit": "p99 < 5ms", "actual": 7100, "passed": false},
-            {"metric": "errors", "limit": "rate < 1%", "passed": true}
-        ]);
+        let outcome = |key: &str, bound: &str, measured, pass| crate::result::ThresholdOutcome {
+            key: key.into(),
+            op: "<".into(),
+            bound: bound.into(),
+            bound_value: 0.0,
+            measured,
+            unit: "us".into(),
+            mode: Some(Mode::Active),
+            pass,
+        };
+        l.run.thresholds = vec![
+            outcome("data_setup.p99", "5ms", Some(7100.0), false),
+            outcome("session_setup.p99", "50ms", None, false),
+        ];
         let p = page(&[l]);
-        // serde_json's map keeps its keys sorted.
-        assert!(
-            p.contains("<th>actual</th><th>limit</th><th>metric</th><th>mode</th><th>passed</th>")
-        );
-        assert!(p.contains("<td>7100</td><td>p99 &lt; 5ms</td><td>data_setup</td><td>active</td><td><span class=\"bad\">false</span></td>"));
+        assert!(p.contains("0 of 2 passed"), "{p}");
+        assert!(p.contains("<td><span class=\"bad\">FAIL</span></td><td>data_setup.p99 &lt; 5ms</td><td>7.10ms</td><td>active</td>"));
+        assert!(p.contains("<td>no samples</td>"));
     }
 
     #[test]
