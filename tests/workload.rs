@@ -102,6 +102,29 @@ fn groups_stages_sizes_and_a_login_per_transfer() {
         (0.12..0.40).contains(&share),
         "64k.bin drawn {share:.2} of the time, expected ~0.25"
     );
+    // Each drawn file counts under its own name, and the uploads of a
+    // drawn size under the operation as written.
+    for mode in [Mode::Passive, Mode::Active] {
+        let ops: Vec<&str> = r.modes[&mode]
+            .operations
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(ops, ["list", "retr 1k.bin", "retr 64k.bin"], "{mode}");
+        let count = |op: &str| r.modes[&mode].operations[op][&Metric::Transfer].count;
+        // 64 KiB files each moved 64 KiB: their count is the byte count's.
+        let c = &r.groups[0].modes[&mode].counters;
+        assert_eq!(
+            count("retr 1k.bin") + count("retr 64k.bin"),
+            c.transfers / 2
+        );
+    }
+    let ops: Vec<&str> = r.modes[&Mode::Epsv]
+        .operations
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(ops, ["stor 1KiB..2KiB"]);
 
     // The stages: clients rise to 6, then fall to none.
     let tl = &r.timeline;
