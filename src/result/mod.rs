@@ -3,8 +3,6 @@
 //! DEFLATE encoding), so results from several machines merge exactly and can
 //! be re-analysed by any HdrHistogram implementation.
 
-use base64::Engine;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -12,12 +10,14 @@ use std::path::{Path, PathBuf};
 
 mod channels;
 mod groups;
+mod hdr;
 mod thresholds;
 pub mod timeline;
 pub mod write;
 
 pub use channels::ChannelsResult;
 pub use groups::{GroupModeResult, GroupResult};
+pub use hdr::{decode_full, decode_hdr, encode_hdr};
 pub use thresholds::ThresholdOutcome;
 
 use crate::kernel::KernelCounters;
@@ -152,23 +152,6 @@ pub struct RunResult {
     pub aborted_by_threshold: Option<String>,
 }
 
-pub fn encode_hdr(h: &Histogram<u64>) -> String {
-    let mut buf = Vec::new();
-    V2DeflateSerializer::new()
-        .serialize(h, &mut buf)
-        .expect("serializing into a Vec cannot fail");
-    base64::engine::general_purpose::STANDARD.encode(buf)
-}
-
-pub fn decode_hdr(s: &str) -> Result<Histogram<u64>, String> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(s)
-        .map_err(|e| e.to_string())?;
-    Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .map_err(|e| format!("{e:?}"))
-}
-
 impl MetricResult {
     pub fn from_histogram(m: Metric, h: &Histogram<u64>) -> MetricResult {
         let q = |q: f64| {
@@ -274,19 +257,6 @@ fn stats_of(
         };
     }
     Ok(s)
-}
-
-/// Decodes a histogram into one with the metric's full bounds, so it adds to any other.
-pub fn decode_full(m: Metric, mode: Mode, hdr: &str) -> Result<Histogram<u64>, ResultError> {
-    let err = |message| ResultError::Hdr {
-        mode,
-        metric: m.as_str(),
-        message,
-    };
-    let h = decode_hdr(hdr).map_err(err)?;
-    let mut full = m.new_histogram();
-    full.add(&h).map_err(|e| err(format!("{e:?}")))?;
-    Ok(full)
 }
 
 impl RunResult {
