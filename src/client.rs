@@ -366,9 +366,13 @@ fn record_transfer(s: &mut ModeStats, op: &str, x: &Transferred, upload: bool) {
             Metric::FirstByte,
             us(fb.saturating_duration_since(e.command_sent)),
         ));
+        // From the transfer command to the end of data: a transfer that
+        // arrives in one read (a listing, a small file) has no measurable
+        // span from its first byte, and would read as its size over any
+        // floor; this is the rate a user got for it.
         let secs = e
             .data_done
-            .saturating_duration_since(fb)
+            .saturating_duration_since(e.command_sent)
             .max(Duration::from_micros(1));
         if x.bytes > 0 {
             values.push((

@@ -46,7 +46,9 @@ pub enum Metric {
     FirstByte,
     /// Transfer command sent until the final 226.
     Transfer,
-    /// Bytes per second of one transfer, first byte to end of data.
+    /// Bytes per second of one transfer, from its command to the end of its
+    /// data (what a user got; from the first byte, a transfer arriving in
+    /// one read has no measurable span).
     Throughput,
     /// One iteration (a pass through a group's operations, login included
     /// when each iteration logs in), from its actual start to its end.
