@@ -289,3 +289,34 @@ fn a_run_needing_more_sockets_than_the_file_limit_stops_before_starting() {
         "{e}"
     );
 }
+
+/// Flags that would make an empty or impossible run are refused before
+/// anything runs, naming the flag.
+#[test]
+fn bad_run_flags_exit_2_naming_the_flag() {
+    for (args, words) in [
+        (
+            &["--iterations", "0"][..],
+            &["--iterations", "0 is not in 1.."][..],
+        ),
+        (
+            &["--duration", "-1s"],
+            &["--duration", "cannot be negative"],
+        ),
+        (&["--duration", "0s"], &["--duration", "above zero"]),
+        (&["--ramp-up", "-2s"], &["--ramp-up", "cannot be negative"]),
+        (
+            &["--ramp-up", "20s", "--duration", "5s"],
+            &["ramp_up (20s) is longer than the run's duration (5s)"],
+        ),
+    ] {
+        let mut all = vec!["run", "scenarios/smoke.toml", "-q"];
+        all.extend_from_slice(args);
+        let r = ftpload(&all);
+        let e = text(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {e}");
+        for w in words {
+            assert!(e.contains(w), "{args:?}: want {w:?} in {e}");
+        }
+    }
+}

@@ -10,7 +10,7 @@ use clap::Args;
 use super::signal::Signals;
 use super::{exit, TargetArgs, AFTER_HELP};
 use crate::run::{self, RunError, Status};
-use crate::scenario::units::parse_duration;
+use crate::scenario::units::{parse_duration, parse_positive_duration};
 use crate::scenario::{Overrides, Plan};
 use crate::threshold;
 
@@ -25,13 +25,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub users: Option<u32>,
     /// Run length including ramp-up, e.g. 30s, 2m.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "iterations")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, conflicts_with = "iterations", allow_hyphen_values = true)]
     pub duration: Option<Duration>,
     /// Total iterations over all clients (one iteration = one pass through a group's ops).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub iterations: Option<u64>,
     /// Spread client starts over this long, e.g. 5s (a connect burst overflows small listen queues).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
     pub ramp_up: Option<Duration>,
     /// Open loop: start this many iterations per second whatever the server
     /// does (e.g. 50/s, 300/m), each on a client of its own; a group's users

@@ -111,6 +111,7 @@ impl Plan {
             validate::spread_users(&mut groups, total).map_err(whole)?;
         }
         let users: u32 = groups.iter().map(|g| g.users).sum();
+        let ramp_up = validate::ramp_up(run, o, users, stop).map_err(in_run)?;
         Ok(Plan {
             name,
             source: Some(path.to_path_buf()),
@@ -121,7 +122,7 @@ impl Plan {
             target,
             files,
             stop,
-            ramp_up: validate::ramp_up(run, o, users, stop),
+            ramp_up,
             retry_pause: run.retry_pause.map(|d| d.0).unwrap_or(DEFAULT_RETRY_PAUSE),
             workers,
             timeouts: validate::timeouts(&f.timeouts),
@@ -212,6 +213,25 @@ ops = ["retr 1k.bin", "stor 1KiB", "list"]
             .unwrap_err()
             .to_string();
         assert!(e.contains("pasive"), "{e}");
+    }
+
+    /// Clients whose start falls after the end would never run; a ramp as
+    /// long as the run still starts the last one before it ends.
+    #[test]
+    fn a_ramp_longer_than_the_run_is_refused() {
+        let ramp = |r: &str| {
+            OK.replace(
+                "duration = \"2s\"",
+                &format!("duration = \"2s\"\nramp_up = \"{r}\""),
+            )
+        };
+        let e = parse(&ramp("3s")).unwrap_err().to_string();
+        assert!(e.starts_with("s.toml:4:"), "{e}");
+        assert!(
+            e.contains("ramp_up (3s) is longer than the run's duration (2s)"),
+            "{e}"
+        );
+        assert_eq!(parse(&ramp("2s")).unwrap().ramp_up, Duration::from_secs(2));
     }
 
     #[test]

@@ -92,8 +92,21 @@ impl<'de> Deserialize<'de> for Bandwidth {
 }
 
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    if s.trim().starts_with('-') {
+        return Err(format!(
+            "bad duration {s:?}: a duration cannot be negative (write e.g. \"500ms\", \"30s\", \"2m\")"
+        ));
+    }
     humantime::parse_duration(s.trim())
         .map_err(|e| format!("bad duration {s:?}: {e} (write e.g. \"500ms\", \"30s\", \"2m\")"))
+}
+
+/// A duration a run must have some of (`--duration`): above zero.
+pub fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    match parse_duration(s)? {
+        d if d.is_zero() => Err(format!("bad duration {s:?}: it must be above zero")),
+        d => Ok(d),
+    }
 }
 
 /// A size in a scenario: a plain integer of bytes or a string with a unit.
@@ -134,6 +147,21 @@ impl<'de> Deserialize<'de> for HumanDuration {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn durations_are_neither_negative_nor_zero_where_a_run_needs_one() {
+        assert!(parse_duration("-1s")
+            .unwrap_err()
+            .contains("cannot be negative"));
+        assert_eq!(parse_duration("0s").unwrap(), std::time::Duration::ZERO);
+        assert!(parse_positive_duration("0s")
+            .unwrap_err()
+            .contains("above zero"));
+        assert_eq!(
+            parse_positive_duration("1500ms").unwrap(),
+            std::time::Duration::from_millis(1500)
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -118,10 +118,26 @@ fn default_workers() -> usize {
 
 /// How long client starts are spread over: as set, else
 /// [`DEFAULT_RAMP_PER_CLIENT`] apart for `users` clients, capped.
-pub(super) fn ramp_up(run: &RunSection, o: &Overrides, users: u32, stop: Stop) -> Duration {
-    o.ramp_up
+pub(super) fn ramp_up(
+    run: &RunSection,
+    o: &Overrides,
+    users: u32,
+    stop: Stop,
+) -> Result<Duration, String> {
+    let ramp = o
+        .ramp_up
         .or(run.ramp_up.map(|d| d.0))
-        .unwrap_or_else(|| default_ramp_up(users, stop))
+        .unwrap_or_else(|| default_ramp_up(users, stop));
+    // Clients whose start falls after the end would never run: a run that
+    // looks full in its plan and is empty in its numbers.
+    match stop {
+        Stop::Duration(d) if ramp > d => Err(format!(
+            "ramp_up ({}) is longer than the run's duration ({}): the last clients would start after the end; shorten ramp_up or lengthen duration",
+            humantime::format_duration(ramp),
+            humantime::format_duration(d)
+        )),
+        _ => Ok(ramp),
+    }
 }
 
 fn default_ramp_up(users: u32, stop: Stop) -> Duration {
