@@ -107,6 +107,10 @@ pub enum Cmd {
         /// Where to write the merged result.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// Merge results of different scenarios or targets all the same
+        /// (refused by default: their sum describes no run).
+        #[arg(long)]
+        force: bool,
     },
     /// Find the most simultaneous users a server holds: run the scenario at
     /// rising client counts until an error-rate or p99 limit breaks.
@@ -205,8 +209,28 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             csv: None,
         } => report(&results, out, format),
-        Cmd::Merge { results, out } => {
+        Cmd::Merge {
+            results,
+            out,
+            force,
+        } => {
             let runs = crate::report::read_all(&results).map_err(|e| UsageError(e.to_string()))?;
+            if !force {
+                let first = crate::compare::identity(&runs[0].1);
+                if let Some((path, other)) = results
+                    .iter()
+                    .zip(&runs)
+                    .map(|(p, (_, r))| (p, crate::compare::identity(r)))
+                    .find(|(_, id)| *id != first)
+                {
+                    return Err(UsageError(format!(
+                        "{} is {other}, but {} is {first}: a merge of different runs describes none of them; pass --force to merge anyway",
+                        path.display(),
+                        results[0].display()
+                    ))
+                    .into());
+                }
+            }
             let merged = crate::report::merge(runs)?.expect("clap requires one file");
             merged.write_atomic(&out)?;
             print!("{}", crate::summary::render(&merged));

@@ -363,11 +363,14 @@ fn merged_counts_are_the_sums_by_an_independent_decoder() {
     let (a, b) = (run("merge-py-a"), run("merge-py-b"));
     let out = a.path.with_file_name("merged.json");
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ftpload"));
+    // The helper names each run's scenario after its tag: the same
+    // scenario under two names, so the merge is forced.
     cmd.arg("merge")
         .arg(&a.path)
         .arg(&b.path)
         .arg("--out")
-        .arg(&out);
+        .arg(&out)
+        .arg("--force");
     let r = common::run_bounded(cmd, None, std::time::Duration::from_secs(60)).unwrap();
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let m: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
@@ -411,4 +414,38 @@ fn merged_counts_are_the_sums_by_an_independent_decoder() {
         nonzero += usize::from(c[2] > 0);
     }
     assert!(nonzero > 20, "only {nonzero} histograms had values");
+}
+
+/// `ftpload merge` refuses results of another scenario (or target), naming
+/// both files, unless `--force`: their sum describes no run.
+#[test]
+fn merging_another_scenario_is_refused_unless_forced() {
+    let a = run("merge-refuse-a");
+    let mut other = a.json.clone();
+    other["scenario_name"] = "other".into();
+    let b = a.path.with_file_name("other.json");
+    std::fs::write(&b, other.to_string()).unwrap();
+    let out = a.path.with_file_name("merged-other.json");
+    let merge = |extra: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ftpload"));
+        cmd.arg("merge")
+            .arg(&a.path)
+            .arg(&b)
+            .arg("--out")
+            .arg(&out)
+            .args(extra);
+        common::run_bounded(cmd, None, std::time::Duration::from_secs(60)).unwrap()
+    };
+    let r = merge(&[]);
+    let err = String::from_utf8_lossy(&r.stderr).into_owned();
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("other.json") && err.contains("\"other\""),
+        "{err}"
+    );
+    assert!(err.contains("--force"), "{err}");
+    assert!(!out.exists(), "nothing is written");
+    let r = merge(&["--force"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(out.exists());
 }
