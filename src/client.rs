@@ -213,6 +213,10 @@ impl VirtualClient {
                 return self.control_only(c, &Command::Dele(name), env).await;
             }
             Op::Quit => return Ok(()),
+            Op::Idle(d) => {
+                tokio::time::sleep(*d).await;
+                return Ok(());
+            }
             Op::Hold(d) => {
                 let mut ch = Channel::new(self.mode, &env.target.data, env.live);
                 let r = ch.hold(c, *d).await;

@@ -73,3 +73,50 @@ fn an_operation_mix_repeats_exactly_from_its_seed() {
     // One client: the same seed draws the same commands.
     assert_eq!((a.transfers, a.commands), (b.transfers, b.commands));
 }
+
+/// Think time also pauses between iterations: a group of one operation
+/// would otherwise never pause (1,000 clients once made 705,234 NOOPs in
+/// 14 s with `think = "30s"`). The pause is not part of an iteration.
+#[test]
+fn think_time_also_pauses_between_iterations() {
+    let toml = r#"
+[run]
+iterations = 3
+[[group]]
+users = 1
+session = "persistent"
+think = "200ms"
+ops = ["noop"]
+"#;
+    let ran = run_scenario(toml, &Overrides::default(), "think-between");
+    let s = mode(&ran.result, Mode::Passive);
+    assert_no_errors(s, "think-between");
+    assert_eq!(s.counters.iterations, 3);
+    // Three iterations, each followed by its pause: sleeps never end early.
+    assert!(
+        ran.result.duration_s >= 0.6,
+        "3 iterations with 200 ms between them took {:.3} s",
+        ran.result.duration_s
+    );
+}
+
+/// `idle DURATION` holds a logged-in session doing nothing that long.
+#[test]
+fn idle_holds_the_session_that_long() {
+    let toml = r#"
+[run]
+iterations = 2
+[[group]]
+users = 1
+session = "persistent"
+ops = ["idle 300ms", "noop"]
+"#;
+    let ran = run_scenario(toml, &Overrides::default(), "idle");
+    let s = mode(&ran.result, Mode::Passive);
+    assert_no_errors(s, "idle");
+    assert_eq!(ran.json["scenario"]["groups"][0]["ops"][0], "idle 300ms");
+    let h = decode_hdr(&s.metrics[&Metric::Iteration].hdr).unwrap();
+    assert_eq!(h.len(), 2);
+    assert!(h.min() >= 300_000, "fastest iteration {} µs", h.min());
+    assert_eq!(s.counters.commands, 2, "idle sends no command");
+}

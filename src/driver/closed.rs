@@ -122,6 +122,15 @@ async fn client_loop(vc: VirtualClient, ctx: &Ctx, seed: u64, stages: Option<&Us
                 vc.close(c, &env).await;
             }
         }
+        // Think time also between iterations, as Locust's wait_time and k6's
+        // sleep: a group of one operation would otherwise never pause. Not
+        // part of the iteration's time.
+        if let (true, Some(t)) = (ok, &vc.think) {
+            tokio::select! {
+                _ = tokio::time::sleep(t.sample(&mut rng)) => {}
+                _ = wait_stop(ctx.stop.clone()) => {}
+            }
+        }
     }
     if let Some(c) = session.take() {
         vc.close(c, &env).await;

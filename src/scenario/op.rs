@@ -35,6 +35,9 @@ pub enum Op {
     Dele(Option<String>),
     /// End the iteration here (a browsing user leaving).
     Quit,
+    /// Stay logged in and do nothing this long: an idle session, as the
+    /// many a server holds open between a user's actions.
+    Idle(Duration),
     /// Negotiate a data channel in the client's mode (PASV/EPSV, or a
     /// listener and PORT/EPRT) and hold it unconnected this long: what uses
     /// up a server's passive range, or the client's active range.
@@ -98,9 +101,11 @@ impl FromStr for Op {
             ("dele", a) => Ok(Op::Dele(a)),
             ("quit", None) => Ok(Op::Quit),
             ("hold", Some(a)) => parse_duration(&a).map(Op::Hold),
+            ("idle", Some(a)) => parse_duration(&a).map(Op::Idle),
+            ("idle", None) => Err(need("a duration, e.g. \"idle 10s\"")),
             ("hold", None) => Err(need("a duration, e.g. \"hold 2s\"")),
             _ => Err(format!(
-                "unknown operation {s:?}: expected retr FILE, stor SIZE, list [DIR], nlst [DIR], size FILE, mdtm FILE, cwd DIR, pwd, dele [FILE], noop, hold DURATION or quit"
+                "unknown operation {s:?}: expected retr FILE, stor SIZE, list [DIR], nlst [DIR], size FILE, mdtm FILE, cwd DIR, pwd, dele [FILE], noop, idle DURATION, hold DURATION or quit"
             )),
         }
     }
@@ -124,6 +129,7 @@ impl fmt::Display for Op {
             Op::Dele(Some(a)) => write!(f, "dele {a}"),
             Op::Quit => f.write_str("quit"),
             Op::Hold(d) => write!(f, "hold {}", humantime::format_duration(*d)),
+            Op::Idle(d) => write!(f, "idle {}", humantime::format_duration(*d)),
         }
     }
 }
