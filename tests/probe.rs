@@ -62,7 +62,7 @@ fn embedded_target_passive_epsv_active_work_and_eprt_is_not_implemented() {
     let url = format!("ftp://ftpload:ftpload@{}", s.addr());
     let (code, v) = probe_json(&[&url, "--path", "1k.bin", "--timeout", "2s"]);
     assert_eq!(code, 4, "{v:#}");
-    assert_eq!(v["probe_version"], 2);
+    assert_eq!(v["probe_version"], 3);
     assert_eq!(v["status"], "modes_failed");
     assert_eq!(v["banner"], "ftpload embedded target");
     let feat: Vec<&str> = v["feat"]["features"]
@@ -169,6 +169,7 @@ fn unreachable_and_bad_login_exit_3_and_bad_input_2() {
         "1s",
     ]);
     assert_eq!(code, 3, "{v:#}");
+    assert_eq!(v["status"], "login_refused", "{v:#}");
     assert_eq!(v["control"]["failure"]["cause"], "login_refused");
     assert!(verdict(&v, "login_refused").contains("check the user and password"));
 

@@ -112,6 +112,6 @@ pub(super) fn execute(a: ProbeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(match report.status {
         Status::Ok => exit::OK,
         Status::ModesFailed => exit::MODES_FAILED,
-        Status::Unreachable => exit::RUN,
+        Status::Unreachable | Status::LoginRefused => exit::RUN,
     }))
 }

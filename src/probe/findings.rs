@@ -14,7 +14,7 @@ use crate::proto::{Exchange, Mode, Verb};
 
 /// Bumped on any change a reader could notice: a field added, removed,
 /// renamed or retyped, a new cause or status, a changed meaning (docs/probe.md).
-pub const PROBE_VERSION: u32 = 2;
+pub const PROBE_VERSION: u32 = 3;
 
 /// The whole diagnosis of one server.
 #[derive(Debug, Clone, Serialize)]
@@ -60,8 +60,18 @@ pub enum Status {
     Ok,
     /// Logged in, but at least one mode asked for failed.
     ModesFailed,
-    /// Could not connect or log in at all.
+    /// Could not connect, or got no banner: the server was not reached.
     Unreachable,
+    /// Reached, but the server refused the login (a 530 to USER or PASS):
+    /// the server is there, the credentials are wrong.
+    LoginRefused,
+}
+
+impl Status {
+    /// No session could log in, so no mode was checked.
+    pub fn stopped_at_login(self) -> bool {
+        matches!(self, Status::Unreachable | Status::LoginRefused)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -100,7 +100,14 @@ async fn probe(o: &Options, addr: SocketAddr) -> Report {
             modes.insert(m, check::check_mode(o, addr, m).await);
         }
     }
-    let status = if !first.control.logged_in {
+    let refused = first
+        .control
+        .failure
+        .as_ref()
+        .is_some_and(|f| f.cause == Cause::LoginRefused);
+    let status = if !first.control.logged_in && refused {
+        Status::LoginRefused
+    } else if !first.control.logged_in {
         Status::Unreachable
     } else if modes.values().all(|m| m.works) {
         Status::Ok

@@ -58,6 +58,10 @@ pub fn text(r: &Report) -> String {
         Status::Ok => writeln!(o, "\nstatus: ok, every mode asked for works"),
         Status::ModesFailed => writeln!(o, "\nstatus: modes_failed: {}", list(&failed)),
         Status::Unreachable => writeln!(o, "\nstatus: unreachable"),
+        Status::LoginRefused => writeln!(
+            o,
+            "\nstatus: login_refused: the server answered and refused the login"
+        ),
     };
     o
 }

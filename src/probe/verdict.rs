@@ -2,14 +2,14 @@
 //! likely reason and the fix an operator can act on. Pure: it reads a
 //! [`Report`] and nothing else, so every sentence is tested without a server.
 
-use super::findings::{Cause, Failure, ModeFindings, Report, Status, Verdict};
+use super::findings::{Cause, Failure, ModeFindings, Report, Verdict};
 use crate::metrics::exhaustion;
 use crate::proto::Mode;
 
 /// The verdict lines: first the control connection's failure (then nothing
 /// else), or the modes that work, then one line per cause.
 pub fn judge(r: &Report) -> Vec<Verdict> {
-    if r.status == Status::Unreachable {
+    if r.status.stopped_at_login() {
         return vec![Verdict {
             modes: Vec::new(),
             works: false,
@@ -261,13 +261,12 @@ fn followed_nat(group: &[&ModeFindings]) -> String {
 /// produces, on reports built by hand: no server needed to read them.
 #[cfg(test)]
 mod tests {
-
     use std::collections::BTreeMap;
     use std::net::SocketAddr;
     use std::time::Duration;
 
     use super::super::classify::failure;
-    use super::super::findings::{ControlFindings, PortSamples, Target};
+    use super::super::findings::{ControlFindings, PortSamples, Status, Target};
     use super::*;
     use crate::metrics::Step;
     use crate::proto::{ProtoError, Verb};
