@@ -230,11 +230,10 @@ impl VirtualClient {
         };
         let mut ch = Channel::new(self.mode, &env.target.data, env.live);
         ch.bandwidth = self.bandwidth;
-        // The operation as written, a drawn file under its own name.
-        let name = match (op, &cmd) {
-            (Op::Retr(_), Command::Retr(f)) => format!("retr {f}"),
-            _ => op.to_string(),
-        };
+        let name = op.name(match cmd {
+            Command::Retr(f) => Some(f),
+            _ => None,
+        });
         let r = ch.transfer(c, cmd, upload).await;
         self.note_channel(env, &ch.info, |s| {
             s.counters.channels_opened += u64::from(ch.info.connected);
@@ -361,15 +360,14 @@ impl VirtualClient {
 /// A finished transfer of operation `op`: into the mode's totals and the
 /// operation's own histograms, from the same edges.
 fn record_transfer(s: &mut ModeStats, op: &str, x: &Transferred, upload: bool) {
-    let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
     let e = &x.edges;
     s.record_duration(Metric::DataSetup, e.data_ready - e.setup_start);
-    let mut values = Vec::with_capacity(3);
     if let Some(fb) = e.first_byte {
-        values.push((
+        s.record_op_duration(
+            op,
             Metric::FirstByte,
-            us(fb.saturating_duration_since(e.command_sent)),
-        ));
+            fb.saturating_duration_since(e.command_sent),
+        );
         // From the transfer command to the end of data: a transfer that
         // arrives in one read (a listing, a small file) has no measurable
         // span from its first byte, and would read as its size over any
@@ -379,20 +377,11 @@ fn record_transfer(s: &mut ModeStats, op: &str, x: &Transferred, upload: bool) {
             .saturating_duration_since(e.command_sent)
             .max(Duration::from_micros(1));
         if x.bytes > 0 {
-            values.push((
-                Metric::Throughput,
-                (x.bytes as f64 / secs.as_secs_f64()) as u64,
-            ));
+            let rate = (x.bytes as f64 / secs.as_secs_f64()) as u64;
+            s.record_op_value(op, Metric::Throughput, rate);
         }
     }
-    values.push((Metric::Transfer, us(e.complete - e.command_sent)));
-    let per_op = s.ops.get_or_insert(op);
-    for &(m, v) in &values {
-        per_op.record_value(m, v);
-    }
-    for (m, v) in values {
-        s.record_value(m, v);
-    }
+    s.record_op_duration(op, Metric::Transfer, e.complete - e.command_sent);
     s.counters.transfers += 1;
     if upload {
         s.counters.bytes_up += x.bytes;

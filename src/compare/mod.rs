@@ -26,7 +26,7 @@ use crate::result::RunResult;
 mod noise;
 mod print;
 
-use noise::{change, judged, relative_noise};
+use noise::{change, mode_noise, relative_noise};
 pub use noise::{spread, Noise};
 
 pub use print::{markdown, text};
@@ -242,13 +242,14 @@ pub fn compare(base: &RunResult, new: &RunResult, t: &Thresholds) -> Comparison 
                 continue;
             }
             let threshold = t.for_metric(*metric);
+            let noise = |p99| mode_noise(base, new, *mode, *metric, p99);
             rows.push(Row {
                 mode: *mode,
                 metric: *metric,
                 operation: None,
                 threshold_pct: threshold,
-                p50: change(base, new, *mode, *metric, threshold, (b.p50, n.p50), false),
-                p99: change(base, new, *mode, *metric, threshold, (b.p99, n.p99), true),
+                p50: change(*metric, threshold, (b.p50, n.p50), false, noise(false)),
+                p99: change(*metric, threshold, (b.p99, n.p99), true, noise(true)),
             });
         }
         // Per operation: the timeline keeps no per-operation seconds, so an
@@ -266,19 +267,7 @@ pub fn compare(base: &RunResult, new: &RunResult, t: &Thresholds) -> Comparison 
                 let threshold = t.for_metric(*metric);
                 let plain = |(b, n): (u64, u64), p99: bool| {
                     let noise = relative_noise(base, new, *mode, *metric, p99, b);
-                    let pct = percent(b, n);
-                    let worse = if *metric == Metric::Throughput {
-                        -pct
-                    } else {
-                        pct
-                    };
-                    Change {
-                        base: b,
-                        new: n,
-                        pct,
-                        noise,
-                        verdict: judged(*metric, p99, || judge(b, n, worse, threshold, noise)),
-                    }
+                    change(*metric, threshold, (b, n), p99, noise)
                 };
                 rows.push(Row {
                     mode: *mode,

@@ -101,14 +101,34 @@ pub(super) fn relative_noise(
     })
 }
 
-pub(super) fn change(
+/// The mode's own per-second noise of `metric`.
+pub(super) fn mode_noise(
     base: &RunResult,
     new: &RunResult,
     mode: Mode,
     metric: Metric,
+    p99: bool,
+) -> Option<Noise> {
+    let (sa, sb) = (
+        per_second(base, mode, metric, p99),
+        per_second(new, mode, metric, p99),
+    );
+    (sa.len() >= MIN_INTERVALS && sb.len() >= MIN_INTERVALS).then(|| Noise {
+        spread: spread(&sa).hypot(spread(&sb)),
+        base_range: sa
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x))),
+    })
+}
+
+/// One statistic's change from `b` to `n`, judged against `threshold` and
+/// `noise` (the mode's, or for an operation its relative share).
+pub(super) fn change(
+    metric: Metric,
     threshold: f64,
     (b, n): (u64, u64),
     p99: bool,
+    noise: Option<Noise>,
 ) -> Change {
     let pct = percent(b, n);
     let worse_pct = if metric == Metric::Throughput {
@@ -116,16 +136,6 @@ pub(super) fn change(
     } else {
         pct
     };
-    let (sa, sb) = (
-        per_second(base, mode, metric, p99),
-        per_second(new, mode, metric, p99),
-    );
-    let noise = (sa.len() >= MIN_INTERVALS && sb.len() >= MIN_INTERVALS).then(|| Noise {
-        spread: spread(&sa).hypot(spread(&sb)),
-        base_range: sa
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x))),
-    });
     Change {
         base: b,
         new: n,

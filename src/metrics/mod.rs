@@ -221,6 +221,18 @@ impl Default for ModeStats {
     }
 }
 
+/// Records `v` clamped into the histogram's range: a value out of range is
+/// counted at the edge rather than lost.
+fn record_clamped(h: &mut Histogram<u64>, v: u64) {
+    h.record(v.clamp(1, h.high()))
+        .expect("value clamped into range");
+}
+
+/// Whole microseconds, saturating: the unit of every latency histogram.
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
 impl ModeStats {
     pub fn histogram(&self, m: Metric) -> &Histogram<u64> {
         &self.hists[m.index()]
@@ -232,16 +244,24 @@ impl ModeStats {
     }
 
     pub fn record_duration(&mut self, m: Metric, d: Duration) {
-        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        self.record_value(m, us);
+        self.record_value(m, micros(d));
+    }
+
+    /// A transfer metric of operation `op`: into the mode's histogram and
+    /// the operation's own, so the operations add up to the mode.
+    pub fn record_op_duration(&mut self, op: &str, m: Metric, d: Duration) {
+        self.record_op_value(op, m, micros(d));
+    }
+
+    pub fn record_op_value(&mut self, op: &str, m: Metric, v: u64) {
+        self.ops.get_or_insert(op).record_value(m, v);
+        self.record_value(m, v);
     }
 
     /// Values outside the histogram's range are clamped rather than lost, so
     /// every event is counted: a count must equal the operations done.
     pub fn record_value(&mut self, m: Metric, v: u64) {
-        let h = &mut self.hists[m.index()];
-        let v = v.clamp(1, h.high());
-        h.record(v).expect("value clamped into range");
+        record_clamped(&mut self.hists[m.index()], v);
     }
 
     pub fn record_error(&mut self, class: ErrorClass, sample: impl FnOnce() -> String) {

@@ -52,9 +52,7 @@ impl OpStats {
     /// transfer is counted.
     pub fn record_value(&mut self, m: Metric, v: u64) {
         if let Some(i) = slot(m) {
-            let h = &mut self.hists[i];
-            h.record(v.clamp(1, h.high()))
-                .expect("value clamped into range");
+            super::record_clamped(&mut self.hists[i], v);
         }
     }
 }

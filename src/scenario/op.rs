@@ -60,8 +60,17 @@ impl Op {
     /// name (`retr 1k.bin:80,1m.bin:20` is `retr 1k.bin` and `retr 1m.bin`).
     pub fn names(&self) -> Vec<String> {
         match self {
-            Op::Retr(f) => f.items().map(|x| format!("retr {x}")).collect(),
-            _ => vec![self.to_string()],
+            Op::Retr(f) => f.items().map(|x| self.name(Some(x))).collect(),
+            _ => vec![self.name(None)],
+        }
+    }
+
+    /// The name one transfer of it is counted under: a `retr` under the file
+    /// it drew, anything else as written.
+    pub fn name(&self, drawn: Option<&str>) -> String {
+        match (self, drawn) {
+            (Op::Retr(_), Some(file)) => format!("retr {file}"),
+            _ => self.to_string(),
         }
     }
 
