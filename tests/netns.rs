@@ -464,7 +464,7 @@ fn main() {
     let skipped = count(|o| matches!(o, Outcome::Skipped));
     if skipped > 0 {
         println!(
-            "\nSKIPPED {skipped} netns checks (reasons above). To run them, as root:\n  scripts/netns/topo install\n  scripts/targets/ftpd install vsftpd && scripts/targets/ftpd fixture\n  cargo test --test netns"
+            "\nSKIPPED {skipped} netns checks (reasons above). To run them, as root:\n  scripts/test --test netns"
         );
     }
     println!(

@@ -99,11 +99,19 @@ ops = ["noop"]
         corrected.value_at_quantile(0.99)
     );
     // ...while, measured from their actual starts, only the one iteration in
-    // flight saw it: the uncorrected p99 does not.
+    // flight (one client) saw it whole. Counted, not timed: how fast the
+    // others were is the machine's business, that only one spans the stall
+    // is the executor's.
+    let spans = |h: &hdrhistogram::Histogram<u64>| {
+        h.iter_recorded()
+            .filter(|v| v.value_iterated_to() >= stall_us * 8 / 10)
+            .map(|v| v.count_at_value())
+            .sum::<u64>()
+    };
     assert!(
-        uncorrected.value_at_quantile(0.99) < stall_us / 5,
-        "uncorrected p99 {} µs",
-        uncorrected.value_at_quantile(0.99)
+        spans(&uncorrected) <= 1,
+        "{} uncorrected iterations span the stall",
+        spans(&uncorrected)
     );
     assert!(s.counters.late >= 50, "late {}", s.counters.late);
 }

@@ -1,5 +1,8 @@
 //! Think time between a user's operations: every iteration is held back by
-//! it, and never by more than it allows.
+//! at least what it draws. Only lower bounds are asserted: a sleep never ends
+//! early, but how late it ends on a loaded machine is not the code's to
+//! control (that the draws stay within their bounds is a unit test of
+//! `scenario::think`).
 
 use ftpload::metrics::Metric;
 use ftpload::proto::Mode;
@@ -34,14 +37,13 @@ fn constant_think_time_holds_each_iteration_back() {
     let h = iterations("150ms", "think-const");
     assert_eq!(h.len(), 4);
     assert!(h.min() >= 300_000, "fastest iteration {} µs", h.min());
-    assert!(h.max() < 600_000, "slowest iteration {} µs", h.max());
 }
 
 #[test]
 fn uniform_think_time_stays_within_its_bounds() {
     let h = iterations("50ms..100ms", "think-uniform");
+    assert_eq!(h.len(), 4);
     assert!(h.min() >= 100_000, "fastest iteration {} µs", h.min());
-    assert!(h.max() < 400_000, "slowest iteration {} µs", h.max());
 }
 
 fn monkey(seed: u64, tag: &str) -> ftpload::metrics::Counters {

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::util::common;
 use crate::util::harness::temp_dir;
@@ -113,14 +113,8 @@ fn abort_on_fail_stops_a_lost_run_early() {
         "\"session_setup.max\" = \"< 10m\"",
         "\"sessions.rate\" = { threshold = \"> 1000000/s\", abort_on_fail = true, delay_abort_eval = \"1s\" }",
     );
-    let t0 = Instant::now();
     let (code, stdout, stderr) = ftpload(&dir, &scenario, &["--out", "r.json"]);
     assert_eq!(code, Some(99), "stdout: {stdout}\nstderr: {stderr}");
-    assert!(
-        t0.elapsed() < Duration::from_secs(30),
-        "the 60 s run was not stopped: {:?}",
-        t0.elapsed()
-    );
     assert!(
         stderr.contains("threshold sessions.rate > 1000000/s lost"),
         "{stderr}"
@@ -129,6 +123,9 @@ fn abort_on_fail_stops_a_lost_run_early() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
     assert_eq!(json["aborted_by_threshold"], "sessions.rate");
     assert_eq!(json["interrupted"], true);
+    // Stopped by the threshold, not by the end of the 60 s run.
+    let ran = json["duration_s"].as_f64().unwrap();
+    assert!(ran < 60.0, "the 60 s run was not stopped: {ran} s");
     assert_eq!(json["thresholds"][0]["pass"], false);
 }
 
@@ -147,13 +144,11 @@ fn a_bad_threshold_is_refused_before_anything_runs() {
         ),
         ("session_setup.p99=< 50MB/s", "a latency is bounded by a duration"),
     ] {
-        let t0 = Instant::now();
         let (code, stdout, stderr) =
             ftpload(&dir, SCENARIO, &["--out", "r.json", "--threshold", flag]);
         assert_eq!(code, Some(2), "{flag}: stdout: {stdout}\nstderr: {stderr}");
         assert!(stderr.contains(says), "{flag}: {stderr}");
         assert!(stderr.contains("--threshold: threshold"), "{flag}: {stderr}");
-        assert!(t0.elapsed() < Duration::from_secs(2), "{flag}: it ran");
         assert!(!dir.join("r.json").exists(), "{flag}: a result was written");
     }
     // In the file, the error names the file and line.

@@ -163,3 +163,61 @@ pub fn verdict(c: &Capacity) -> String {
         (None, false) => format!("{held} (--max {}): no limit broke", c.max),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::Mode;
+
+    /// A real run (the committed CI baseline: three modes, no errors), with
+    /// its slowest transfer per mode set by the test.
+    fn run(slowest: [(Mode, u64); 3]) -> RunResult {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/results/ci/baseline.json");
+        let mut r = RunResult::read(std::path::Path::new(path)).unwrap();
+        for (m, v) in slowest {
+            let t = r.modes.get_mut(&m).unwrap();
+            t.metrics.get_mut(&Metric::Throughput).unwrap().min = v;
+        }
+        r
+    }
+
+    fn limits(min_throughput: Option<u64>) -> Limits {
+        Limits {
+            max_error_rate: 0.01,
+            max_p99_session_setup_us: u64::MAX,
+            max_p99_data_setup_us: u64::MAX,
+            min_throughput,
+        }
+    }
+
+    /// dkftpbench's score: a level holds while every transfer keeps its rate;
+    /// the slowest transfer of any mode breaks it, named with its mode. The
+    /// integration test can only reach the breaking side (a cap the pacer
+    /// cannot exceed); which side a measured rate falls on is this.
+    #[test]
+    fn the_slowest_transfer_of_any_mode_decides_min_throughput() {
+        use Mode::*;
+        let r = run([(Passive, 990_000), (Epsv, 960_000), (Active, 951_000)]);
+        let s = judge(2, &r, &limits(Some(950_000)), "r.json".into());
+        assert!(s.held, "{:?}", s.broken_limits);
+        // No min_throughput: throughput is not judged at all.
+        let s = judge(
+            2,
+            &run([(Active, 1), (Passive, 1), (Epsv, 1)]),
+            &limits(None),
+            "".into(),
+        );
+        assert!(s.held, "{:?}", s.broken_limits);
+
+        let r = run([(Passive, 990_000), (Epsv, 900_000), (Active, 949_999)]);
+        let s = judge(2, &r, &limits(Some(950_000)), "r.json".into());
+        assert!(!s.held);
+        assert_eq!(s.broken_limits.len(), 1, "{:?}", s.broken_limits);
+        let b = &s.broken_limits[0];
+        assert_eq!((b.limit.as_str(), b.mode), ("min_throughput", Some(Epsv)));
+        assert_eq!((b.value, b.max), (900_000.0, 950_000.0));
+        assert!(b
+            .describe()
+            .starts_with("a transfer in epsv mode below its rate ("));
+    }
+}

@@ -17,7 +17,9 @@ use super::error::{ProtoError, Step};
 /// one small chunk deep, so the rate holds over any stretch of the transfer.
 struct Pacer {
     bytes_per_s: Option<f64>,
-    start: Option<Instant>,
+    /// tokio's clock, not std's: the same as std's in a run, and one a test
+    /// can pause, so the schedule is checked without a wall clock.
+    start: Option<tokio::time::Instant>,
 }
 
 impl Pacer {
@@ -39,9 +41,9 @@ impl Pacer {
     /// Waits until `total` bytes since the first are due.
     async fn pace(&mut self, total: u64) {
         let Some(r) = self.bytes_per_s else { return };
-        let start = *self.start.get_or_insert_with(Instant::now);
+        let start = *self.start.get_or_insert_with(tokio::time::Instant::now);
         let due = start + Duration::from_secs_f64(total as f64 / r);
-        tokio::time::sleep_until(due.into()).await;
+        tokio::time::sleep_until(due).await;
     }
 }
 
@@ -67,7 +69,7 @@ pub(super) async fn download(
             break;
         }
         first.get_or_insert_with(Instant::now);
-        pacer.start.get_or_insert_with(Instant::now);
+        pacer.start.get_or_insert_with(tokio::time::Instant::now);
         bytes += n as u64;
         pacer.pace(bytes).await;
     }
@@ -90,7 +92,7 @@ pub(super) async fn upload_bytes(
     let mut sent = 0;
     while sent < n {
         let k = (n - sent).min(chunk as u64) as usize;
-        pacer.start.get_or_insert_with(Instant::now);
+        pacer.start.get_or_insert_with(tokio::time::Instant::now);
         timed(Step::Transfer, idle, async {
             s.write_all(&UPLOAD_CHUNK[..k])
                 .await
@@ -108,4 +110,49 @@ pub(super) async fn upload_bytes(
     })
     .await?;
     Ok(Instant::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pacer's schedule on a paused clock: every chunk waits until its
+    /// bytes are due at the rate, and not a millisecond (tokio's timer
+    /// granularity) longer, so a capped transfer moves at its cap. The
+    /// integration test can only check the side a wall clock cannot break:
+    /// never faster than the cap.
+    #[tokio::test(start_paused = true)]
+    async fn the_pacer_holds_each_chunk_until_it_is_due_and_no_longer() {
+        let rate = 1_000_000u64;
+        let mut p = Pacer::new(Some(rate));
+        let chunk = p.chunk(32 * 1024) as u64;
+        assert_eq!(chunk, 32 * 1024, "50 ms at 1 MB/s, capped at the buffer");
+        let t0 = tokio::time::Instant::now();
+        p.start = Some(t0);
+        let mut total = 0;
+        while total < 1 << 20 {
+            total += chunk;
+            p.pace(total).await;
+            let due = Duration::from_secs_f64(total as f64 / rate as f64);
+            let took = t0.elapsed();
+            assert!(took >= due, "{total} B after {took:?}, due at {due:?}");
+            assert!(
+                took <= due + Duration::from_millis(1),
+                "{total} B: {took:?}"
+            );
+        }
+    }
+
+    /// Slow rates move small chunks (about 50 ms worth), never below 512 B;
+    /// no rate moves the whole buffer without waiting.
+    #[tokio::test(start_paused = true)]
+    async fn chunks_follow_the_rate_and_no_rate_never_waits() {
+        assert_eq!(Pacer::new(Some(20_000)).chunk(32 * 1024), 1000);
+        assert_eq!(Pacer::new(Some(100)).chunk(32 * 1024), 512);
+        let mut free = Pacer::new(None);
+        assert_eq!(free.chunk(32 * 1024), 32 * 1024);
+        let t0 = tokio::time::Instant::now();
+        free.pace(1 << 30).await;
+        assert_eq!(t0.elapsed(), Duration::ZERO);
+    }
 }
