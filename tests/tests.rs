@@ -15,6 +15,8 @@
 //! - `workload`, `think`, `bandwidth`, `open_loop`: workload models, think
 //!   time, bandwidth caps and the open-loop executor.
 //! - `errors`: each failing command prints its cause once.
+//! - `output`: every output path checked before the work, and a disk full at
+//!   the end met with a named fallback file.
 //! - `export_csv`: `--csv DIR` of `run` and `report`, its files against the
 //!   result.
 //! - `thresholds`: `[thresholds]` and `--threshold` (exit 99, the result's
@@ -53,6 +55,7 @@ mod export_csv;
 mod hostile;
 mod layers;
 mod open_loop;
+mod output;
 mod probe;
 mod pyftpd_fixture;
 mod pyftpdlib;
