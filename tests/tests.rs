@@ -24,6 +24,8 @@
 //! - `layers`: no module of `src/` uses one above it; the README's layout
 //!   table names every module.
 //! - `hostile`: faults from a misbehaving server end in classified errors.
+//! - `secrets`: the password, given each of the three ways, in no output
+//!   of any command.
 //! - `signals`: SIGTERM stops `run`, `capacity` and `serve` as Ctrl-C does.
 //! - `result`: the result file against docs/result-schema.md (`schema`,
 //!   `open_loop`, `errors`, `file`) and merging (`merge`).
@@ -61,6 +63,7 @@ mod pyftpd_fixture;
 mod pyftpdlib;
 mod report_html;
 mod result;
+mod secrets;
 mod signals;
 mod think;
 mod thresholds;
