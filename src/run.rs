@@ -185,20 +185,10 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
         .out
         .clone()
         .unwrap_or_else(|| result::default_path(&plan.name, outcome.started));
-    // A full disk or an unwritable folder must not lose the run: fall back to
-    // the temporary directory and say so.
-    let (path, write_error) = match result.write_atomic(&wanted) {
-        Ok(()) => (wanted, None),
-        Err(e) => {
-            let fallback = std::env::temp_dir().join(format!(
-                "ftpload-{}-{}.json",
-                plan.name,
-                std::process::id()
-            ));
-            result.write_atomic(&fallback)?;
-            (fallback, Some(e))
-        }
-    };
+    // A disk filled during the run must not lose it: fall back to the
+    // temporary directory and say so (the folder was checked before the run).
+    let saved = result::write::or_fallback(&wanted, |p| result.write_atomic(p))?;
+    let (path, write_error) = (saved.path, saved.failed);
     let status = if outcome.interrupted {
         Status::Interrupted
     } else {

@@ -225,8 +225,10 @@ fn ctrl_c_writes_the_partial_result_and_exits_130() {
     );
 }
 
+/// An unwritable --out is found before the run (exit 2, nothing ran); a disk
+/// that fills during the run is tests/output.rs's.
 #[test]
-fn unwritable_result_path_falls_back_and_exits_3() {
+fn unwritable_result_path_is_refused_before_the_run() {
     let r = ftpload(&[
         "run",
         "scenarios/smoke.toml",
@@ -236,20 +238,14 @@ fn unwritable_result_path_falls_back_and_exits_3() {
         "--out",
         "/proc/ftpload-cannot/r.json",
     ]);
-    assert_eq!(r.status.code(), Some(3));
+    assert_eq!(r.status.code(), Some(2));
     let e = text(&r.stderr);
-    assert!(e.contains("/proc/ftpload-cannot/r.json"), "{e}");
-    let saved = e
-        .split("saved to ")
-        .nth(1)
-        .and_then(|s| s.split(" instead").next())
-        .expect(&e);
-    assert!(std::path::Path::new(saved).exists(), "{saved}");
     assert!(
-        text(&r.stdout).contains("transfers"),
-        "the summary is still printed"
+        e.contains("--out /proc/ftpload-cannot/r.json is not writable"),
+        "{e}"
     );
-    let _ = std::fs::remove_file(saved);
+    assert!(e.contains("nothing ran"), "{e}");
+    assert_eq!(text(&r.stdout), "", "no summary: nothing ran");
 }
 
 #[test]

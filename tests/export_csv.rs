@@ -158,16 +158,18 @@ fn a_run_writes_csv_files_that_match_its_result() {
         );
     }
 
-    // Several results are refused (2); a folder that is a file cannot be
-    // written (3), named, its cause said once.
+    // Several results are refused (2); a folder that is a file is found
+    // before anything is read (2), named, its cause said once.
     let (code, _, stderr) = ftpload(&dir, &["report", "r.json", "r.json", "--csv", "x"]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("--csv takes one result"), "{stderr}");
     std::fs::write(dir.join("blocked"), "").unwrap();
     let (code, _, stderr) = ftpload(&dir, &["report", "r.json", "--csv", "blocked"]);
-    assert_eq!(code, Some(3), "{stderr}");
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
-        stderr.contains("cannot write CSV blocked/summary.csv: "),
+        stderr.contains(
+            "--csv blocked is not writable: blocked is a file, not a folder; nothing ran"
+        ),
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");

@@ -15,6 +15,8 @@
 //! - `workload`, `think`, `bandwidth`, `open_loop`: workload models, think
 //!   time, bandwidth caps and the open-loop executor.
 //! - `errors`: each failing command prints its cause once.
+//! - `output`: every output path checked before the work, and a disk full at
+//!   the end met with a named fallback file.
 //! - `export_csv`: `--csv DIR` of `run` and `report`, its files against the
 //!   result.
 //! - `thresholds`: `[thresholds]` and `--threshold` (exit 99, the result's
@@ -22,6 +24,8 @@
 //! - `layers`: no module of `src/` uses one above it; the README's layout
 //!   table names every module.
 //! - `hostile`: faults from a misbehaving server end in classified errors.
+//! - `secrets`: the password, given each of the three ways, in no output
+//!   of any command.
 //! - `signals`: SIGTERM stops `run`, `capacity` and `serve` as Ctrl-C does.
 //! - `result`: the result file against docs/result-schema.md (`schema`,
 //!   `open_loop`, `errors`, `file`) and merging (`merge`).
@@ -53,11 +57,13 @@ mod export_csv;
 mod hostile;
 mod layers;
 mod open_loop;
+mod output;
 mod probe;
 mod pyftpd_fixture;
 mod pyftpdlib;
 mod report_html;
 mod result;
+mod secrets;
 mod signals;
 mod think;
 mod thresholds;

@@ -17,6 +17,7 @@ mod judge;
 pub use judge::{judge, table_row, verdict, TABLE_HEADER};
 
 use crate::proto::Mode;
+use crate::result::write::Unwritable;
 use crate::run::{self, RunError, Status};
 use crate::scenario::{Overrides, Plan, ScenarioError};
 
@@ -34,11 +35,22 @@ pub enum CapacityError {
     Scenario(#[from] ScenarioError),
     #[error("the step at {users} users could not run")]
     Run { users: u32, source: RunError },
-    #[error("cannot write {path}")]
+    #[error(transparent)]
+    Unwritable(#[from] Unwritable),
+    /// The OS's words are its own (a leaf, as `ResultError::Write` is).
+    #[error("cannot write {path}: {error}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
+}
+
+/// The search's outcome, and where capacity.json and capacity.csv went.
+pub struct Found {
+    pub capacity: Capacity,
+    /// The folder asked for, or its fallback when `failed` says why not.
+    pub dir: PathBuf,
+    pub failed: Option<CapacityError>,
 }
 
 /// How levels rise: steps of a fixed size resolve a knee finely; a factor
@@ -150,18 +162,15 @@ fn check(s: &Search) -> Result<(), CapacityError> {
 }
 
 fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> CapacityError + '_ {
-    |source| CapacityError::Write {
+    |error| CapacityError::Write {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 
 /// Runs the levels in order until one breaks, `max` held, or Ctrl-C; `on_step`
 /// sees each finished step. Returns what capacity.json holds, and its folder.
-pub fn search(
-    s: &Search,
-    on_step: &mut dyn FnMut(&StepResult),
-) -> Result<(Capacity, PathBuf), CapacityError> {
+pub fn search(s: &Search, on_step: &mut dyn FnMut(&StepResult)) -> Result<Found, CapacityError> {
     check(s)?;
     // Read once, validated per level: the default ramp-up depends on the
     // client count, and an edit to the file mid-search must not mix scenarios.
@@ -196,8 +205,16 @@ pub fn search(
         first_broken: None,
         interrupted: false,
     };
-    std::fs::create_dir_all(&dir).map_err(write_error(&dir))?;
-    save(&dir, &c)?;
+    // Checked before any step; from then on only a disk that fills up can
+    // stop a write, and the last save falls back (the ones between steps
+    // are kept best-effort, and what fails is said once, at the end).
+    let what = if s.out_dir.is_some() {
+        "--out-dir"
+    } else {
+        "capacity folder"
+    };
+    crate::result::write::check_dir(what, &dir)?;
+    let _ = save(&dir, &dir, &c);
     let all = levels(s.start, s.growth, s.max);
     for (i, &users) in all.iter().enumerate() {
         if s.cancel.is_cancelled() {
@@ -227,7 +244,10 @@ pub fn search(
         let result_file = match f.write_error {
             None => PathBuf::from(file),
             Some(e) => {
-                eprintln!("warning: {e}; the step was saved to {}", f.path.display());
+                eprintln!(
+                    "warning: {e}; saved the step to {} instead",
+                    f.path.display()
+                );
                 f.path
             }
         };
@@ -240,16 +260,30 @@ pub fn search(
             &mut c.first_broken
         } = Some(users);
         c.steps.push(step);
-        save(&dir, &c)?;
+        // Kept after every step, so Ctrl-C keeps the finished ones.
+        let _ = save(&dir, &dir, &c);
         if !held {
             break;
         }
     }
-    save(&dir, &c)?;
-    Ok((c, dir))
+    let saved = crate::result::write::or_fallback(&dir, |d| save(d, &dir, &c))?;
+    Ok(Found {
+        capacity: c,
+        dir: saved.path,
+        failed: saved.failed,
+    })
 }
 
-fn save(dir: &Path, c: &Capacity) -> Result<(), CapacityError> {
+/// Writes capacity.json and capacity.csv into `dir`; step files named
+/// relative to `home` (where the steps were written) are named from `dir`.
+fn save(dir: &Path, home: &Path, c: &Capacity) -> Result<(), CapacityError> {
+    let mut c = c.clone();
+    if dir != home {
+        for s in c.steps.iter_mut().filter(|s| s.result_file.is_relative()) {
+            s.result_file = home.join(&s.result_file);
+        }
+    }
+    let c = &c;
     let mut csv = String::from("users,held,broken_limits,sessions_per_s,transfers_per_s,error_rate,p99_session_setup_us,p99_data_setup_us,result_file\n");
     for s in &c.steps {
         let broken: Vec<&str> = s.broken_limits.iter().map(|b| b.limit.as_str()).collect();

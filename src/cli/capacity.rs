@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::signal::Signals;
-use super::{exit, TargetArgs, UsageError};
+use super::{exit, said_fallback, TargetArgs, UsageError};
 use crate::scenario::units::parse_duration;
 use crate::scenario::Overrides;
 
@@ -109,7 +109,7 @@ pub(super) fn execute(a: CapacityArgs, signals: &Signals) -> anyhow::Result<Exit
         cancel: signals.cancel(),
     };
     let mut header = false;
-    let (c, dir) = capacity::search(&search, &mut |step| {
+    let found = capacity::search(&search, &mut |step| {
         if !std::mem::replace(&mut header, true) {
             println!("{}", capacity::TABLE_HEADER);
         }
@@ -118,13 +118,16 @@ pub(super) fn execute(a: CapacityArgs, signals: &Signals) -> anyhow::Result<Exit
     .map_err(|e| match e {
         CapacityError::Usage(m) => anyhow::Error::new(UsageError(m)),
         CapacityError::Scenario(e) => anyhow::Error::new(e),
+        CapacityError::Unwritable(e) => anyhow::Error::new(e),
         e => anyhow::Error::new(e),
     })?;
-    println!("\n{}", capacity::verdict(&c));
-    println!(
-        "capacity written to {}",
-        dir.join("capacity.json").display()
-    );
+    let c = &found.capacity;
+    println!("\n{}", capacity::verdict(c));
+    let json = found.dir.join("capacity.json");
+    if said_fallback("capacity.json", &json, found.failed.as_ref()) {
+        return Ok(ExitCode::from(exit::RUN));
+    }
+    println!("capacity written to {}", json.display());
     Ok(ExitCode::from(if c.interrupted {
         signals.exit_code()
     } else if c.highest_held.is_none() {

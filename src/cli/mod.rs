@@ -19,6 +19,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::proto::Mode;
 use crate::proto::PortRange;
+use crate::result::write;
 use crate::scenario::{Overrides, ScenarioError};
 
 pub use capacity::CapacityArgs;
@@ -214,6 +215,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             force,
         } => {
+            write::check_file("--out", &out)?;
             let runs = crate::report::read_all(&results).map_err(|e| UsageError(e.to_string()))?;
             if !force {
                 let first = crate::compare::identity(&runs[0].1);
@@ -232,8 +234,11 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             let merged = crate::report::merge(runs)?.expect("clap requires one file");
-            merged.write_atomic(&out)?;
+            let saved = write::or_fallback(&out, |p| merged.write_atomic(p))?;
             print!("{}", crate::summary::render(&merged));
+            if said_fallback("the merged result", &saved.path, saved.failed.as_ref()) {
+                return Ok(ExitCode::from(exit::RUN));
+            }
             println!("\nmerged result written to {}", out.display());
             Ok(ExitCode::from(exit::OK))
         }
@@ -261,6 +266,9 @@ fn report(
     } else {
         ReportFormat::Markdown
     });
+    if let Some(path) = &out {
+        write::check_file("--out", path)?;
+    }
     let text = match format {
         ReportFormat::Markdown => {
             let runs = crate::report::read_all(results).map_err(|e| UsageError(e.to_string()))?;
@@ -274,8 +282,13 @@ fn report(
     match out {
         None => print!("{text}"),
         Some(path) => {
-            std::fs::write(&path, text)
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            let saved = write::or_fallback(&path, |p| {
+                write::atomic(p, |w| w.write_all(text.as_bytes()))
+                    .map_err(|e| anyhow::anyhow!("cannot write report {}: {e}", p.display()))
+            })?;
+            if said_fallback("the report", &saved.path, saved.failed.as_ref()) {
+                return Ok(ExitCode::from(exit::RUN));
+            }
             println!("report written to {}", path.display());
         }
     }
@@ -292,11 +305,28 @@ fn report_csv(results: &[PathBuf], dir: &std::path::Path) -> anyhow::Result<Exit
         ))
         .into());
     };
+    write::check_dir("--csv", dir)?;
     let r = crate::result::RunResult::read(result).map_err(|e| UsageError(e.to_string()))?;
-    for p in crate::report::csv::write(dir, &r)? {
+    let saved = write::or_fallback(dir, |d| crate::report::csv::write(d, &r))?;
+    if said_fallback("the CSV files", &saved.path, saved.failed.as_ref()) {
+        return Ok(ExitCode::from(exit::RUN));
+    }
+    for p in saved.value {
         println!("CSV written to {}", p.display());
     }
     Ok(ExitCode::from(exit::OK))
+}
+
+/// Says on stderr where an output went when `failed` kept it from where it
+/// was asked; true if so (the command then exits 3).
+fn said_fallback(
+    what: &str,
+    path: &std::path::Path,
+    failed: Option<&impl std::fmt::Display>,
+) -> bool {
+    let Some(e) = failed else { return false };
+    eprintln!("error: {e}; saved {what} to {} instead", path.display());
+    true
 }
 
 /// Maps a failure to its exit code: bad input is 2, anything else 3.
@@ -304,6 +334,8 @@ pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
     if e.downcast_ref::<ScenarioError>().is_some()
         || e.downcast_ref::<UsageError>().is_some()
         || e.downcast_ref::<crate::threshold::ThresholdError>()
+            .is_some()
+        || e.downcast_ref::<crate::result::write::Unwritable>()
             .is_some()
     {
         ExitCode::from(exit::USAGE)

@@ -8,7 +8,8 @@ use std::time::Duration;
 use clap::Args;
 
 use super::signal::Signals;
-use super::{exit, TargetArgs, AFTER_HELP};
+use super::{exit, said_fallback, TargetArgs, AFTER_HELP};
+use crate::result::write;
 use crate::run::{self, RunError, Status};
 use crate::scenario::units::{parse_duration, parse_positive_duration};
 use crate::scenario::{Overrides, Plan};
@@ -85,6 +86,20 @@ pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode>
     };
     let plan = Plan::load(&a.scenario, &o)?;
     let thresholds = threshold::from_plan(&plan, &a.threshold)?;
+    // Every output checked before the run, so a typo'd path costs a second.
+    match &a.out {
+        Some(out) => write::check_file("--out", out)?,
+        None => write::check_file(
+            "result file",
+            &crate::result::default_path(&plan.name, std::time::SystemTime::now()),
+        )?,
+    }
+    if let Some(path) = &a.junit {
+        write::check_file("--junit", path)?;
+    }
+    if let Some(dir) = &a.csv {
+        write::check_dir("--csv", dir)?;
+    }
     let cancel = signals.cancel();
     let aborted = std::cell::RefCell::new(None::<String>);
     let hooks = run::Hooks {
@@ -124,21 +139,26 @@ pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode>
     })?;
     print!("{}", crate::summary::render(&f.result));
     print!("{}", threshold::render(&f.result.thresholds));
+    // The result is written; the reports follow it, each to its fallback
+    // when the disk filled up meanwhile (exit 3 then, as for the result).
+    let mut fell_back = said_fallback("the result", &f.path, f.write_error.as_ref());
     if let Some(path) = &a.junit {
-        threshold::junit::write(path, &f.result)
-            .map_err(|e| anyhow::anyhow!("cannot write JUnit report {}: {e}", path.display()))?;
+        let s = write::or_fallback(path, |p| {
+            threshold::junit::write(p, &f.result)
+                .map_err(|e| anyhow::anyhow!("cannot write JUnit report {}: {e}", p.display()))
+        })?;
+        fell_back |= said_fallback("the JUnit report", &s.path, s.failed.as_ref());
     }
     if let Some(dir) = &a.csv {
-        crate::report::csv::write(dir, &f.result)?;
+        let s = write::or_fallback(dir, |d| crate::report::csv::write(d, &f.result))?;
+        fell_back |= said_fallback("the CSV files", &s.path, s.failed.as_ref());
     }
-    if let Some(e) = &f.write_error {
-        eprintln!(
-            "error: {e}; the result was saved to {} instead",
-            f.path.display()
-        );
+    if f.write_error.is_none() {
+        println!("\nresult written to {}", f.path.display());
+    }
+    if fell_back {
         return Ok(ExitCode::from(exit::RUN));
     }
-    println!("\nresult written to {}", f.path.display());
     let breached = f.result.thresholds.iter().filter(|t| !t.pass).count();
     if let Some(key) = &f.result.aborted_by_threshold {
         eprintln!(

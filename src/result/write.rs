@@ -6,6 +6,12 @@
 //! fsynced, then renamed into place and the folder fsynced: a reader never
 //! sees half a file, a crash or a full disk leaves the old file or none, and
 //! a failed write leaves no temporary file behind.
+//!
+//! And the two rules every command that writes follows: where it will write
+//! is checked before any work ([`check_file`], [`check_dir`]: an unwritable
+//! path fails in a second, not after a ten-minute run), and a write that
+//! still fails at the end (a disk filled during the run) goes to a named
+//! fallback in the temporary directory ([`or_fallback`]), so no result is lost.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -41,6 +47,103 @@ pub fn atomic(path: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) 
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// An output path found unwritable before any work: bad input, nothing ran.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} {path} is not writable: {error}; nothing ran")]
+pub struct Unwritable {
+    /// The flag that named the path (`--out`, `--csv`, ...), or what it is.
+    pub what: &'static str,
+    pub path: PathBuf,
+    pub error: io::Error,
+}
+
+/// Checks that the file `path` can be written later: its folder is made and
+/// a probe file created and removed there. That catches a folder under a
+/// plain file, a read-only mount, a missing permission; not a disk that
+/// fills up meanwhile, which [`or_fallback`] covers.
+pub fn check_file(what: &'static str, path: &Path) -> Result<(), Unwritable> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let checked = if path.is_dir() {
+        Err(io::Error::other("it is a folder"))
+    } else {
+        probe(dir.unwrap_or(Path::new(".")))
+    };
+    checked.map_err(|error| Unwritable {
+        what,
+        path: path.to_path_buf(),
+        error,
+    })
+}
+
+/// Checks that files can be written into the folder `dir` (made if missing).
+pub fn check_dir(what: &'static str, dir: &Path) -> Result<(), Unwritable> {
+    probe(dir).map_err(|error| Unwritable {
+        what,
+        path: dir.to_path_buf(),
+        error,
+    })
+}
+
+fn probe(dir: &Path) -> io::Result<()> {
+    // The OS says "File exists" or "Not a directory" for a folder under a
+    // plain file; say which file.
+    if let Some(file) = dir.ancestors().find(|a| a.is_file()) {
+        return Err(io::Error::other(format!(
+            "{} is a file, not a folder",
+            file.display()
+        )));
+    }
+    std::fs::create_dir_all(dir)?;
+    let p = dir.join(format!(".ftpload-probe-{}", std::process::id()));
+    File::create(&p)?;
+    std::fs::remove_file(&p)
+}
+
+/// What was written where, and why not where asked if it went elsewhere.
+#[derive(Debug)]
+pub struct Saved<T, E> {
+    pub path: PathBuf,
+    pub value: T,
+    /// Why the requested path failed, when `path` is the fallback.
+    pub failed: Option<E>,
+}
+
+/// Where an output that could not be written as asked goes instead:
+/// `ftpload-<pid>-<its name>` in the temporary directory (`TMPDIR`, else
+/// /tmp), a file or a folder as the original.
+pub fn fallback_path(wanted: &Path) -> PathBuf {
+    let name = wanted
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "output".into());
+    std::env::temp_dir().join(format!("ftpload-{}-{name}", std::process::id()))
+}
+
+/// Writes with `write` to `wanted`, or, when that fails, to its
+/// [`fallback_path`]. Only when both fail is the error returned (the
+/// fallback's, naming where it last tried).
+pub fn or_fallback<T, E>(
+    wanted: &Path,
+    write: impl Fn(&Path) -> Result<T, E>,
+) -> Result<Saved<T, E>, E> {
+    match write(wanted) {
+        Ok(value) => Ok(Saved {
+            path: wanted.to_path_buf(),
+            value,
+            failed: None,
+        }),
+        Err(e) => {
+            let path = fallback_path(wanted);
+            let value = write(&path)?;
+            Ok(Saved {
+                path,
+                value,
+                failed: Some(e),
+            })
+        }
+    }
 }
 
 /// `value` as pretty JSON with a final newline.
@@ -81,5 +184,41 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["r.json"]);
+    }
+
+    #[test]
+    fn a_path_under_a_plain_file_is_unwritable_and_a_failed_write_falls_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plain");
+        std::fs::write(&file, "").unwrap();
+        let e = check_file("--out", &file.join("r.json")).unwrap_err();
+        assert!(
+            e.to_string().starts_with(&format!(
+                "--out {}/r.json is not writable: ",
+                file.display()
+            )),
+            "{e}"
+        );
+        assert!(check_dir("--csv", &file.join("sub")).is_err());
+        assert!(check_file("--out", &dir.path().join("new/r.json")).is_ok());
+        assert!(
+            check_file("--out", dir.path()).is_err(),
+            "a folder is no file"
+        );
+        // No probe file stays behind.
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("new")).unwrap().count(),
+            0
+        );
+
+        let wanted = file.join("r.json");
+        let saved = or_fallback(&wanted, |p| json(p, &1)).unwrap();
+        assert!(saved.failed.is_some());
+        assert_eq!(saved.path, fallback_path(&wanted));
+        assert_eq!(std::fs::read_to_string(&saved.path).unwrap(), "1\n");
+        std::fs::remove_file(&saved.path).unwrap();
+        let saved = or_fallback(&dir.path().join("ok.json"), |p| json(p, &2)).unwrap();
+        assert!(saved.failed.is_none());
+        assert_eq!(saved.path, dir.path().join("ok.json"));
     }
 }

@@ -279,6 +279,29 @@ ops = ["retr 1k.bin", "stor 1KiB", "list"]
     }
 
     #[test]
+    fn debug_hides_the_password_given_either_way() {
+        for (url, password) in [
+            ("ftp://bob:pw-f00d@127.0.0.1:2121", None),
+            ("ftp://bob@127.0.0.1:2121", Some("pw-f00d".to_string())),
+        ] {
+            let o = Overrides {
+                target: Some(url.into()),
+                password,
+                ..Overrides::default()
+            };
+            let p = Plan::parse(OK, Path::new("s.toml"), &o).unwrap();
+            for shown in [
+                format!("{o:?}"),
+                format!("{p:?}"),
+                format!("{:?}", p.target),
+            ] {
+                assert!(!shown.contains("pw-f00d"), "{shown}");
+                assert!(shown.contains("****"), "{shown}");
+            }
+        }
+    }
+
+    #[test]
     fn connects_are_spread_by_default() {
         let p = parse(OK).unwrap();
         assert_eq!(

@@ -14,8 +14,9 @@ use crate::proto::{DataOptions, Mode, Timeouts};
 pub const EMBEDDED_USER: &str = "ftpload";
 pub const EMBEDDED_PASSWORD: &str = "ftpload";
 
-/// Command-line choices that override the scenario file.
-#[derive(Debug, Clone, Default)]
+/// Command-line choices that override the scenario file. `Debug` shows
+/// neither the password nor one in the target URL.
+#[derive(Clone, Default)]
 pub struct Overrides {
     pub target: Option<String>,
     pub password: Option<String>,
@@ -56,7 +57,8 @@ pub(super) fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S
     s.collect_str(&humantime::format_duration(*d))
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// `Debug` shows no password: a plan lands in panic messages and test output.
+#[derive(Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TargetPlan {
     /// The in-process libunftp server, started for the run on 127.0.0.1.
@@ -81,6 +83,81 @@ pub enum TargetPlan {
         #[serde(skip)]
         password: String,
     },
+}
+
+/// How a password shows in `Debug`.
+const HIDDEN: &str = "****";
+
+// Manual so the password never lands in a log or a panic message.
+impl std::fmt::Debug for TargetPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TargetPlan::Embedded {
+                passive_ports,
+                max_connections,
+                threads,
+                login_delay,
+                user,
+                password: _,
+            } => f
+                .debug_struct("Embedded")
+                .field("passive_ports", passive_ports)
+                .field("max_connections", max_connections)
+                .field("threads", threads)
+                .field("login_delay", login_delay)
+                .field("user", user)
+                .field("password", &HIDDEN)
+                .finish(),
+            TargetPlan::External {
+                host,
+                port,
+                user,
+                password: _,
+            } => f
+                .debug_struct("External")
+                .field("host", host)
+                .field("port", port)
+                .field("user", user)
+                .field("password", &HIDDEN)
+                .finish(),
+        }
+    }
+}
+
+// Manual so the password never lands in a log or a panic message.
+impl std::fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Overrides {
+            target,
+            password,
+            modes,
+            users,
+            duration,
+            iterations,
+            ramp_up,
+            workers,
+            follow_pasv_address,
+            active_ports,
+            passive_range,
+            rate,
+            seed,
+        } = self;
+        f.debug_struct("Overrides")
+            .field("target", &target.as_deref().map(super::url::redacted))
+            .field("password", &password.as_ref().map(|_| HIDDEN))
+            .field("modes", modes)
+            .field("users", users)
+            .field("duration", duration)
+            .field("iterations", iterations)
+            .field("ramp_up", ramp_up)
+            .field("workers", workers)
+            .field("follow_pasv_address", follow_pasv_address)
+            .field("active_ports", active_ports)
+            .field("passive_range", passive_range)
+            .field("rate", rate)
+            .field("seed", seed)
+            .finish()
+    }
 }
 
 impl TargetPlan {

@@ -50,6 +50,21 @@ pub fn external_target(url: &str, password: Option<String>) -> Result<TargetPlan
     })
 }
 
+/// `url` with its password, if it holds one, as `****`: a malformed URL is
+/// quoted back in its error, which ends up in terminals and CI logs. The
+/// user info ends at the last `@`, as [`FtpUrl::parse`] reads it.
+pub(super) fn redacted(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[start..];
+    let Some(at) = rest.rfind('@') else {
+        return url.to_string();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _)) => format!("{}{user}:****{}", &url[..start], &rest[at..]),
+        None => url.to_string(),
+    }
+}
+
 struct FtpUrl {
     user: String,
     password: Option<String>,
@@ -61,7 +76,7 @@ impl FtpUrl {
     /// `ftp://user[:password]@host[:port]`; IPv6 hosts in brackets.
     fn parse(url: &str) -> Result<FtpUrl, UrlError> {
         let bad = |problem| UrlError::Malformed {
-            url: url.to_string(),
+            url: redacted(url),
             problem,
         };
         let rest = url
@@ -150,10 +165,21 @@ mod tests {
             ("ftp://a:b@h:x", Malformed::Port),
         ] {
             let want = UrlError::Malformed {
-                url: url.into(),
+                url: url.replace(":b@", ":****@"),
                 problem,
             };
             assert_eq!(e(url), want, "{url}");
+        }
+        // The password is never quoted back, wherever the URL breaks.
+        for url in [
+            "ftp://u:pw@x@h:x",
+            "http://u:pw@h",
+            "u:pw@h/path",
+            "ftp://u:p:w@h/p",
+        ] {
+            let said = e(url).to_string();
+            assert!(!said.contains("pw") && !said.contains("p:w"), "{said}");
+            assert!(said.contains(":****@h"), "{said}");
         }
         assert_eq!(
             e("ftp://bob@127.0.0.1:1").to_string(),

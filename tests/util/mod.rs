@@ -8,6 +8,8 @@
 //!   produces on demand.
 //! - `schema`: docs/result-schema.md's field lists and the checks that hold
 //!   a result, or a merge, to them.
+//! - `tmpfs`: a small tmpfs mounted for a test (read-only, or filled up),
+//!   unmounted by its guard.
 //!
 //! `netns.rs` (firewalled topologies in network namespaces) sits here too but
 //! is not declared below: only the `netns` binary (tests/netns.rs) uses it.
@@ -18,3 +20,4 @@ pub mod common;
 pub mod harness;
 pub mod misbehaving;
 pub mod schema;
+pub mod tmpfs;
