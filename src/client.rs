@@ -21,7 +21,8 @@ pub trait Sink {
 }
 
 /// Everything a client needs to know about its target, shared by all clients.
-#[derive(Debug, Clone)]
+/// Its `Debug` leaves the password out, as the plan's does.
+#[derive(Clone)]
 pub struct Target {
     pub addr: SocketAddr,
     pub user: String,
@@ -31,6 +32,27 @@ pub struct Target {
     /// The passive range the server is configured with, when known: a port
     /// announced outside it is the silent exhaustion of proftpd and pyftpdlib.
     pub declared_passive: Option<PortRange>,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Target {
+            addr,
+            user,
+            password: _,
+            timeouts,
+            data,
+            declared_passive,
+        } = self;
+        f.debug_struct("Target")
+            .field("addr", addr)
+            .field("user", user)
+            .field("password", &"****")
+            .field("timeouts", timeouts)
+            .field("data", data)
+            .field("declared_passive", declared_passive)
+            .finish()
+    }
 }
 
 /// What every client of a run shares: the target, where numbers go, and the
