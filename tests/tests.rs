@@ -15,6 +15,8 @@
 //! - `workload`, `think`, `bandwidth`, `open_loop`: workload models, think
 //!   time, bandwidth caps and the open-loop executor.
 //! - `errors`: each failing command prints its cause once.
+//! - `bad_input`: every kind of malformed input, one table of cases: its
+//!   message, located, and its exit code, as docs/cli.md lists them.
 //! - `export_csv`: `--csv DIR` of `run` and `report`, its files against the
 //!   result.
 //! - `thresholds`: `[thresholds]` and `--threshold` (exit 99, the result's
@@ -41,6 +43,7 @@
 
 mod util;
 
+mod bad_input;
 mod bandwidth;
 mod capacity;
 mod ci_doc;
