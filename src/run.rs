@@ -180,7 +180,7 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
         ended_at: result::rfc3339(outcome.ended),
         duration_s: outcome.elapsed.as_secs_f64(),
         interrupted: outcome.interrupted,
-        cut_off: outcome.cut_off,
+        cut_off: outcome.cut_off.into(),
         target: TargetInfo { banner, ..info },
         scenario: serde_json::to_value(plan).unwrap_or_default(),
         modes: RunResult::modes_from(&outcome.recorder, plan.declared_passive),
