@@ -175,7 +175,7 @@ ops = ["hold 4s"]
         "every arrival ran, was dropped, was cut off or never started: {c:?}, cut_off {}",
         r.cut_off
     );
-    let started: u64 = r.timeline.iter().map(|i| i.started).sum();
+    let started: u64 = r.timeline.iter().map(|i| i.started.get().unwrap()).sum();
     assert_eq!(
         started,
         c.iterations + c.iterations_failed + r.cut_off.get().unwrap()

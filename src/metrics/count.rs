@@ -11,37 +11,39 @@ use std::ops::AddAssign;
 /// Known (a number, from zero) or unknown (`null` in JSON; a result
 /// without the field reads so, through the field's `#[serde(default =
 /// "Count::unknown")]`). The default is a known zero: what a run starts at.
+/// Counters are `u64`; a gauge that adds (the timeline's `sessions_open`)
+/// is `Count<i64>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Count(Option<u64>);
+pub struct Count<T = u64>(Option<T>);
 
-impl Default for Count {
+impl<T: Default> Default for Count<T> {
     fn default() -> Self {
-        Count(Some(0))
+        Count(Some(T::default()))
     }
 }
 
-impl Count {
+impl<T: Copy> Count<T> {
     /// For `#[serde(default = ...)]`: a field the file does not have.
-    pub fn unknown() -> Count {
+    pub fn unknown() -> Count<T> {
         Count(None)
     }
 
     /// The number, when known.
-    pub fn get(self) -> Option<u64> {
+    pub fn get(self) -> Option<T> {
         self.0
     }
 }
 
-impl From<u64> for Count {
-    fn from(n: u64) -> Count {
+impl<T> From<T> for Count<T> {
+    fn from(n: T) -> Count<T> {
         Count(Some(n))
     }
 }
 
 /// Counting on: an unknown count stays unknown.
-impl AddAssign<u64> for Count {
-    fn add_assign(&mut self, n: u64) {
+impl<T: AddAssign> AddAssign<T> for Count<T> {
+    fn add_assign(&mut self, n: T) {
         if let Some(c) = &mut self.0 {
             *c += n;
         }
@@ -49,30 +51,33 @@ impl AddAssign<u64> for Count {
 }
 
 /// Merging: a sum with an unknown part is unknown.
-impl AddAssign for Count {
-    fn add_assign(&mut self, o: Count) {
-        self.0 = self.0.zip(o.0).map(|(a, b)| a + b);
+impl<T: AddAssign + Copy> AddAssign for Count<T> {
+    fn add_assign(&mut self, o: Count<T>) {
+        match (&mut self.0, o.0) {
+            (Some(a), Some(b)) => *a += b,
+            _ => self.0 = None,
+        }
     }
 }
 
 /// Equal to a number only when known and the same.
-impl PartialEq<u64> for Count {
-    fn eq(&self, n: &u64) -> bool {
-        self.0 == Some(*n)
+impl<T: PartialEq> PartialEq<T> for Count<T> {
+    fn eq(&self, n: &T) -> bool {
+        self.0.as_ref() == Some(n)
     }
 }
 
 /// Comparable with a number only when known.
-impl PartialOrd<u64> for Count {
-    fn partial_cmp(&self, n: &u64) -> Option<Ordering> {
-        self.0.map(|c| c.cmp(n))
+impl<T: PartialOrd> PartialOrd<T> for Count<T> {
+    fn partial_cmp(&self, n: &T) -> Option<Ordering> {
+        self.0.as_ref().and_then(|c| c.partial_cmp(n))
     }
 }
 
 /// The number, or "unknown".
-impl fmt::Display for Count {
+impl<T: fmt::Display> fmt::Display for Count<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
+        match &self.0 {
             Some(n) => write!(f, "{n}"),
             None => f.write_str("unknown"),
         }

@@ -1,14 +1,15 @@
 //! Every file committed under results/ still reads: run results through
 //! the library's reader (their `schema_version` one it knows), capacity
 //! files as capacity's type, CSV as CSV, and each folder's README naming
-//! what is in it. A counter a result does not contain reads as unknown,
-//! never as 0: not in the result read back, not in the summary, not in
-//! counters.csv, not in a merge (issue 13: an old result summarised as "0
+//! what is in it. A counter a result does not contain (of a mode, a group
+//! or a second of the timeline) reads as unknown, never as 0: not in the
+//! result read back, not in the summary, not in counters.csv, not in a merge (issue 13: an old result summarised as "0
 //! of 8580 data channels opened").
 
 use std::path::{Path, PathBuf};
 
 use ftpload::metrics::Counters;
+use ftpload::result::timeline::{Interval, ModeInterval};
 use ftpload::result::{RunResult, OLDEST_READ, SCHEMA_VERSION};
 use serde_json::Value;
 
@@ -153,6 +154,33 @@ fn absent_counters_are_unknown(name: &str, raw: &Value, r: &RunResult) -> usize 
         for (mode, m) in g["modes"].as_object().unwrap() {
             let read = &back["groups"][gi]["modes"][mode]["counters"];
             groups.push((format!("group {gi} {mode}"), &m["counters"], read));
+        }
+    }
+    // The timeline's counts too, second by second.
+    let keys = |v: Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    let interval_keys = keys(serde_json::to_value(Interval::default()).unwrap());
+    let mode_keys = keys(serde_json::to_value(ModeInterval::default()).unwrap());
+    for (t, i) in raw["timeline"].as_array().into_iter().flatten().enumerate() {
+        let read = &back["timeline"][t];
+        for key in interval_keys.iter().filter(|k| i.get(k.as_str()).is_none()) {
+            found += 1;
+            assert_eq!(
+                read[key],
+                Value::Null,
+                "{name} timeline[{t}]: {key} is absent but reads as {}",
+                read[key]
+            );
+        }
+        for (mode, m) in i["modes"].as_object().unwrap() {
+            for key in mode_keys.iter().filter(|k| m.get(k.as_str()).is_none()) {
+                found += 1;
+                let v = &read["modes"][mode][key];
+                assert_eq!(
+                    *v,
+                    Value::Null,
+                    "{name} timeline[{t}] {mode}: {key} is absent but reads as {v}"
+                );
+            }
         }
     }
     for (what, file, read) in groups {
