@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::diagnosis::Cause;
 use crate::driver::{self, Cancel};
 use crate::embedded::{EmbeddedConfig, EmbeddedError, EmbeddedServer};
 use crate::metrics::Step;
@@ -25,6 +26,16 @@ pub enum RunError {
     /// what a user acts on (and tests read), and `ProtoError` has no source.
     #[error("target {addr} is not usable: {error}")]
     Unreachable { addr: SocketAddr, error: ProtoError },
+    /// The server answered and said no: not unreachable, and not fixed by
+    /// retrying (the probe says the same, `login_refused`).
+    #[error(
+        "the server at {addr} refused the login as {user}: {reply}: check the user and password"
+    )]
+    LoginRefused {
+        addr: SocketAddr,
+        user: String,
+        reply: String,
+    },
     #[error("set-up on {addr}: {message}")]
     Setup { addr: SocketAddr, message: String },
     #[error("this run needs about {needed} open files ({why}), but the limit is {limit}: lower the users or raise `ulimit -n` (hard limit)")]
@@ -169,7 +180,7 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
         ended_at: result::rfc3339(outcome.ended),
         duration_s: outcome.elapsed.as_secs_f64(),
         interrupted: outcome.interrupted,
-        cut_off: outcome.cut_off,
+        cut_off: outcome.cut_off.into(),
         target: TargetInfo { banner, ..info },
         scenario: serde_json::to_value(plan).unwrap_or_default(),
         modes: RunResult::modes_from(&outcome.recorder, plan.declared_passive),
@@ -251,7 +262,18 @@ fn set_up(plan: &Plan, addr: SocketAddr, external: bool) -> Result<String, RunEr
             .await
             .map_err(unreachable)?;
         let banner = c.banner().await.map_err(unreachable)?;
-        c.login(user, password).await.map_err(unreachable)?;
+        c.login(user, password).await.map_err(|error| match &error {
+            ProtoError::Unexpected { reply, .. }
+                if Cause::of(None, &error.class(), &reply.text) == Cause::LoginRefused =>
+            {
+                RunError::LoginRefused {
+                    addr,
+                    user: user.to_string(),
+                    reply: reply.to_string(),
+                }
+            }
+            _ => unreachable(error),
+        })?;
         c.expect(&Command::TypeImage, Step::Command, 2)
             .await
             .map_err(unreachable)?;

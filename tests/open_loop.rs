@@ -31,7 +31,7 @@ ops = ["retr 1k.bin"]
     let c = &s.counters;
     // 40/s for 3 s: arrivals every 25 ms before the end (119 or 120, as
     // floating point lands the last one), each started (none dropped) and measured.
-    let arrivals = c.iterations + c.iterations_failed + c.dropped;
+    let arrivals = c.iterations + c.iterations_failed + c.dropped.get().unwrap();
     assert!((119..=120).contains(&arrivals), "{c:?}");
     assert_eq!(c.dropped, 0);
     assert_eq!(

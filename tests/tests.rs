@@ -17,6 +17,8 @@
 //! - `errors`: each failing command prints its cause once.
 //! - `output`: every output path checked before the work, and a disk full at
 //!   the end met with a named fallback file.
+//! - `bad_input`: every kind of malformed input, one table of cases: its
+//!   message, located, and its exit code, as docs/cli.md lists them.
 //! - `export_csv`: `--csv DIR` of `run` and `report`, its files against the
 //!   result.
 //! - `thresholds`: `[thresholds]` and `--threshold` (exit 99, the result's
@@ -45,6 +47,7 @@
 
 mod util;
 
+mod bad_input;
 mod bandwidth;
 mod capacity;
 mod ci_doc;

@@ -166,11 +166,18 @@ ops = ["hold 4s"]
     assert!((19..=20).contains(&offered), "{:?}", r.timeline);
     assert!(c.unstarted >= 10, "{c:?}");
     assert_eq!(
-        c.iterations + c.iterations_failed + c.dropped + c.unstarted + r.cut_off,
+        c.iterations
+            + c.iterations_failed
+            + c.dropped.get().unwrap()
+            + c.unstarted.get().unwrap()
+            + r.cut_off.get().unwrap(),
         offered,
         "every arrival ran, was dropped, was cut off or never started: {c:?}, cut_off {}",
         r.cut_off
     );
-    let started: u64 = r.timeline.iter().map(|i| i.started).sum();
-    assert_eq!(started, c.iterations + c.iterations_failed + r.cut_off);
+    let started: u64 = r.timeline.iter().map(|i| i.started.get().unwrap()).sum();
+    assert_eq!(
+        started,
+        c.iterations + c.iterations_failed + r.cut_off.get().unwrap()
+    );
 }

@@ -335,7 +335,7 @@ mod tests {
             ended_at: String::new(),
             duration_s: 1.0,
             interrupted: false,
-            cut_off: 0,
+            cut_off: 0.into(),
             target: TargetInfo {
                 kind: "embedded".into(),
                 host: "127.0.0.1".into(),

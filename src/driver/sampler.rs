@@ -103,7 +103,7 @@ impl Sampler {
             t_s,
             clients: live.clients(),
             offered: self.open_loop.then_some(offered - o0),
-            started: started - s0,
+            started: (started - s0).into(),
             time_wait: self.time_wait.load(Ordering::Relaxed),
             modes,
         }

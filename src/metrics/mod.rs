@@ -3,6 +3,7 @@
 //! threads, interval ticks, shards and machines combine the same exact way.
 
 mod channels;
+mod count;
 pub mod exhaustion;
 pub mod generator;
 pub mod live;
@@ -12,6 +13,7 @@ pub mod shard;
 /// The failure vocabulary is the protocol layer's; counted here.
 pub use crate::proto::{ErrorClass, Step};
 pub use channels::{ChannelStats, PortSet};
+pub use count::Count;
 pub use exhaustion::Exhaustion;
 pub use live::Live;
 pub use ops::{OpStats, Ops, OP_METRICS};
@@ -113,7 +115,9 @@ impl Metric {
     }
 }
 
-/// Counts that are not latencies. Plain integers, so they add exactly.
+/// Counts that are not latencies. Integers, so they add exactly; those
+/// added after the first committed results are [`Count`]s, unknown when
+/// read from a result without them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counters {
     /// Sessions that reached 230.
@@ -129,13 +133,13 @@ pub struct Counters {
     /// Data connections made for transfers (our connect to the announced
     /// port, or the server's connect-back): against `transfers` +
     /// `transfers_failed`, how many data channels a firewall let through.
-    #[serde(default)]
-    pub channels_opened: u64,
+    #[serde(default = "Count::unknown")]
+    pub channels_opened: Count,
     /// Control-only commands (SIZE, NOOP) that succeeded.
     pub commands: u64,
     /// Data channels negotiated and held unconnected ("hold" operations).
-    #[serde(default)]
-    pub holds: u64,
+    #[serde(default = "Count::unknown")]
+    pub holds: Count,
     pub bytes_down: u64,
     pub bytes_up: u64,
     /// A 227 named an address other than the control connection's peer.
@@ -145,14 +149,14 @@ pub struct Counters {
     pub active_from_other_port: u64,
     /// Open loop: arrivals that started more than [`LATE`] after their
     /// intended time, and arrivals dropped because no client freed up in time.
-    #[serde(default)]
-    pub late: u64,
-    #[serde(default)]
-    pub dropped: u64,
+    #[serde(default = "Count::unknown")]
+    pub late: Count,
+    #[serde(default = "Count::unknown")]
+    pub dropped: Count,
     /// Open loop: arrivals still waiting for a client when the run was cut
     /// off (grace period over, or interrupted): they ran nothing.
-    #[serde(default)]
-    pub unstarted: u64,
+    #[serde(default = "Count::unknown")]
+    pub unstarted: Count,
 }
 
 /// An open-loop arrival starting this much after its intended time is late.

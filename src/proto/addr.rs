@@ -17,6 +17,14 @@ pub fn resolve(host: &str, port: u16) -> Result<SocketAddr, ResolveError> {
         host: host.into(),
         message,
     };
+    // RFC 6761 §6.4: names under .invalid never resolve, and resolvers
+    // should say so at once. glibc asks DNS anyway; we do not.
+    let name = host.trim_end_matches('.').to_ascii_lowercase();
+    if name == "invalid" || name.ends_with(".invalid") {
+        return Err(fail(
+            "names under .invalid never resolve (RFC 6761); DNS was not asked".into(),
+        ));
+    }
     (host, port)
         .to_socket_addrs()
         .map_err(|e| fail(e.to_string()))?
@@ -35,6 +43,13 @@ mod tests {
             "127.0.0.1:2121".parse().unwrap()
         );
         assert_eq!(resolve("::1", 21).unwrap(), "[::1]:21".parse().unwrap());
+    }
+
+    #[test]
+    fn invalid_names_fail_without_asking_dns() {
+        let e = resolve("nowhere.INVALID.", 21).unwrap_err();
+        assert_eq!(e.host, "nowhere.INVALID.");
+        assert!(e.message.contains("RFC 6761"), "{e}");
     }
 
     #[test]

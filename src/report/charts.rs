@@ -134,7 +134,7 @@ const TIMELINE: [(&str, YLabel, Pick, bool); 8] = [
     (
         "throughput (bytes moved per second)",
         rate_label,
-        |m| Some(m.bytes as f64),
+        |m| m.bytes.get().map(|b| b as f64),
         false,
     ),
     (

@@ -113,9 +113,12 @@ pub fn timeline(r: &RunResult, w: impl Write) -> io::Result<()> {
                 m.sessions.to_string(),
                 m.transfers.to_string(),
                 m.errors.to_string(),
-                m.iterations.to_string(),
-                m.bytes.to_string(),
-                m.sessions_open.to_string(),
+                // Empty where unknown, as counters.csv leaves an unknown counter.
+                m.iterations.get().map_or(String::new(), |n| n.to_string()),
+                m.bytes.get().map_or(String::new(), |n| n.to_string()),
+                m.sessions_open
+                    .get()
+                    .map_or(String::new(), |n| n.to_string()),
                 m.peak_pending.to_string(),
                 m.peak_open.to_string(),
             ];

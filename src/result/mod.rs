@@ -21,14 +21,19 @@ pub use hdr::{decode_full, decode_hdr, encode_hdr};
 pub use thresholds::ThresholdOutcome;
 
 use crate::kernel::KernelCounters;
-use crate::metrics::{Counters, ErrorClass, ErrorStat, Metric, ModeStats, Recorder, OP_METRICS};
+use crate::metrics::{
+    Count, Counters, ErrorClass, ErrorStat, Metric, ModeStats, Recorder, OP_METRICS,
+};
 use crate::proto::{Mode, PortRange};
 use timeline::Interval;
 
 /// Bumped on any change a reader could notice; readers check it first.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: the counters added after the first committed results are `null` when
+/// unknown (a merge with a result without them), rather than a false 0.
+pub const SCHEMA_VERSION: u32 = 3;
 /// The oldest version [`RunResult::read`] still reads: what 2 added is
-/// optional (`operations`), so a version 1 result reads without it.
+/// optional (`operations`), so a version 1 result reads without it; a
+/// counter a file lacks reads as unknown ([`Count`]).
 pub const OLDEST_READ: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
@@ -123,8 +128,9 @@ pub struct RunResult {
     /// Iterations still running when the grace period after the deadline
     /// ran out: cut off, and counted in neither `iterations` nor
     /// `iterations_failed`.
-    #[serde(default)]
-    pub cut_off: u64,
+    /// Unknown in a result from before it was counted.
+    #[serde(default = "Count::unknown")]
+    pub cut_off: Count,
     pub target: TargetInfo,
     /// The validated plan as run (no password).
     pub scenario: serde_json::Value,

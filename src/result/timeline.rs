@@ -11,7 +11,7 @@ use std::ops::AddAssign;
 
 use super::{decode_full, encode_hdr, ResultError};
 use crate::metrics::live::Peaks;
-use crate::metrics::{Metric, ModeStats};
+use crate::metrics::{Count, Metric, ModeStats};
 use crate::proto::Mode;
 
 /// One metric over one interval: the quantiles people read, and the histogram.
@@ -44,14 +44,14 @@ pub struct ModeInterval {
     pub transfers: u64,
     pub errors: u64,
     /// Iterations that ended in this interval, well or not: the rate achieved.
-    #[serde(default)]
-    pub iterations: u64,
+    #[serde(default = "Count::unknown")]
+    pub iterations: Count,
     /// Bytes moved by transfers that ended in this interval, both ways.
-    #[serde(default)]
-    pub bytes: u64,
+    #[serde(default = "Count::unknown")]
+    pub bytes: Count,
     /// Sessions logged in at the end of the interval.
-    #[serde(default)]
-    pub sessions_open: i64,
+    #[serde(default = "Count::unknown")]
+    pub sessions_open: Count<i64>,
     /// Most data channels pending (announced or listening, not connected) and open at once.
     pub peak_pending: i64,
     pub peak_open: i64,
@@ -71,8 +71,8 @@ pub struct Interval {
     #[serde(default)]
     pub offered: Option<u64>,
     /// Iterations started in this interval.
-    #[serde(default)]
-    pub started: u64,
+    #[serde(default = "Count::unknown")]
+    pub started: Count,
     /// TCP sockets in TIME_WAIT toward the target (when it is on this host).
     pub time_wait: u64,
     pub modes: BTreeMap<Mode, ModeInterval>,
@@ -87,9 +87,9 @@ impl ModeInterval {
             sessions: c.sessions,
             transfers: c.transfers,
             errors: delta.error_count(),
-            iterations: c.iterations + c.iterations_failed,
-            bytes: c.bytes_down + c.bytes_up,
-            sessions_open,
+            iterations: (c.iterations + c.iterations_failed).into(),
+            bytes: (c.bytes_down + c.bytes_up).into(),
+            sessions_open: sessions_open.into(),
             peak_pending: peaks.pending,
             peak_open: peaks.open,
             metrics: Metric::ALL

@@ -56,7 +56,8 @@ pub struct ThresholdTable {
 #[serde(deny_unknown_fields)]
 pub struct TargetSection {
     /// `ftp://user@host:port`; the password never belongs in a scenario file.
-    pub url: Option<String>,
+    /// Spanned, so a bad one is pointed at.
+    pub url: Option<Spanned<String>>,
     /// The server's configured passive range, when known: a port announced
     /// outside it is counted as silent exhaustion.
     pub passive_range: Option<PortRange>,
@@ -75,8 +76,9 @@ pub struct EmbeddedSection {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunSection {
-    pub duration: Option<HumanDuration>,
-    pub iterations: Option<u64>,
+    /// Spanned, so a zero is pointed at where it is written.
+    pub duration: Option<Spanned<HumanDuration>>,
+    pub iterations: Option<Spanned<u64>>,
     pub ramp_up: Option<HumanDuration>,
     pub retry_pause: Option<HumanDuration>,
     pub workers: Option<usize>,
@@ -141,4 +143,40 @@ pub struct GroupSection {
     pub mix: Option<BTreeMap<String, u32>>,
     /// The most steps of a `mix` per iteration (default 100).
     pub mix_steps: Option<u32>,
+}
+
+/// The key a byte offset of a scenario's text falls under, as a dotted path
+/// ("group[0].users", "run.duration"), or `None` when the text does not
+/// parse as TOML at all. The TOML crate's typed errors carry a span but not
+/// the key (it keeps that private), and "expected a nonzero u32" alone does
+/// not say which setting is wrong.
+pub fn key_at(text: &str, offset: usize) -> Option<String> {
+    use toml::de::{DeTable, DeValue};
+    fn in_table(t: &DeTable<'_>, offset: usize) -> Option<String> {
+        t.iter().find_map(|(k, v)| {
+            let key = k.get_ref().to_string();
+            if k.span().contains(&offset) {
+                return Some(key);
+            }
+            match in_value(v.get_ref(), offset) {
+                Some(rest) => Some(format!("{key}{rest}")),
+                None => v.span().contains(&offset).then_some(key),
+            }
+        })
+    }
+    // What follows the key of `v`: ".inner" or "[i].inner".
+    fn in_value(v: &DeValue<'_>, offset: usize) -> Option<String> {
+        match v {
+            DeValue::Table(t) => in_table(t, offset).map(|k| format!(".{k}")),
+            DeValue::Array(a) => a
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| match item.get_ref() {
+                    DeValue::Table(t) => in_table(t, offset).map(|k| format!("[{i}].{k}")),
+                    _ => None,
+                }),
+            _ => None,
+        }
+    }
+    in_table(DeTable::parse(text).ok()?.get_ref(), offset)
 }

@@ -54,7 +54,10 @@ fn modes(g: &GroupSection, o: &Overrides) -> Result<Vec<(Mode, u32)>, String> {
         (Some(_), Some(_)) => return Err("set mode or modes, not both".into()),
     };
     if modes.is_empty() {
-        return Err("modes has no weight above zero".into());
+        return Err(
+            "modes has no weight above zero: give at least one mode a weight, e.g. modes = { passive = 1 }"
+                .into(),
+        );
     }
     Ok(modes)
 }

@@ -44,6 +44,9 @@ pub enum ScenarioError {
     },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    /// A `--target` URL the flag gave (one in the file is located instead).
+    #[error(transparent)]
+    Target(UrlError),
 }
 
 impl Plan {
@@ -74,14 +77,23 @@ impl Plan {
             message,
         };
         let f: ScenarioFile = toml::from_str(text).map_err(|e| match e.span() {
-            Some(span) => at(span, e.message().to_string()),
+            // The key too: "invalid type: string, expected u32" alone does not say which.
+            Some(span) => match file::key_at(text, span.start) {
+                Some(key) => at(span, format!("{key}: {}", e.message())),
+                None => at(span, e.message().to_string()),
+            },
             None => whole(e.message().to_string()),
         })?;
         let run = f.run.get_ref();
         let in_run = |message: String| at(f.run.span(), message);
 
         let name = validate::name(f.name.as_deref(), path).map_err(whole)?;
-        let target = TargetPlan::from_file(&f, o).map_err(|e| whole(e.to_string()))?;
+        let target = TargetPlan::from_file(&f, o).map_err(|e| match e {
+            // A URL of --target is the flag's fault, not the file's.
+            (None, e) => ScenarioError::Target(e),
+            (Some(span), e) => at(span, format!("target.url: {e}")),
+        })?;
+        validate::stop_above_zero(run, o).map_err(|e| at(e.span(), e.into_inner()))?;
         let open_loop = OpenLoop::from_run(run, o).map_err(in_run)?;
         let user_stages = UserStages::from_run(run, o).map_err(in_run)?;
         let stages_length = open_loop
@@ -186,6 +198,28 @@ ops = ["retr 1k.bin", "stor 1KiB", "list"]
             .to_string();
         assert!(e.starts_with("s.toml:8:1:"), "{e}");
         assert!(e.contains("userz"), "{e}");
+    }
+
+    #[test]
+    fn a_wrong_type_or_a_zero_names_its_key() {
+        let e = parse(&OK.replace("users = 3", "users = \"three\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("s.toml:7:9: group[0].users: invalid type"),
+            "{e}"
+        );
+        let e = parse(&OK.replace("\"2s\"", "\"0s\""))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("s.toml:5:12: run.duration: "), "{e}");
+        let e = parse(&OK.replace("passive = 1,", "pasive = 1,"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("group[0].modes.pasive: unknown mode \"pasive\""),
+            "{e}"
+        );
     }
 
     #[test]

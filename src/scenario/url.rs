@@ -22,9 +22,11 @@ pub enum Malformed {
     EmptyUser,
     #[error("unclosed '['")]
     UnclosedBracket,
-    #[error("no host, or a path (not supported)")]
+    #[error("empty host")]
     NoHost,
-    #[error("bad port")]
+    #[error("a path (ftpload takes none)")]
+    Path,
+    #[error("the port must be a number from 1 to 65535")]
     Port,
 }
 
@@ -108,7 +110,10 @@ impl FtpUrl {
                 None => (hostport.to_string(), None),
             }
         };
-        if host.is_empty() || host.contains('/') {
+        if host.contains('/') || port.is_some_and(|p| p.contains('/')) {
+            return Err(bad(Malformed::Path));
+        }
+        if host.is_empty() {
             return Err(bad(Malformed::NoHost));
         }
         let port = match port {
@@ -160,7 +165,9 @@ mod tests {
         for (url, problem) in [
             ("ftp://@h", Malformed::EmptyUser),
             ("ftp://a:b@[::1", Malformed::UnclosedBracket),
-            ("ftp://a:b@h/path", Malformed::NoHost),
+            ("ftp://a:b@h/path", Malformed::Path),
+            ("ftp://a:b@h:21/path", Malformed::Path),
+            ("ftp://a:b@h:70000", Malformed::Port),
             ("ftp://a:b@:21", Malformed::NoHost),
             ("ftp://a:b@h:x", Malformed::Port),
         ] {

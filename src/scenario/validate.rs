@@ -4,6 +4,7 @@
 //! parser locates: at `[run]`, or in the file as a whole).
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use super::units::{HumanDuration, Size};
 use super::url::{external_target, UrlError};
 use super::{GroupPlan, Overrides, Stop, TargetPlan, EMBEDDED_PASSWORD, EMBEDDED_USER};
 use crate::proto::{DataOptions, PortRange, Timeouts};
+use toml::Spanned;
 
 /// The scenario's name: `name`, else the file's stem. It names the result file.
 pub(super) fn name(name: Option<&str>, path: &Path) -> Result<String, String> {
@@ -35,11 +37,17 @@ pub(super) fn name(name: Option<&str>, path: &Path) -> Result<String, String> {
 impl TargetPlan {
     /// The target `--target` or `[target] url` names, else the embedded one
     /// as `[embedded]` sets it up.
-    pub(super) fn from_file(f: &ScenarioFile, o: &Overrides) -> Result<TargetPlan, UrlError> {
-        let url = o
-            .target
-            .clone()
-            .or(f.target.as_ref().and_then(|t| t.url.clone()));
+    /// An error comes with where the URL is written in the file, or `None`
+    /// when `--target` gave it.
+    pub(super) fn from_file(
+        f: &ScenarioFile,
+        o: &Overrides,
+    ) -> Result<TargetPlan, (Option<Range<usize>>, UrlError)> {
+        let (url, span) = match (&o.target, f.target.as_ref().and_then(|t| t.url.as_ref())) {
+            (Some(flag), _) => (Some(flag.clone()), None),
+            (None, Some(u)) => (Some(u.get_ref().clone()), Some(u.span())),
+            (None, None) => (None, None),
+        };
         match url {
             None => Ok(TargetPlan::Embedded {
                 passive_ports: f.embedded.passive_ports.unwrap_or(PortRange {
@@ -52,7 +60,7 @@ impl TargetPlan {
                 user: EMBEDDED_USER.into(),
                 password: EMBEDDED_PASSWORD.into(),
             }),
-            Some(url) => external_target(&url, o.password.clone()),
+            Some(url) => external_target(&url, o.password.clone()).map_err(|e| (span, e)),
         }
     }
 }
@@ -81,12 +89,17 @@ impl Stop {
         o: &Overrides,
         stages_length: Option<Duration>,
     ) -> Result<Stop, String> {
-        let iterations = o.iterations.or(run.iterations);
-        let duration = o.duration.or(run.duration.map(|d| d.0)).or_else(|| {
-            stages_length
-                .filter(|_| iterations.is_none())
-                .filter(|d| !d.is_zero())
-        });
+        let iterations = o
+            .iterations
+            .or(run.iterations.as_ref().map(|n| *n.get_ref()));
+        let duration = o
+            .duration
+            .or(run.duration.as_ref().map(|d| d.get_ref().0))
+            .or_else(|| {
+                stages_length
+                    .filter(|_| iterations.is_none())
+                    .filter(|d| !d.is_zero())
+            });
         match (duration, iterations) {
             (Some(d), None) if !d.is_zero() => Ok(Stop::Duration(d)),
             (None, Some(n)) if n > 0 => Ok(Stop::Iterations(n)),
@@ -99,6 +112,29 @@ impl Stop {
             _ => Err("[run] duration and iterations must be above zero".into()),
         }
     }
+}
+
+/// A `[run]` duration or iterations of zero (that no flag replaces), pointed
+/// at where it is written: a run of nothing is a typo, not a request.
+pub(super) fn stop_above_zero(run: &RunSection, o: &Overrides) -> Result<(), Spanned<String>> {
+    if let Some(d) = run.duration.as_ref().filter(|d| d.get_ref().0.is_zero()) {
+        if o.duration.is_none() && o.iterations.is_none() {
+            return Err(Spanned::new(
+                d.span(),
+                "run.duration: a run must last above zero, e.g. duration = \"30s\"".into(),
+            ));
+        }
+    }
+    if let Some(n) = run.iterations.as_ref().filter(|n| *n.get_ref() == 0) {
+        if o.duration.is_none() && o.iterations.is_none() {
+            return Err(Spanned::new(
+                n.span(),
+                "run.iterations: a run must make at least one iteration, e.g. iterations = 100"
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The load generator's worker threads: 1 to 256, one per core by default.

@@ -54,16 +54,23 @@ fn line(mode: Mode, s: &ModeResult, waits: &Waits) -> Option<String> {
     if asked == 0 && c.sessions == 0 {
         return None;
     }
-    let mut out = format!(
-        "{mode}: {} sessions logged in{}, {} of {asked} data channels opened",
-        c.sessions,
-        if c.sessions_failed > 0 {
-            format!(" ({} failed)", c.sessions_failed)
-        } else {
-            String::new()
-        },
-        c.channels_opened
-    );
+    let failed = if c.sessions_failed > 0 {
+        format!(" ({} failed)", c.sessions_failed)
+    } else {
+        String::new()
+    };
+    // A result from before channels were counted says how many were asked
+    // for, and no number it does not have.
+    let mut out = match c.channels_opened.get() {
+        Some(opened) => format!(
+            "{mode}: {} sessions logged in{failed}, {opened} of {asked} data channels opened",
+            c.sessions
+        ),
+        None => format!(
+            "{mode}: {} sessions logged in{failed}, {asked} data channels asked for, how many opened unknown (the result predates that count)",
+            c.sessions
+        ),
+    };
     // By cause, and within one by its words (replies of different codes).
     let mut kinds: BTreeMap<(Cause, String), u64> = BTreeMap::new();
     for e in s.errors.iter().filter(|e| on_data_channel(mode, &e.class)) {
@@ -75,10 +82,10 @@ fn line(mode: Mode, s: &ModeResult, waits: &Waits) -> Option<String> {
     let mut kinds: Vec<(String, u64)> = kinds.into_iter().map(|((_, p), n)| (p, n)).collect();
     kinds.sort_by_key(|k| std::cmp::Reverse(k.1));
     // One kind of failure behind every channel that did not open: "all".
-    let unopened = asked.saturating_sub(c.channels_opened);
+    let unopened = c.channels_opened.get().map(|o| asked.saturating_sub(o));
     for (i, (p, n)) in kinds.iter().enumerate() {
         let sep = if i == 0 { ": " } else { "; " };
-        let all = if kinds.len() == 1 && *n > 1 && *n == unopened {
+        let all = if kinds.len() == 1 && *n > 1 && Some(*n) == unopened {
             "all "
         } else {
             ""

@@ -23,10 +23,11 @@ pub struct StageRow {
     /// What the scenario asked for: "20→100/s" or "0→6 users".
     pub target: String,
     /// Per second over the stage: arrivals offered (open loop), iterations
-    /// started and iterations ended.
+    /// started and iterations ended; the last two unknown in a result from
+    /// before the timeline counted them.
     pub offered_per_s: Option<f64>,
-    pub started_per_s: f64,
-    pub achieved_per_s: f64,
+    pub started_per_s: Option<f64>,
+    pub achieved_per_s: Option<f64>,
     pub errors: u64,
     pub clients_max: u64,
     pub p99_session_setup_us: Option<u64>,
@@ -119,6 +120,7 @@ fn row(r: &RunResult, name: String, from_s: f64, to_s: f64, target: String) -> S
     let sum = |f: &dyn Fn(&crate::result::timeline::ModeInterval) -> u64| -> u64 {
         intervals.iter().flat_map(|i| i.modes.values()).map(f).sum()
     };
+    let per_s = |n: Option<u64>| n.map(|n| n as f64 / secs);
     let offered: Option<u64> = intervals
         .iter()
         .map(|i| i.offered)
@@ -130,8 +132,14 @@ fn row(r: &RunResult, name: String, from_s: f64, to_s: f64, target: String) -> S
         to_s,
         target,
         offered_per_s: offered.map(|o| o as f64 / secs),
-        started_per_s: intervals.iter().map(|i| i.started).sum::<u64>() as f64 / secs,
-        achieved_per_s: sum(&|m| m.iterations) as f64 / secs,
+        started_per_s: per_s(intervals.iter().map(|i| i.started.get()).sum()),
+        achieved_per_s: per_s(
+            intervals
+                .iter()
+                .flat_map(|i| i.modes.values())
+                .map(|m| m.iterations.get())
+                .sum(),
+        ),
         errors: sum(&|m| m.errors),
         clients_max: intervals.iter().map(|i| i.clients).max().unwrap_or(0),
         p99_session_setup_us: p99(Metric::SessionSetup),
@@ -170,8 +178,10 @@ pub fn render(r: &RunResult, markdown: bool) -> String {
             s.offered_per_s
                 .map(|o| format!("{o:.1}"))
                 .unwrap_or_else(|| "-".into()),
-            format!("{:.1}", s.started_per_s),
-            format!("{:.1}", s.achieved_per_s),
+            s.started_per_s
+                .map_or_else(|| "unknown".into(), |v| format!("{v:.1}")),
+            s.achieved_per_s
+                .map_or_else(|| "unknown".into(), |v| format!("{v:.1}")),
             s.errors.to_string(),
             s.clients_max.to_string(),
             opt(s.p99_session_setup_us),

@@ -440,7 +440,7 @@ mod tests {
             ended_at: "2026-01-01T00:00:10.000000000Z".into(),
             duration_s: 10.0,
             interrupted: false,
-            cut_off: 0,
+            cut_off: 0.into(),
             target: crate::result::TargetInfo {
                 kind: "embedded".into(),
                 host: "127.0.0.1".into(),

@@ -64,10 +64,10 @@ fn merging_two_runs_adds_exactly() {
     pb.errors.push(entry(retr425, 3, Some("425 from b")));
     pb.errors.push(entry(accept, 1, None));
     // The open-loop counters add like the rest.
-    pa.counters.late = 4;
-    pa.counters.dropped = 1;
-    pb.counters.late = 5;
-    pb.counters.dropped = 2;
+    pa.counters.late = 4.into();
+    pa.counters.dropped = 1.into();
+    pb.counters.late = 5.into();
+    pb.counters.dropped = 2.into();
     // Channels: exhaustion in both (b's earlier), in a only, and ports
     // outside the range in both.
     let ex = |at_s, who: &str| Exhaustion {
@@ -90,7 +90,7 @@ fn merging_two_runs_adds_exactly() {
         t_s: 99,
         clients: 1,
         offered: Some(3),
-        started: 2,
+        started: 2.into(),
         time_wait: 7,
         modes: BTreeMap::from([(
             Mode::Eprt,
@@ -98,9 +98,9 @@ fn merging_two_runs_adds_exactly() {
                 sessions: 1,
                 transfers: 2,
                 errors: 3,
-                iterations: 2,
-                bytes: 5,
-                sessions_open: 1,
+                iterations: 2.into(),
+                bytes: 5.into(),
+                sessions_open: 1.into(),
                 peak_pending: 4,
                 peak_open: 5,
                 metrics: BTreeMap::new(),
@@ -181,7 +181,11 @@ fn merging_two_runs_adds_exactly() {
     assert_eq!((e.count, e.sample.as_deref()), (1, None));
     assert_eq!(merged.modes[&Mode::Passive].errors.len(), 2);
     let pc = &merged.modes[&Mode::Passive].counters;
-    assert_eq!((pc.late, pc.dropped), (9, 3), "late and dropped add");
+    assert_eq!(
+        (pc.late.get(), pc.dropped.get()),
+        (Some(9), Some(3)),
+        "late and dropped add"
+    );
     assert_eq!(merged.error_count(), 6);
     // Kernel counters, when both runs have them, add too.
     if let (Some(ka), Some(kb)) = (&a.kernel, &b.kernel) {
