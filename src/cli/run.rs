@@ -147,8 +147,8 @@ pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode>
         return Ok(ExitCode::from(exit::THRESHOLDS));
     }
     if breached > 0 && f.status != Status::Interrupted {
-        if let Status::Failures(n) = f.status {
-            eprintln!("{n} failures recorded (see \"errors by class\" above)");
+        if let Status::Failures(_) = f.status {
+            eprintln!("{}", failures_line(&f.result));
         }
         eprintln!(
             "{breached} of {} thresholds failed",
@@ -158,8 +158,8 @@ pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode>
     }
     Ok(ExitCode::from(match f.status {
         Status::Clean => exit::OK,
-        Status::Failures(n) => {
-            eprintln!("{n} failures recorded (see \"errors by class\" above)");
+        Status::Failures(_) => {
+            eprintln!("{}", failures_line(&f.result));
             exit::FAILURES
         }
         Status::Interrupted => {
@@ -167,4 +167,19 @@ pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode>
             signals.exit_code()
         }
     }))
+}
+
+/// The line under a run that recorded failures: errors by class, and
+/// iterations cut off unfinished, which no class counts.
+fn failures_line(r: &crate::result::RunResult) -> String {
+    match r.cut_off {
+        0 => format!(
+            "{} failures recorded (see \"errors by class\" above)",
+            r.error_count()
+        ),
+        cut => format!(
+            "{} failures recorded, {cut} iterations cut off unfinished (see above)",
+            r.error_count()
+        ),
+    }
 }

@@ -63,6 +63,13 @@ pub(super) fn render(r: &RunResult) -> String {
             );
         }
     }
+    if r.cut_off > 0 {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            crate::diagnosis::words::cut_off(r.cut_off, crate::driver::GRACE)
+        );
+    }
     let mut any = false;
     for (m, s) in &modes {
         for e in &s.errors {
