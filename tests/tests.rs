@@ -22,6 +22,9 @@
 //! - `layers`: no module of `src/` uses one above it; the README's layout
 //!   table names every module.
 //! - `hostile`: faults from a misbehaving server end in classified errors.
+//! - `faults`: the fault server (tests/util/faults.rs), one fault per test,
+//!   each through the binary: the exact class, the run going on, bounded
+//!   time and memory, the result written.
 //! - `signals`: SIGTERM stops `run`, `capacity` and `serve` as Ctrl-C does.
 //! - `result`: the result file against docs/result-schema.md (`schema`,
 //!   `open_loop`, `errors`, `file`) and merging (`merge`).
@@ -50,6 +53,7 @@ mod compare;
 mod embedded;
 mod errors;
 mod export_csv;
+mod faults;
 mod hostile;
 mod layers;
 mod open_loop;
