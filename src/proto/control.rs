@@ -161,8 +161,21 @@ impl Control {
     }
 
     /// Reads the next reply within `limit`; the step names what a timeout or EOF interrupted.
+    /// The limit is for the whole reply, not between its bytes, so a server
+    /// dripping it cannot hold the client longer; what had arrived by then is
+    /// an unfinished reply, told apart from silence.
     pub async fn read_reply(&mut self, step: Step, limit: Duration) -> Result<Reply, ProtoError> {
-        timed(step, limit, self.read_reply_untimed(step)).await
+        match timed(step, limit, self.read_reply_untimed(step)).await {
+            // What a decoded reply left behind is drained, so anything here
+            // is the start of the reply awaited.
+            Err(ProtoError::Timeout { step }) if !self.buf.is_empty() => {
+                Err(ProtoError::Unfinished {
+                    step,
+                    got: self.buf.len(),
+                })
+            }
+            r => r,
+        }
     }
 
     async fn read_reply_untimed(&mut self, step: Step) -> Result<Reply, ProtoError> {
@@ -292,5 +305,48 @@ impl Control {
                 reply: r,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::ErrorClass;
+
+    /// A server that writes `bytes` and then holds the connection silently.
+    async fn writes_then_holds(bytes: &'static [u8]) -> SocketAddr {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            s.write_all(bytes).await.unwrap();
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        });
+        addr
+    }
+
+    async fn banner_after(bytes: &'static [u8]) -> ProtoError {
+        let addr = writes_then_holds(bytes).await;
+        let t = Timeouts {
+            banner: Duration::from_millis(200),
+            ..Timeouts::default()
+        };
+        let mut c = Control::connect(addr, t).await.unwrap();
+        c.banner().await.unwrap_err()
+    }
+
+    #[tokio::test]
+    async fn a_banner_cut_short_is_an_unfinished_timeout_and_silence_is_no_banner() {
+        let e = banner_after(b"220 hel").await;
+        assert_eq!(e.class(), ErrorClass::Timeout { step: Step::Banner });
+        assert_eq!(
+            e.to_string(),
+            "banner: timed out with 7 bytes of a reply but not its end"
+        );
+        let e = banner_after(b"").await;
+        assert_eq!(e.class(), ErrorClass::NoBanner);
+        // A multi-line banner with its last line missing is unfinished too.
+        let e = banner_after(b"220-welcome\r\n").await;
+        assert_eq!(e.class(), ErrorClass::Timeout { step: Step::Banner });
     }
 }
