@@ -26,6 +26,23 @@ fn bare_lf_line_ends_are_read_as_crlf_ones() {
     assert_ended_within(&o, Duration::from_secs(20));
 }
 
+#[test]
+fn bare_cr_line_ends_never_end_a_line_and_time_out_unfinished() {
+    // "220-fault server\r220 ready\r": no LF ever comes. The banner's
+    // timeout ends it as an unfinished reply, not as silence.
+    let spec = Spec::new(Mode::Passive, "list");
+    let o = run_fault(Fault::BareCr, spec, "bare-cr");
+    o.report("replies with bare CR (no LF at all)");
+    assert_each_iteration_failed_with(&o, &spec, ErrorClass::Timeout { step: Step::Banner });
+    let sample = o.mode(Mode::Passive).errors[0].sample.clone().unwrap();
+    assert_eq!(
+        sample,
+        "banner: timed out with 27 bytes of a reply but not its end"
+    );
+    assert!(!o.stdout.contains("EXHAUSTION"), "{}", o.stdout);
+    assert_ended_within(&o, Duration::from_secs(20));
+}
+
 /// The bound the client keeps against an endless reply: the codec's
 /// `ReplyLimits::default()` (8192-byte lines, 65,536-byte replies) plus one
 /// 512-byte read ahead, per connection.
@@ -95,6 +112,24 @@ fn a_reply_dripped_slower_than_its_timeout_times_out_at_its_step() {
     let o = run_fault(Fault::Drip(Duration::from_millis(150)), spec, "drip-slow");
     o.report("reply dripped slower than its timeout (150 ms a byte)");
     assert_each_iteration_failed_with(&o, &spec, ErrorClass::Timeout { step: Step::Login });
+    let sample = o.mode(Mode::Passive).errors[0].sample.clone().unwrap();
+    assert!(
+        sample.starts_with("login: timed out with ")
+            && sample.ends_with(" bytes of a reply but not its end"),
+        "{sample}"
+    );
+    assert_ended_within(&o, Duration::from_secs(30));
+}
+
+#[test]
+fn a_banner_dripped_slower_than_its_timeout_is_a_timeout_not_no_banner() {
+    // A banner that began is not the silence of a full listen queue: it must
+    // not be counted as `no_banner` nor reported as exhaustion.
+    let spec = Spec::new(Mode::Passive, "list");
+    let o = run_fault(Fault::Drip(Duration::from_millis(150)), spec, "drip-banner");
+    o.report("banner dripped slower than its timeout (150 ms a byte, banner 1s)");
+    assert_each_iteration_failed_with(&o, &spec, ErrorClass::Timeout { step: Step::Banner });
+    assert!(!o.stdout.contains("EXHAUSTION"), "{}", o.stdout);
     assert_ended_within(&o, Duration::from_secs(30));
 }
 

@@ -85,6 +85,8 @@ pub enum Fault {
     None,
     /// Every reply line ends in a bare LF, the banner is multi-line.
     BareLf,
+    /// Every reply line ends in a bare CR: no line ever ends.
+    BareCr,
     /// The banner is a multi-line reply of [`HUGE_REPLY_BYTES`].
     HugeReply,
     /// Every reply is written one byte at a time, this long apart.
@@ -165,10 +167,10 @@ impl Session {
 
     /// Writes one reply line ("CODE text"), as the fault wants it written.
     fn say(&mut self, line: &str) -> bool {
-        let end = if matches!(self.fault, Some(Fault::BareLf)) {
-            "\n"
-        } else {
-            "\r\n"
+        let end = match self.fault {
+            Some(Fault::BareLf) => "\n",
+            Some(Fault::BareCr) => "\r",
+            _ => "\r\n",
         };
         let bytes = format!("{line}{end}").into_bytes();
         match self.fault {
@@ -236,7 +238,9 @@ impl Session {
             return done;
         }
         match self.fault {
-            Some(Fault::BareLf) => self.say("220-fault server") && self.say("220 ready"),
+            Some(Fault::BareLf | Fault::BareCr) => {
+                self.say("220-fault server") && self.say("220 ready")
+            }
             Some(Fault::HugeReply) => {
                 huge_reply(&mut self.w);
                 false
