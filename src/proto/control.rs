@@ -253,17 +253,31 @@ impl Control {
         }
     }
 
-    /// Reads the banner: a 220, or for a server that refuses the session, its 421.
+    /// Reads the banner: a 220, or for a server that refuses the session, its
+    /// 421. A 120 ("service ready in nnn minutes", RFC 959 5.4) is followed
+    /// by the 220; the banner timeout covers both.
     pub async fn banner(&mut self) -> Result<Reply, ProtoError> {
-        let r = self.read_reply(Step::Banner, self.timeouts.banner).await?;
-        if r.code == 220 {
-            Ok(r)
-        } else {
-            Err(ProtoError::Unexpected {
-                step: Step::Banner,
-                command: None,
-                reply: r,
-            })
+        let deadline = tokio::time::Instant::now() + self.timeouts.banner;
+        let unexpected = |reply| ProtoError::Unexpected {
+            step: Step::Banner,
+            command: None,
+            reply,
+        };
+        let mut waiting: Option<Reply> = None;
+        // Bounded by the deadline: each pass reads a reply or times out.
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let r = match (self.read_reply(Step::Banner, left).await, waiting.take()) {
+                (Ok(r), _) => r,
+                // The server spoke (a 120) and never sent its 220: not silence.
+                (Err(ProtoError::Timeout { .. }), Some(w)) => return Err(unexpected(w)),
+                (Err(e), _) => return Err(e),
+            };
+            match r.code {
+                220 => return Ok(r),
+                120 => waiting = Some(r),
+                _ => return Err(unexpected(r)),
+            }
         }
     }
 
@@ -348,5 +362,22 @@ mod tests {
         // A multi-line banner with its last line missing is unfinished too.
         let e = banner_after(b"220-welcome\r\n").await;
         assert_eq!(e.class(), ErrorClass::Timeout { step: Step::Banner });
+        // 120 then nothing: the 220 it promised never came within the one
+        // timeout; the server did speak, so the 120 is what is reported.
+        let e = banner_after(b"120 ready in 1 minute\r\n").await;
+        assert_eq!(
+            e.class(),
+            ErrorClass::Reply {
+                code: 120,
+                command: None
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_120_is_followed_by_the_220() {
+        let addr = writes_then_holds(b"120 ready soon\r\n220 ready\r\n").await;
+        let mut c = Control::connect(addr, Timeouts::default()).await.unwrap();
+        assert_eq!(c.banner().await.unwrap().text, "ready");
     }
 }
