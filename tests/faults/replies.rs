@@ -43,6 +43,17 @@ fn bare_cr_line_ends_never_end_a_line_and_time_out_unfinished() {
     assert_ended_within(&o, Duration::from_secs(20));
 }
 
+#[test]
+fn a_120_before_the_banner_is_waited_through() {
+    let spec = Spec::new(Mode::Passive, "list");
+    let o = run_fault(Fault::Banner120, spec, "banner-120");
+    o.report("120 (ready in nnn minutes) before the 220");
+    let m = o.mode(Mode::Passive);
+    assert!(m.errors.is_empty(), "{:#?}", m.errors);
+    assert_eq!((m.counters.sessions, m.counters.iterations), (4, 4));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+}
+
 /// The bound the client keeps against an endless reply: the codec's
 /// `ReplyLimits::default()` (8192-byte lines, 65,536-byte replies) plus one
 /// 512-byte read ahead, per connection.

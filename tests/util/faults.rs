@@ -87,6 +87,8 @@ pub enum Fault {
     BareLf,
     /// Every reply line ends in a bare CR: no line ever ends.
     BareCr,
+    /// A 120 ("service ready in nnn minutes") before the 220, as RFC 959 allows.
+    Banner120,
     /// The banner is a multi-line reply of [`HUGE_REPLY_BYTES`].
     HugeReply,
     /// Every reply is written one byte at a time, this long apart.
@@ -240,6 +242,9 @@ impl Session {
         match self.fault {
             Some(Fault::BareLf | Fault::BareCr) => {
                 self.say("220-fault server") && self.say("220 ready")
+            }
+            Some(Fault::Banner120) => {
+                self.say("120 ready in 1 minute") && self.say("220 fault server ready")
             }
             Some(Fault::HugeReply) => {
                 huge_reply(&mut self.w);
