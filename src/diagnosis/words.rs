@@ -104,6 +104,11 @@ impl Cause {
     }
 }
 
+/// Under a no-banner "exhaustion" when this host's kernel, which holds the
+/// target's listen queue, counted no overflow and no SYN cookie: the queue
+/// was not full, so the server accepted and stayed silent.
+pub const NO_BANNER_WITHOUT_OVERFLOW: &str = "but this host's kernel counted no listen overflow and no SYN cookie over the run: the server accepted these connections and never answered (hung after accept, or not an FTP server)";
+
 /// The summary's note on iterations a run stopped at its end, still running
 /// past the grace period. No timeout classified them (theirs outlasts the
 /// grace), so this note is the only trace of a data channel that stalled, or
