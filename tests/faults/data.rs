@@ -10,6 +10,8 @@ use ftpload::proto::Mode;
 use super::{assert_each_iteration_failed_with, assert_ended_within, run_fault, Spec};
 use crate::util::faults::{Fault, RETR_BYTES};
 
+const IDLE_1S: &str = "transfer_idle = \"1s\"\n";
+
 #[test]
 fn a_reset_mid_transfer_is_a_reset_at_transfer() {
     let spec = Spec::new(Mode::Passive, "retr f.bin");
@@ -49,7 +51,7 @@ fn a_premature_226_does_not_end_the_transfer_before_its_data() {
 #[test]
 fn a_premature_226_on_a_data_channel_that_never_ends_times_out_at_transfer() {
     // transfer_idle is 1 s: the data channel's silence, not the 226, decides.
-    let spec = Spec::new(Mode::Passive, "retr f.bin");
+    let spec = Spec::with(Mode::Passive, "retr f.bin", IDLE_1S);
     let o = run_fault(Fault::Premature226 { then_close: false }, spec, "226-early");
     o.report("226 before the data connection reaches EOF (then silence)");
     assert_each_iteration_failed_with(
@@ -109,7 +111,7 @@ fn impossible_passive_ports_are_bad_replies_at_data_setup() {
 
 #[test]
 fn a_passive_port_whose_backlog_is_full_times_out_at_data_connect() {
-    let spec = Spec::new(Mode::Passive, "list");
+    let spec = Spec::with(Mode::Passive, "list", "data_connect = \"1s\"\n");
     let o = run_fault(Fault::BacklogFull, spec, "backlog");
     o.report("passive listener with a full backlog");
     assert_each_iteration_failed_with(
@@ -127,7 +129,7 @@ fn a_passive_port_whose_backlog_is_full_times_out_at_data_connect() {
 fn a_passive_port_never_accepted_from_times_out_at_transfer() {
     // The kernel completes the connect; the server answers 150 and never
     // takes the connection: the data channel's silence (transfer_idle).
-    let spec = Spec::new(Mode::Passive, "list");
+    let spec = Spec::with(Mode::Passive, "list", IDLE_1S);
     let o = run_fault(Fault::NeverAccept, spec, "never-accept");
     o.report("passive listener never accept()ed (150 sent)");
     assert_each_iteration_failed_with(
@@ -142,7 +144,7 @@ fn a_passive_port_never_accepted_from_times_out_at_transfer() {
 
 #[test]
 fn a_server_that_accepts_and_never_reads_nor_writes_is_no_banner() {
-    let spec = Spec::new(Mode::Passive, "list");
+    let spec = Spec::with(Mode::Passive, "list", "banner = \"1s\"\n");
     let o = run_fault(Fault::Silent, spec, "silent");
     o.report("accepts, never reads nor writes");
     assert_each_iteration_failed_with(&o, &spec, ErrorClass::NoBanner);
@@ -172,7 +174,7 @@ fn a_data_channel_stalled_mid_transfer_times_out_after_transfer_idle() {
     for (mode, op) in [(Mode::Passive, "retr f.bin"), (Mode::Active, "stor 64MiB")] {
         // 64 MiB is more than loopback's socket buffers hold: the upload
         // blocks once the server stops reading.
-        let spec = Spec::new(mode, op);
+        let spec = Spec::with(mode, op, IDLE_1S);
         let o = run_fault(Fault::Stall, spec, "stall");
         o.report(&format!(
             "data channel stalls mid-transfer ({mode}, {op}; transfer_idle 1s)"

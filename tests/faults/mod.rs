@@ -33,13 +33,23 @@ pub struct Spec {
     pub op: &'static str,
     pub users: u32,
     pub iterations: u32,
-    /// Extra `[timeouts]` lines (each timeout is 1 s unless given here).
+    /// `[timeouts]` lines: the one timeout a fault exercises, set short (1 s)
+    /// so the run is quick; every other is 10 s, so a loaded machine does
+    /// not turn a slow step into another class.
     pub timeouts: &'static str,
     /// A `--duration` instead of `--iterations`.
     pub duration: Option<&'static str>,
 }
 
 impl Spec {
+    /// `timeouts` as [`Spec::timeouts`].
+    pub fn with(mode: Mode, op: &'static str, timeouts: &'static str) -> Spec {
+        Spec {
+            timeouts,
+            ..Spec::new(mode, op)
+        }
+    }
+
     pub fn new(mode: Mode, op: &'static str) -> Spec {
         Spec {
             mode,
@@ -106,7 +116,7 @@ fn scenario(spec: &Spec) -> String {
     let mut timeouts = String::new();
     for key in ["banner", "reply", "data_connect", "accept", "transfer_idle"] {
         if !spec.timeouts.contains(&format!("{key} =")) {
-            timeouts.push_str(&format!("{key} = \"1s\"\n"));
+            timeouts.push_str(&format!("{key} = \"10s\"\n"));
         }
     }
     format!(

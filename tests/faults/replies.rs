@@ -30,7 +30,7 @@ fn bare_lf_line_ends_are_read_as_crlf_ones() {
 fn bare_cr_line_ends_never_end_a_line_and_time_out_unfinished() {
     // "220-fault server\r220 ready\r": no LF ever comes. The banner's
     // timeout ends it as an unfinished reply, not as silence.
-    let spec = Spec::new(Mode::Passive, "list");
+    let spec = Spec::with(Mode::Passive, "list", "banner = \"1s\"\n");
     let o = run_fault(Fault::BareCr, spec, "bare-cr");
     o.report("replies with bare CR (no LF at all)");
     assert_each_iteration_failed_with(&o, &spec, ErrorClass::Timeout { step: Step::Banner });
@@ -112,12 +112,12 @@ fn a_reply_dripped_a_byte_at_a_time_is_read_whole() {
 
 #[test]
 fn a_reply_dripped_slower_than_its_timeout_times_out_at_its_step() {
-    // 150 ms a byte: the 22-byte banner takes 3.3 s (its timeout is 5 s);
+    // 150 ms a byte: the 22-byte banner takes 3.3 s (its timeout is 8 s);
     // the 331 to USER, 21 bytes, would take 3.2 s against a 1 s reply
     // timeout. The timeout is for the whole reply, so a server cannot hold
     // a client forever by dripping.
     let spec = Spec {
-        timeouts: "banner = \"5s\"\n",
+        timeouts: "banner = \"8s\"\nreply = \"1s\"\n",
         ..Spec::new(Mode::Passive, "list")
     };
     let o = run_fault(Fault::Drip(Duration::from_millis(150)), spec, "drip-slow");
@@ -136,7 +136,7 @@ fn a_reply_dripped_slower_than_its_timeout_times_out_at_its_step() {
 fn a_banner_dripped_slower_than_its_timeout_is_a_timeout_not_no_banner() {
     // A banner that began is not the silence of a full listen queue: it must
     // not be counted as `no_banner` nor reported as exhaustion.
-    let spec = Spec::new(Mode::Passive, "list");
+    let spec = Spec::with(Mode::Passive, "list", "banner = \"1s\"\n");
     let o = run_fault(Fault::Drip(Duration::from_millis(150)), spec, "drip-banner");
     o.report("banner dripped slower than its timeout (150 ms a byte, banner 1s)");
     assert_each_iteration_failed_with(&o, &spec, ErrorClass::Timeout { step: Step::Banner });
