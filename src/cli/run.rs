@@ -172,14 +172,13 @@ pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode>
 /// The line under a run that recorded failures: errors by class, and
 /// iterations cut off unfinished, which no class counts.
 fn failures_line(r: &crate::result::RunResult) -> String {
-    match r.cut_off {
-        0 => format!(
-            "{} failures recorded (see \"errors by class\" above)",
-            r.error_count()
-        ),
-        cut => format!(
-            "{} failures recorded, {cut} iterations cut off unfinished (see above)",
-            r.error_count()
-        ),
+    let errors = format!(
+        "{} failures recorded (see \"errors by class\" above)",
+        r.error_count()
+    );
+    match (r.error_count(), r.cut_off) {
+        (_, 0) => errors,
+        (0, cut) => format!("{cut} iterations cut off unfinished (see \"CUT OFF\" above)"),
+        (_, cut) => format!("{errors}; {cut} iterations cut off unfinished"),
     }
 }
