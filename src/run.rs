@@ -54,7 +54,8 @@ pub enum RunError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Clean,
-    /// Finished, with this many failures recorded.
+    /// Finished, with this many failures recorded (iterations cut off
+    /// unfinished at the end included).
     Failures(u64),
     Interrupted,
 }
@@ -203,7 +204,8 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
     let status = if outcome.interrupted {
         Status::Interrupted
     } else {
-        match result.error_count() {
+        // An iteration cut off unfinished is a failure no class counted.
+        match result.error_count() + outcome.cut_off {
             0 => Status::Clean,
             n => Status::Failures(n),
         }

@@ -28,6 +28,9 @@
 //! - `hostile`: faults from a misbehaving server end in classified errors.
 //! - `secrets`: the password, given each of the three ways, in no output
 //!   of any command.
+//! - `faults`: the fault server (tests/util/faults.rs), one fault per test,
+//!   each through the binary: the exact class, the run going on, bounded
+//!   time and memory, the result written.
 //! - `signals`: SIGTERM stops `run`, `capacity` and `serve` as Ctrl-C does.
 //! - `result`: the result file against docs/result-schema.md (`schema`,
 //!   `open_loop`, `errors`, `file`) and merging (`merge`).
@@ -57,6 +60,7 @@ mod compare;
 mod embedded;
 mod errors;
 mod export_csv;
+mod faults;
 mod hostile;
 mod layers;
 mod open_loop;

@@ -167,8 +167,8 @@ pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode>
         return Ok(ExitCode::from(exit::THRESHOLDS));
     }
     if breached > 0 && f.status != Status::Interrupted {
-        if let Status::Failures(n) = f.status {
-            eprintln!("{n} failures recorded (see \"errors by class\" above)");
+        if let Status::Failures(_) = f.status {
+            eprintln!("{}", failures_line(&f.result));
         }
         eprintln!(
             "{breached} of {} thresholds failed",
@@ -178,8 +178,8 @@ pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode>
     }
     Ok(ExitCode::from(match f.status {
         Status::Clean => exit::OK,
-        Status::Failures(n) => {
-            eprintln!("{n} failures recorded (see \"errors by class\" above)");
+        Status::Failures(_) => {
+            eprintln!("{}", failures_line(&f.result));
             exit::FAILURES
         }
         Status::Interrupted => {
@@ -187,4 +187,18 @@ pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode>
             signals.exit_code()
         }
     }))
+}
+
+/// The line under a run that recorded failures: errors by class, and
+/// iterations cut off unfinished, which no class counts.
+fn failures_line(r: &crate::result::RunResult) -> String {
+    let errors = format!(
+        "{} failures recorded (see \"errors by class\" above)",
+        r.error_count()
+    );
+    match (r.error_count(), r.cut_off.get().unwrap_or(0)) {
+        (_, 0) => errors,
+        (0, cut) => format!("{cut} iterations cut off unfinished (see \"CUT OFF\" above)"),
+        (_, cut) => format!("{errors}; {cut} iterations cut off unfinished"),
+    }
 }

@@ -5,6 +5,7 @@
 //! and add what only the probe knows.
 
 use std::fmt;
+use std::time::Duration;
 
 use super::Cause;
 use crate::proto::{ErrorClass, Mode, Step};
@@ -100,5 +101,45 @@ impl Cause {
             }
             _ => format!("failures: {class}"),
         }
+    }
+}
+
+/// Under a no-banner "exhaustion" when this host's kernel, which holds the
+/// target's listen queue, counted no overflow and no SYN cookie: the queue
+/// was not full, so the server accepted and stayed silent.
+pub const NO_BANNER_WITHOUT_OVERFLOW: &str = "but this host's kernel counted no listen overflow and no SYN cookie over the run: the server accepted these connections and never answered (hung after accept, or not an FTP server)";
+
+/// The summary's note on iterations a run stopped at its end, still running
+/// past the grace period. No timeout classified them (theirs outlasts the
+/// grace), so this note is the only trace of a data channel that stalled, or
+/// a server that went silent, near the end of a run.
+pub fn cut_off(n: u64, grace: Duration) -> String {
+    format!(
+        "CUT OFF: {n} iteration{s} still running {grace}s after the deadline {were} stopped unfinished: a stalled transfer or a server that stopped answering, not classified because its timeout (transfer_idle, reply) outlasts the grace; counted in neither iterations nor errors, and the run exits 1",
+        s = if n == 1 { "" } else { "s" },
+        grace = grace.as_secs(),
+        were = if n == 1 { "was" } else { "were" },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_off_note_says_how_many_and_why() {
+        let one = cut_off(1, Duration::from_secs(10));
+        assert!(
+            one.starts_with(
+                "CUT OFF: 1 iteration still running 10s after the deadline was stopped"
+            ),
+            "{one}"
+        );
+        let two = cut_off(2, Duration::from_secs(10));
+        assert!(
+            two.contains("2 iterations still running 10s after the deadline were stopped"),
+            "{two}"
+        );
+        assert!(two.contains("transfer_idle"), "{two}");
     }
 }

@@ -69,7 +69,7 @@ pub fn signature(class: &ErrorClass, text: &str) -> Option<&'static str> {
         ErrorClass::AddrNotAvailable { .. } => "client: local ports exhausted (EADDRNOTAVAIL)",
         ErrorClass::FileLimit { .. } => "client: file descriptors exhausted (EMFILE/ENFILE)",
         _ => match Cause::of(None, class, text) {
-            Cause::NoBanner => "connected, no banner: the server's listen queue overflowed",
+            Cause::NoBanner => NO_BANNER,
             Cause::DataConnectRefused => {
                 "passive port refused: nothing listens on the announced port"
             }
@@ -81,6 +81,9 @@ pub fn signature(class: &ErrorClass, text: &str) -> Option<&'static str> {
         },
     })
 }
+
+/// The signature of sessions that connected and never got a byte of banner.
+pub const NO_BANNER: &str = "connected, no banner: the server's listen queue overflowed";
 
 /// proftpd and pyftpdlib say nothing when their range is full: they announce
 /// a port the kernel picked, outside it. Only a client that knows the range sees it.

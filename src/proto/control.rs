@@ -161,8 +161,21 @@ impl Control {
     }
 
     /// Reads the next reply within `limit`; the step names what a timeout or EOF interrupted.
+    /// The limit is for the whole reply, not between its bytes, so a server
+    /// dripping it cannot hold the client longer; what had arrived by then is
+    /// an unfinished reply, told apart from silence.
     pub async fn read_reply(&mut self, step: Step, limit: Duration) -> Result<Reply, ProtoError> {
-        timed(step, limit, self.read_reply_untimed(step)).await
+        match timed(step, limit, self.read_reply_untimed(step)).await {
+            // What a decoded reply left behind is drained, so anything here
+            // is the start of the reply awaited.
+            Err(ProtoError::Timeout { step }) if !self.buf.is_empty() => {
+                Err(ProtoError::Unfinished {
+                    step,
+                    got: self.buf.len(),
+                })
+            }
+            r => r,
+        }
     }
 
     async fn read_reply_untimed(&mut self, step: Step) -> Result<Reply, ProtoError> {
@@ -240,17 +253,31 @@ impl Control {
         }
     }
 
-    /// Reads the banner: a 220, or for a server that refuses the session, its 421.
+    /// Reads the banner: a 220, or for a server that refuses the session, its
+    /// 421. A 120 ("service ready in nnn minutes", RFC 959 5.4) is followed
+    /// by the 220; the banner timeout covers both.
     pub async fn banner(&mut self) -> Result<Reply, ProtoError> {
-        let r = self.read_reply(Step::Banner, self.timeouts.banner).await?;
-        if r.code == 220 {
-            Ok(r)
-        } else {
-            Err(ProtoError::Unexpected {
-                step: Step::Banner,
-                command: None,
-                reply: r,
-            })
+        let deadline = tokio::time::Instant::now() + self.timeouts.banner;
+        let unexpected = |reply| ProtoError::Unexpected {
+            step: Step::Banner,
+            command: None,
+            reply,
+        };
+        let mut waiting: Option<Reply> = None;
+        // Bounded by the deadline: each pass reads a reply or times out.
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let r = match (self.read_reply(Step::Banner, left).await, waiting.take()) {
+                (Ok(r), _) => r,
+                // The server spoke (a 120) and never sent its 220: not silence.
+                (Err(ProtoError::Timeout { .. }), Some(w)) => return Err(unexpected(w)),
+                (Err(e), _) => return Err(e),
+            };
+            match r.code {
+                220 => return Ok(r),
+                120 => waiting = Some(r),
+                _ => return Err(unexpected(r)),
+            }
         }
     }
 
@@ -292,5 +319,65 @@ impl Control {
                 reply: r,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::ErrorClass;
+
+    /// A server that writes `bytes` and then holds the connection silently.
+    async fn writes_then_holds(bytes: &'static [u8]) -> SocketAddr {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            s.write_all(bytes).await.unwrap();
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        });
+        addr
+    }
+
+    async fn banner_after(bytes: &'static [u8]) -> ProtoError {
+        let addr = writes_then_holds(bytes).await;
+        let t = Timeouts {
+            banner: Duration::from_millis(200),
+            ..Timeouts::default()
+        };
+        let mut c = Control::connect(addr, t).await.unwrap();
+        c.banner().await.unwrap_err()
+    }
+
+    #[tokio::test]
+    async fn a_banner_cut_short_is_an_unfinished_timeout_and_silence_is_no_banner() {
+        let e = banner_after(b"220 hel").await;
+        assert_eq!(e.class(), ErrorClass::Timeout { step: Step::Banner });
+        assert_eq!(
+            e.to_string(),
+            "banner: timed out with 7 bytes of a reply but not its end"
+        );
+        let e = banner_after(b"").await;
+        assert_eq!(e.class(), ErrorClass::NoBanner);
+        // A multi-line banner with its last line missing is unfinished too.
+        let e = banner_after(b"220-welcome\r\n").await;
+        assert_eq!(e.class(), ErrorClass::Timeout { step: Step::Banner });
+        // 120 then nothing: the 220 it promised never came within the one
+        // timeout; the server did speak, so the 120 is what is reported.
+        let e = banner_after(b"120 ready in 1 minute\r\n").await;
+        assert_eq!(
+            e.class(),
+            ErrorClass::Reply {
+                code: 120,
+                command: None
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_120_is_followed_by_the_220() {
+        let addr = writes_then_holds(b"120 ready soon\r\n220 ready\r\n").await;
+        let mut c = Control::connect(addr, Timeouts::default()).await.unwrap();
+        assert_eq!(c.banner().await.unwrap().text, "ready");
     }
 }

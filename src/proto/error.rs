@@ -131,6 +131,11 @@ pub enum ProtoError {
     Io { step: Step, error: io::Error },
     #[error("{step}: timed out", step = step.as_str())]
     Timeout { step: Step },
+    /// The step's timeout expired with part of a reply read: a server that
+    /// drips its reply, or stops in the middle of one. Not silence, so never
+    /// [`ErrorClass::NoBanner`], whose usual cause is a full listen queue.
+    #[error("{step}: timed out with {got} bytes of a reply but not its end", step = step.as_str())]
+    Unfinished { step: Step, got: usize },
     #[error("{step}: connection closed by server", step = step.as_str())]
     Closed { step: Step },
     #[error("{step}: {error}", step = step.as_str())]
@@ -161,7 +166,9 @@ impl ProtoError {
         match self {
             ProtoError::Io { step, error } => classify_io(*step, error),
             ProtoError::Timeout { step: Step::Banner } => ErrorClass::NoBanner,
-            ProtoError::Timeout { step } => ErrorClass::Timeout { step: *step },
+            ProtoError::Timeout { step } | ProtoError::Unfinished { step, .. } => {
+                ErrorClass::Timeout { step: *step }
+            }
             ProtoError::Closed { step } => ErrorClass::Closed { step: *step },
             ProtoError::Reply { step, .. } => ErrorClass::Protocol { step: *step },
             ProtoError::Unexpected { reply, command, .. } => ErrorClass::Reply {
@@ -237,6 +244,19 @@ mod tests {
         assert_eq!(
             ProtoError::Timeout { step: Step::Banner }.class(),
             ErrorClass::NoBanner
+        );
+    }
+
+    #[test]
+    fn a_banner_begun_but_unfinished_is_a_timeout_not_no_banner() {
+        let e = ProtoError::Unfinished {
+            step: Step::Banner,
+            got: 7,
+        };
+        assert_eq!(e.class(), ErrorClass::Timeout { step: Step::Banner });
+        assert_eq!(
+            e.to_string(),
+            "banner: timed out with 7 bytes of a reply but not its end"
         );
     }
 }

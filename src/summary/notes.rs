@@ -51,8 +51,16 @@ pub(super) fn render(r: &RunResult) -> String {
             // A mode that never opened a data channel did not run out of
             // anything: something blocks it (a firewall, a route).
             let c = &s.counters;
+            // Sessions with no banner while the listen queue (on this host,
+            // where the kernel counts it) never overflowed: a silent server.
+            let silent = x.signature == crate::metrics::exhaustion::NO_BANNER
+                && r.kernel
+                    .as_ref()
+                    .is_some_and(|k| k.listen_overflows + k.syncookies_sent == 0);
             let head = if c.channels_opened == 0 && c.transfers_failed > 0 {
                 "NO DATA CHANNEL EVER OPENED (blocked, not exhausted)"
+            } else if silent {
+                "NO BANNER (a silent server, not exhausted)"
             } else {
                 "EXHAUSTION"
             };
@@ -61,7 +69,21 @@ pub(super) fn render(r: &RunResult) -> String {
                 "\n{head} ({m}): first at {:.1}s with {} clients running{rate}, {} channels pending and {} open: {}\n  evidence: {}",
                 x.at_s, x.clients, x.pending, x.open, x.signature, x.evidence
             );
+            if silent {
+                let _ = writeln!(
+                    out,
+                    "  {}",
+                    crate::diagnosis::words::NO_BANNER_WITHOUT_OVERFLOW
+                );
+            }
         }
+    }
+    if let Some(cut @ 1..) = r.cut_off.get() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            crate::diagnosis::words::cut_off(cut, crate::driver::GRACE)
+        );
     }
     let mut any = false;
     for (m, s) in &modes {

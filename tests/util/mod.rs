@@ -4,6 +4,9 @@
 //!   and reads back the result file it wrote.
 //! - `common`: things outside this crate (the pyftpdlib fixture, Python's HDR
 //!   decoder, test files) and child processes waited on with a time limit.
+//! - `faults`: the fault server of `tests/faults/`, one fault per session
+//!   after a clean first one (bare LF, 10 MB replies, drips, wrong codes and
+//!   421s at each step, resets, stalls, impossible passive ports).
 //! - `misbehaving`: a small FTP server with the faults no real server
 //!   produces on demand.
 //! - `schema`: docs/result-schema.md's field lists and the checks that hold
@@ -17,6 +20,7 @@
 //! need one by one with `#[path]`.
 
 pub mod common;
+pub mod faults;
 pub mod harness;
 pub mod misbehaving;
 pub mod schema;
