@@ -16,7 +16,8 @@ impl ErrorClass {
         match self {
             ErrorClass::Reply { code, command } => match command {
                 Some(c) => format!("reply {code} to {c}"),
-                None => format!("reply {code}"),
+                // Only a reply in place of the banner has no command.
+                None => format!("reply {code} at banner"),
             },
             ErrorClass::NoBanner => "connected, no banner".into(),
             ErrorClass::Refused { step } => format!("refused at {}", step.as_str()),
@@ -99,6 +100,56 @@ impl Cause {
                 "active listeners found no free port in the client's range".into()
             }
             _ => format!("failures: {class}"),
+        }
+    }
+}
+
+/// Whether a refused login names a cap on sessions rather than the
+/// credentials: proftpd's `MaxClients` and `MaxClientsPerHost` answer PASS
+/// with 530, the code of a wrong password, and only the words differ.
+pub fn names_a_session_limit(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    ["maximum number", "too many"].iter().any(|w| t.contains(w))
+}
+
+/// Which session limit a refusal names, from the server's own words (each
+/// server's, as docs/servers.md quotes them); `cap` is the embedded
+/// target's `max_connections` when the run set one.
+pub fn session_limit(text: &str, cap: Option<u64>) -> String {
+    let t = text.to_ascii_lowercase();
+    let known: [(&str, &str); 7] = [
+        ("too many connected users", "vsftpd's max_clients"),
+        ("too many connections from your internet address", "vsftpd's max_per_ip"),
+        ("users (the maximum)", "pure-ftpd's -c (maximum clients)"),
+        ("from this ip", "pure-ftpd's -C (maximum clients per IP)"),
+        ("maximum number of allowed clients", "proftpd's MaxClients"),
+        ("from your host are already connected", "proftpd's MaxClientsPerHost"),
+        ("too many connections from the same ip", "pyftpdlib's max_cons_per_ip"),
+    ];
+    if let Some((_, name)) = known.iter().find(|(w, _)| t.contains(w)) {
+        return (*name).to_string();
+    }
+    // The embedded target's words exactly (src/embedded/accept.rs); pyftpdlib
+    // says more after the same three words.
+    if t.trim_end().ends_with("421 too many connections") {
+        return match cap {
+            Some(n) => format!("the embedded target's max_connections ({n})"),
+            None => "the embedded target's max_connections".into(),
+        };
+    }
+    if t.contains("too many connections") {
+        return "pyftpdlib's max_cons".into();
+    }
+    "the server's session limit".into()
+}
+
+impl Step {
+    /// Where a session was refused, as a sentence says it.
+    pub fn refused_at(self) -> &'static str {
+        match self {
+            Step::Banner => "at the banner",
+            Step::Login => "at login",
+            _ => "while connecting",
         }
     }
 }

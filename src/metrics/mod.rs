@@ -7,6 +7,7 @@ pub mod exhaustion;
 pub mod generator;
 pub mod live;
 pub mod ops;
+pub mod sessions;
 pub mod shard;
 
 /// The failure vocabulary is the protocol layer's; counted here.
@@ -15,6 +16,7 @@ pub use channels::{ChannelStats, PortSet};
 pub use exhaustion::Exhaustion;
 pub use live::Live;
 pub use ops::{OpStats, Ops, OP_METRICS};
+pub use sessions::{SessionLimit, SessionStats};
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -207,6 +209,8 @@ pub struct ModeStats {
     pub channels: ChannelStats,
     /// First byte, transfer and throughput per operation as written.
     pub ops: Ops,
+    /// Logged-in sessions at their peak, and refusals by the server's session limit.
+    pub sessions: SessionStats,
 }
 
 impl Default for ModeStats {
@@ -217,6 +221,7 @@ impl Default for ModeStats {
             errors: BTreeMap::new(),
             channels: ChannelStats::default(),
             ops: Ops::default(),
+            sessions: SessionStats::default(),
         }
     }
 }
@@ -288,6 +293,7 @@ impl AddAssign<&ModeStats> for ModeStats {
         }
         self.channels += &o.channels;
         self.ops += &o.ops;
+        self.sessions += &o.sessions;
     }
 }
 

@@ -21,14 +21,16 @@ pub use hdr::{decode_full, decode_hdr, encode_hdr};
 pub use thresholds::ThresholdOutcome;
 
 use crate::kernel::KernelCounters;
-use crate::metrics::{Counters, ErrorClass, ErrorStat, Metric, ModeStats, Recorder, OP_METRICS};
+use crate::metrics::{
+    Counters, ErrorClass, ErrorStat, Metric, ModeStats, Recorder, SessionStats, OP_METRICS,
+};
 use crate::proto::{Mode, PortRange};
 use timeline::Interval;
 
 /// Bumped on any change a reader could notice; readers check it first.
-pub const SCHEMA_VERSION: u32 = 2;
-/// The oldest version [`RunResult::read`] still reads: what 2 added is
-/// optional (`operations`), so a version 1 result reads without it.
+pub const SCHEMA_VERSION: u32 = 3;
+/// The oldest version [`RunResult::read`] still reads: what 2 and 3 added
+/// is optional (`operations`, `sessions`), so older results read without it.
 pub const OLDEST_READ: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +109,11 @@ pub struct ModeResult {
     /// from a schema 1 result, which did not keep them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub operations: BTreeMap<String, BTreeMap<Metric, MetricResult>>,
+    /// The most sessions logged in at once, and the refusals by the
+    /// server's session limit (the first with its words). Schema 3; `None`
+    /// (unknown, not zero) when read from an older result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<SessionStats>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -198,6 +205,7 @@ impl ModeResult {
                     (name.clone(), metrics)
                 })
                 .collect(),
+            sessions: Some(s.sessions.clone()),
         }
     }
 
@@ -205,6 +213,7 @@ impl ModeResult {
     pub fn to_stats(&self, mode: Mode) -> Result<ModeStats, ResultError> {
         let mut s = stats_of(mode, &self.metrics, self.counters, &self.errors)?;
         s.channels = self.channels.to_stats(mode)?;
+        s.sessions = self.sessions.clone().unwrap_or_default();
         for (name, metrics) in &self.operations {
             let o = s.ops.get_or_insert(name);
             for (m, r) in metrics {
@@ -329,7 +338,12 @@ impl RunResult {
                         .channels
                         .declared_range
                         .or(theirs.channels.declared_range);
-                    ModeResult::from_stats(&s, *mode, declared)
+                    let mut m = ModeResult::from_stats(&s, *mode, declared);
+                    // Unknown on one side (an older result) stays unknown.
+                    if ours.sessions.is_none() || theirs.sessions.is_none() {
+                        m.sessions = None;
+                    }
+                    m
                 }
                 None => theirs.clone(),
             };
