@@ -24,6 +24,8 @@
 #[allow(dead_code)]
 #[path = "util/harness.rs"]
 mod harness;
+#[path = "exhaustion/overload.rs"]
+mod overload;
 
 use std::net::TcpListener;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -133,6 +135,8 @@ struct Instances {
     home: PathBuf,
     pkgs: PathBuf,
     root: PathBuf,
+    /// More of the harness's variables (FTPD_MAX_CLIENTS).
+    env: Vec<(&'static str, String)>,
 }
 
 impl Instances {
@@ -141,6 +145,7 @@ impl Instances {
             home: repo().join("target").join(name),
             pkgs: pkgs.to_path_buf(),
             root: root.to_path_buf(),
+            env: Vec::new(),
         };
         // Left by a run that was killed before its guard ran.
         let _ = i.ftpd(&["stop", "all"]);
@@ -156,6 +161,7 @@ impl Instances {
             .env("FTPD_HOME", &self.home)
             .env("FTPD_PKGS", &self.pkgs)
             .env("FTPD_ROOT", &self.root)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()
             .map_err(|e| format!("scripts/targets/ftpd: {e}"))?;
         let text = format!(
@@ -449,6 +455,31 @@ fn run() -> i32 {
     ));
 
     let (pkgs, root) = shared_paths();
+    // Past a session limit: each check starts the instance it needs.
+    checks.push((
+        "embedded::overload_max_connections".into(),
+        None,
+        Box::new(overload::embedded_cap),
+    ));
+    for (check, var, words) in [
+        (
+            "overload_max_clients",
+            "FTPD_MAX_CLIENTS",
+            "vsftpd's max_clients",
+        ),
+        (
+            "overload_max_per_ip",
+            "FTPD_MAX_PER_IP",
+            "vsftpd's max_per_ip",
+        ),
+    ] {
+        let (p, r) = (pkgs.clone(), root.clone());
+        checks.push((
+            format!("vsftpd::{check}"),
+            missing("vsftpd", &pkgs, &root),
+            Box::new(move || overload::vsftpd(&p, &r, var, words)),
+        ));
+    }
     let mut real_wanted = Vec::new();
     for server in SERVERS {
         let why = missing(server, &pkgs, &root);

@@ -119,12 +119,21 @@ pub fn session_limit(text: &str, cap: Option<u64>) -> String {
     let t = text.to_ascii_lowercase();
     let known: [(&str, &str); 7] = [
         ("too many connected users", "vsftpd's max_clients"),
-        ("too many connections from your internet address", "vsftpd's max_per_ip"),
+        (
+            "too many connections from your internet address",
+            "vsftpd's max_per_ip",
+        ),
         ("users (the maximum)", "pure-ftpd's -c (maximum clients)"),
         ("from this ip", "pure-ftpd's -C (maximum clients per IP)"),
         ("maximum number of allowed clients", "proftpd's MaxClients"),
-        ("from your host are already connected", "proftpd's MaxClientsPerHost"),
-        ("too many connections from the same ip", "pyftpdlib's max_cons_per_ip"),
+        (
+            "from your host are already connected",
+            "proftpd's MaxClientsPerHost",
+        ),
+        (
+            "too many connections from the same ip",
+            "pyftpdlib's max_cons_per_ip",
+        ),
     ];
     if let Some((_, name)) = known.iter().find(|(w, _)| t.contains(w)) {
         return (*name).to_string();
