@@ -162,3 +162,59 @@ impl Step {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::Verb;
+
+    /// Each server's refusal, in its own words (docs/servers.md), is the
+    /// session limit and names its limit; a wrong password stays a refused
+    /// login.
+    #[test]
+    fn each_session_limit_is_named_from_the_servers_words() {
+        let banner = |code| ErrorClass::Reply {
+            code,
+            command: None,
+        };
+        let pass = |code| ErrorClass::Reply {
+            code,
+            command: Some(Verb::Pass),
+        };
+        let cases = [
+            (banner(421), "421 There are too many connected users, please try later.", "vsftpd's max_clients"),
+            (banner(421), "421 There are too many connections from your internet address.", "vsftpd's max_per_ip"),
+            (banner(421), "421 Too many connections", "the embedded target's max_connections (3)"),
+            (banner(421), "421 3 users (the maximum) are already logged in, sorry", "pure-ftpd's -c (maximum clients)"),
+            (banner(421), "421 Too many connections (2) from this IP", "pure-ftpd's -C (maximum clients per IP)"),
+            (pass(530), "530 Sorry, the maximum number of allowed clients (5) are already connected.", "proftpd's MaxClients"),
+            (pass(530), "530 Sorry, the maximum number of clients (5) from your host are already connected.", "proftpd's MaxClientsPerHost"),
+            (banner(421), "421 Too many connections. Service temporarily unavailable.", "pyftpdlib's max_cons"),
+            (banner(421), "421 Too many connections from the same IP address.", "pyftpdlib's max_cons_per_ip"),
+            (banner(421), "421 Service not available, closing control connection.", "the server's session limit"),
+        ];
+        for (class, text, name) in cases {
+            let sample = format!("banner: unexpected reply to (none): {text}");
+            assert_eq!(
+                Cause::of(None, &class, &sample),
+                Cause::SessionLimit,
+                "{text}"
+            );
+            assert_eq!(session_limit(&sample, Some(3)), name, "{text}");
+        }
+        assert_eq!(
+            Cause::of(
+                None,
+                &pass(530),
+                "login: unexpected reply to PASS: 530 Login incorrect."
+            ),
+            Cause::LoginRefused
+        );
+        // Another code in place of the banner is not a limit.
+        assert_eq!(
+            Cause::of(None, &banner(500), "500 OOPS: vsftpd: cannot locate user"),
+            Cause::ServerReply
+        );
+        assert_eq!(banner(421).label(), "reply 421 at banner");
+    }
+}
