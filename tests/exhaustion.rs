@@ -456,30 +456,7 @@ fn run() -> i32 {
 
     let (pkgs, root) = shared_paths();
     // Past a session limit: each check starts the instance it needs.
-    checks.push((
-        "embedded::overload_max_connections".into(),
-        None,
-        Box::new(overload::embedded_cap),
-    ));
-    for (check, var, words) in [
-        (
-            "overload_max_clients",
-            "FTPD_MAX_CLIENTS",
-            "vsftpd's max_clients",
-        ),
-        (
-            "overload_max_per_ip",
-            "FTPD_MAX_PER_IP",
-            "vsftpd's max_per_ip",
-        ),
-    ] {
-        let (p, r) = (pkgs.clone(), root.clone());
-        checks.push((
-            format!("vsftpd::{check}"),
-            missing("vsftpd", &pkgs, &root),
-            Box::new(move || overload::vsftpd(&p, &r, var, words)),
-        ));
-    }
+    checks.extend(overload::checks(&pkgs, &root));
     let mut real_wanted = Vec::new();
     for server in SERVERS {
         let why = missing(server, &pkgs, &root);

@@ -1,31 +1,72 @@
-//! Real overload: a server with a low cap on sessions (vsftpd's `max_clients`
-//! or `max_per_ip`, set through the harness's FTPD_MAX_CLIENTS and
-//! FTPD_MAX_PER_IP; the embedded target's `max_connections`), pushed past it
-//! by more closed-loop users than it holds, each holding its session with
-//! `idle`. The binary runs as a user runs it, and what it controls is
-//! checked: every refusal classified and counted as the session limit, at
-//! the banner, with the limit named in the summary; never more sessions
-//! logged in at once than the cap; the result written; exit 1. No timings.
+//! Real overload: a server with a low cap on sessions, pushed past it by
+//! more closed-loop users than it holds, each holding its session with
+//! `idle`: vsftpd's `max_clients` and `max_per_ip` and proftpd's
+//! `MaxClients` and `MaxClientsPerHost`, set through the harness's
+//! FTPD_MAX_CLIENTS and FTPD_MAX_PER_IP, and the embedded target's
+//! `max_connections`. The binary runs as a user runs it, and what it
+//! controls is checked: every refusal classified and counted as the session
+//! limit (vsftpd and the embedded target: 421 at the banner; proftpd: 530 to
+//! PASS), the limit named in the summary; never more sessions logged in at
+//! once than the cap; the result written; exit 1. No timings.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ftpload::metrics::{ErrorClass, SessionStats, Step};
-use ftpload::proto::Mode;
+use ftpload::proto::{Mode, Verb};
 use ftpload::result::{ModeResult, RunResult};
 
-use super::{Instances, SMALL_BASE};
+use super::{missing, Check, Instances, SMALL_BASE};
 
 /// Users at once, against a cap of fewer sessions.
 const USERS: u32 = 8;
-/// vsftpd's instance for these checks, beside the other harness homes.
-const VSFTPD_PORT: u16 = 2139;
+/// The control port of the real server's instance for these checks, beside
+/// the other harness homes (one at a time).
+const PORT: u16 = 2139;
 /// The run's length; each user holds its session for most of it.
 const DURATION_S: u64 = 4;
 /// A generous bound on how long a run takes to end: its duration, the
 /// grace for iterations still running, and a loaded machine.
 const END_WITHIN: Duration = Duration::from_secs(DURATION_S + 20);
+
+/// How a server turns a session away.
+#[derive(Clone, Copy)]
+pub enum Refusal {
+    /// 421 in place of the banner (vsftpd, the embedded target).
+    Banner421,
+    /// 530 to PASS, naming the maximum (proftpd).
+    Pass530,
+}
+
+impl Refusal {
+    fn class(self) -> ErrorClass {
+        match self {
+            Refusal::Banner421 => ErrorClass::Reply {
+                code: 421,
+                command: None,
+            },
+            Refusal::Pass530 => ErrorClass::Reply {
+                code: 530,
+                command: Some(Verb::Pass),
+            },
+        }
+    }
+
+    fn step(self) -> Step {
+        match self {
+            Refusal::Banner421 => Step::Banner,
+            Refusal::Pass530 => Step::Login,
+        }
+    }
+
+    fn code(self) -> u16 {
+        match self {
+            Refusal::Banner421 => 421,
+            Refusal::Pass530 => 530,
+        }
+    }
+}
 
 /// What one run of the binary left: its exit code, stdout, and the result.
 struct Outcome {
@@ -106,11 +147,17 @@ fn sessions(s: &ModeResult) -> &SessionStats {
         .expect("a result of this version counts sessions")
 }
 
-/// Past the cap: every failure is a refusal by the session limit at the
-/// banner, counted as such; never more than `cap` logged in at once; the
+/// Past the cap: every failure is a refusal by the session limit, as
+/// `refusal` says the server makes it, counted as such; never more than `cap` logged in at once; the
 /// limit named `words` in the result and `said` in the summary; exit 1. The
 /// summary's note, for the report.
-fn past_the_cap(o: &Outcome, cap: u32, (words, said): (&str, &str), what: &str) -> String {
+fn past_the_cap(
+    o: &Outcome,
+    cap: u32,
+    (words, said): (&str, &str),
+    refusal: Refusal,
+    what: &str,
+) -> String {
     let s = passive(o);
     let st = sessions(s);
     let cap = i64::from(cap);
@@ -132,15 +179,11 @@ fn past_the_cap(o: &Outcome, cap: u32, (words, said): (&str, &str), what: &str) 
         .unwrap_or(0);
     assert!(most <= cap, "{what}: the timeline saw {most} sessions open");
     // Every failure is one refusal: the same class, the same count.
-    let banner_421 = ErrorClass::Reply {
-        code: 421,
-        command: None,
-    };
     let classes: Vec<_> = s.errors.iter().map(|e| (e.class, e.count)).collect();
-    assert_eq!(classes, vec![(banner_421, st.refused)], "{what}");
+    assert_eq!(classes, vec![(refusal.class(), st.refused)], "{what}");
     assert_eq!(s.counters.sessions_failed, st.refused, "{what}");
     let l = st.limit.as_ref().expect("the first refusal kept");
-    assert_eq!((l.step, l.code), (Step::Banner, 421), "{what}");
+    assert_eq!((l.step, l.code), (refusal.step(), refusal.code()), "{what}");
     assert!(l.limit.contains(words), "{what}: {}", l.limit);
     assert!(l.logged_in <= cap, "{what}: {} logged in then", l.logged_in);
     // The summary says which limit, how often, and the peak.
@@ -151,17 +194,23 @@ fn past_the_cap(o: &Outcome, cap: u32, (words, said): (&str, &str), what: &str) 
         .take(3)
         .collect::<Vec<_>>()
         .join("\n");
+    let at = format!(
+        "refused {} sessions {}",
+        st.refused,
+        match refusal {
+            Refusal::Banner421 => "at the banner (421)",
+            Refusal::Pass530 => "at login (530)",
+        }
+    );
     assert!(
-        note.contains(&format!(
-            "refused {} sessions at the banner (421)",
-            st.refused
-        )) && note.contains(said)
+        note.contains(&at)
+            && note.contains(said)
             && note.contains(&format!("at most {} sessions", st.peak_logged_in)),
         "{what}: the summary does not say it:\n{}",
         o.stdout
     );
     assert!(
-        o.stdout.contains("reply 421 at banner"),
+        o.stdout.contains(&refusal.class().label()),
         "{what}: errors by class:\n{}",
         o.stdout
     );
@@ -183,7 +232,13 @@ pub fn embedded_cap() -> String {
     // adds the cap from the plan.
     let said = format!("the embedded target's max_connections ({CAP})");
     let words = "the embedded target's max_connections";
-    let note = past_the_cap(&o, CAP, (words, &said), "embedded, max_connections 3");
+    let note = past_the_cap(
+        &o,
+        CAP,
+        (words, &said),
+        Refusal::Banner421,
+        "embedded, max_connections 3",
+    );
     let within = run("embedded-within", None, Some(CAP), CAP);
     let s = passive(&within);
     let st = sessions(s);
@@ -202,9 +257,16 @@ pub fn embedded_cap() -> String {
     note
 }
 
-/// vsftpd with `max_clients` (or `max_per_ip`) set low through the harness:
-/// its own instance, stopped when the check ends.
-pub fn vsftpd(pkgs: &Path, root: &Path, var: &'static str, words: &str) -> String {
+/// A real server with a session limit set low through the harness
+/// (`var`: FTPD_MAX_CLIENTS or FTPD_MAX_PER_IP): an instance of its own,
+/// stopped when the check ends.
+pub fn real(
+    (pkgs, root): (&Path, &Path),
+    server: &str,
+    var: &'static str,
+    words: &str,
+    refusal: Refusal,
+) -> String {
     const CAP: u32 = 3;
     let mut home = Instances::new("ftpd-exhaustion-overload", pkgs, root);
     home.env = vec![(var, CAP.to_string())];
@@ -212,8 +274,59 @@ pub fn vsftpd(pkgs: &Path, root: &Path, var: &'static str, words: &str) -> Strin
         first: SMALL_BASE + 60,
         last: SMALL_BASE + 69,
     };
-    home.start("vsftpd", VSFTPD_PORT, passive)
+    home.start(server, PORT, passive)
         .unwrap_or_else(|e| panic!("{e}"));
-    let o = run(var, Some(VSFTPD_PORT), None, USERS);
-    past_the_cap(&o, CAP, (words, words), &format!("vsftpd, {var}={CAP}"))
+    let o = run(&format!("{server}-{var}"), Some(PORT), None, USERS);
+    let what = format!("{server}, {var}={CAP}");
+    past_the_cap(&o, CAP, (words, words), refusal, &what)
+}
+
+/// The checks, by name, with why each cannot run here (if it cannot): the
+/// embedded target's cap, then each real server's two limits.
+pub fn checks(pkgs: &Path, root: &Path) -> Vec<(String, Option<String>, Check)> {
+    use Refusal::{Banner421, Pass530};
+    let mut out: Vec<(String, Option<String>, Check)> = vec![(
+        "embedded::overload_max_connections".into(),
+        None,
+        Box::new(embedded_cap),
+    )];
+    let limits = [
+        (
+            "vsftpd",
+            "max_clients",
+            "FTPD_MAX_CLIENTS",
+            "vsftpd's max_clients",
+            Banner421,
+        ),
+        (
+            "vsftpd",
+            "max_per_ip",
+            "FTPD_MAX_PER_IP",
+            "vsftpd's max_per_ip",
+            Banner421,
+        ),
+        (
+            "proftpd",
+            "max_clients",
+            "FTPD_MAX_CLIENTS",
+            "proftpd's MaxClients",
+            Pass530,
+        ),
+        (
+            "proftpd",
+            "max_per_ip",
+            "FTPD_MAX_PER_IP",
+            "proftpd's MaxClientsPerHost",
+            Pass530,
+        ),
+    ];
+    for (server, check, var, words, refusal) in limits {
+        let (p, r) = (pkgs.to_path_buf(), root.to_path_buf());
+        out.push((
+            format!("{server}::overload_{check}"),
+            missing(server, pkgs, root),
+            Box::new(move || real((&p, &r), server, var, words, refusal)),
+        ));
+    }
+    out
 }
