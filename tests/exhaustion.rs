@@ -298,6 +298,12 @@ fn passive_small(server: &str, target: Target, passive: PortRange) -> String {
                 "{what}: more channels than its cap: {}",
                 s.channels.peak_pending
             );
+            // Counted, too, as its session limit, by name.
+            let limit = s.sessions.as_ref().and_then(|x| x.limit.as_ref());
+            assert!(
+                limit.is_some_and(|l| l.limit == "pure-ftpd's -c (maximum clients)"),
+                "{what}: {limit:?}"
+            );
         }
         _ => {
             assert_eq!(sig, OUTSIDE_RANGE, "{what}");

@@ -74,10 +74,15 @@ impl SessionStats {
     /// Counts one refusal, keeping the earlier of the events.
     pub fn refused(&mut self, event: SessionLimit) {
         self.refused += 1;
-        self.limit = match self.limit.take() {
-            Some(a) if a.at_s <= event.at_s => Some(a),
-            _ => Some(event),
-        };
+        self.limit = earliest(self.limit.take(), Some(event));
+    }
+}
+
+/// The earlier of two events; on a tie the first.
+fn earliest(a: Option<SessionLimit>, b: Option<SessionLimit>) -> Option<SessionLimit> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if b.at_s < a.at_s { b } else { a }),
+        (a, b) => a.or(b),
     }
 }
 
@@ -85,11 +90,7 @@ impl AddAssign<&SessionStats> for SessionStats {
     fn add_assign(&mut self, o: &SessionStats) {
         self.peak_logged_in = self.peak_logged_in.max(o.peak_logged_in);
         self.refused += o.refused;
-        if let Some(e) = &o.limit {
-            let refused = self.refused;
-            self.refused(e.clone());
-            self.refused = refused;
-        }
+        self.limit = earliest(self.limit.take(), o.limit.clone());
     }
 }
 
