@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::metrics::exhaustion::{self, Exhaustion};
-use crate::metrics::{Live, Metric, ModeStats, Step};
+use crate::metrics::{Live, Metric, ModeStats, SessionLimit, Step};
 use crate::proto::data::{Channel, ChannelInfo, Transferred};
 use crate::proto::{Command, Control, DataOptions, Mode, PortRange, ProtoError, Timeouts};
 use crate::scenario::think::Think;
@@ -370,10 +370,19 @@ impl VirtualClient {
         let text = e.to_string();
         let ex = exhaustion::signature(&class, &text)
             .map(|sig| self.exhaustion_now(env, sig, text.clone()));
+        let limit = SessionLimit::of(self.mode, &class, &text).map(|mut l| {
+            l.at_s = env.live.elapsed().as_secs_f64();
+            l.clients = env.live.clients();
+            l.logged_in = env.live.sessions_open(self.mode);
+            l
+        });
         env.sink.record(self.mode, |s| {
             s.record_error(class, || text);
             if ex.is_some() {
                 s.channels.exhaustion = Exhaustion::earliest(s.channels.exhaustion.take(), ex);
+            }
+            if let Some(l) = limit {
+                s.sessions.refused(l);
             }
         });
     }

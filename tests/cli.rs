@@ -40,7 +40,7 @@ fn smoke_scenario_measures_every_metric_in_three_modes_and_python_agrees() {
     assert!(stdout.contains("active vs passive"), "{stdout}");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    assert_eq!(json["schema_version"], 3);
+    assert_eq!(json["schema_version"], ftpload::result::SCHEMA_VERSION);
     assert!(json.to_string().find("\"password\"").is_none());
     for mode in ["passive", "epsv", "active"] {
         let m = &json["modes"][mode];

@@ -24,6 +24,8 @@
 #[allow(dead_code)]
 #[path = "util/harness.rs"]
 mod harness;
+#[path = "exhaustion/overload.rs"]
+mod overload;
 
 use std::net::TcpListener;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -133,6 +135,8 @@ struct Instances {
     home: PathBuf,
     pkgs: PathBuf,
     root: PathBuf,
+    /// More of the harness's variables (FTPD_MAX_CLIENTS).
+    env: Vec<(&'static str, String)>,
 }
 
 impl Instances {
@@ -141,6 +145,7 @@ impl Instances {
             home: repo().join("target").join(name),
             pkgs: pkgs.to_path_buf(),
             root: root.to_path_buf(),
+            env: Vec::new(),
         };
         // Left by a run that was killed before its guard ran.
         let _ = i.ftpd(&["stop", "all"]);
@@ -156,6 +161,7 @@ impl Instances {
             .env("FTPD_HOME", &self.home)
             .env("FTPD_PKGS", &self.pkgs)
             .env("FTPD_ROOT", &self.root)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()
             .map_err(|e| format!("scripts/targets/ftpd: {e}"))?;
         let text = format!(
@@ -291,6 +297,12 @@ fn passive_small(server: &str, target: Target, passive: PortRange) -> String {
                 s.channels.peak_pending <= i64::from(SMALL / 2),
                 "{what}: more channels than its cap: {}",
                 s.channels.peak_pending
+            );
+            // Counted, too, as its session limit, by name.
+            let limit = s.sessions.as_ref().and_then(|x| x.limit.as_ref());
+            assert!(
+                limit.is_some_and(|l| l.limit == "pure-ftpd's -c (maximum clients)"),
+                "{what}: {limit:?}"
             );
         }
         _ => {
@@ -449,6 +461,8 @@ fn run() -> i32 {
     ));
 
     let (pkgs, root) = shared_paths();
+    // Past a session limit: each check starts the instance it needs.
+    checks.extend(overload::checks(&pkgs, &root));
     let mut real_wanted = Vec::new();
     for server in SERVERS {
         let why = missing(server, &pkgs, &root);

@@ -62,7 +62,7 @@ fn embedded_target_passive_epsv_active_work_and_eprt_is_not_implemented() {
     let url = format!("ftp://ftpload:ftpload@{}", s.addr());
     let (code, v) = probe_json(&[&url, "--path", "1k.bin", "--timeout", "2s"]);
     assert_eq!(code, 4, "{v:#}");
-    assert_eq!(v["probe_version"], 3);
+    assert_eq!(v["probe_version"], 4);
     assert_eq!(v["status"], "modes_failed");
     assert_eq!(v["banner"], "ftpload embedded target");
     let feat: Vec<&str> = v["feat"]["features"]
@@ -145,6 +145,49 @@ fn pyftpdlib_all_four_modes_work() {
     );
     assert!(out.contains("banner    220 pyftpdlib"), "{out}");
     assert!(out.contains("RETR 1k.bin: 1024 bytes"), "{out}");
+}
+
+/// A server holding as many sessions as it will: the 421 in place of the
+/// banner is the session limit, not a failed connect; exit 3 stays.
+#[test]
+fn a_full_server_is_its_session_limit() {
+    let s = EmbeddedServer::start(EmbeddedConfig {
+        max_connections: Some(1),
+        ..EmbeddedConfig::default()
+    })
+    .unwrap();
+    // The one session the cap allows, held while the probe runs.
+    let mut held = std::net::TcpStream::connect(s.addr()).unwrap();
+    held.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut banner = [0u8; 3];
+    std::io::Read::read_exact(&mut held, &mut banner).unwrap();
+    assert_eq!(&banner, b"220");
+    let (code, v) = probe_json(&[
+        &format!("ftp://ftpload:ftpload@{}", s.addr()),
+        "--timeout",
+        "2s",
+    ]);
+    assert_eq!(
+        (code, v["status"].as_str()),
+        (3, Some("unreachable")),
+        "{v:#}"
+    );
+    let f = &v["control"]["failure"];
+    assert_eq!(f["cause"], "session_limit", "{v:#}");
+    assert_eq!(
+        (f["code"].as_u64(), f["command"].as_str()),
+        (Some(421), None),
+        "{v:#}"
+    );
+    // The 421 came in place of the banner: there was none.
+    assert_eq!(v["banner"], Value::Null, "{v:#}");
+    let text = verdict(&v, "session_limit");
+    assert!(
+        text.contains("the embedded target's max_connections"),
+        "{text}"
+    );
+    drop(held);
 }
 
 #[test]

@@ -20,6 +20,11 @@ pub enum Cause {
     ConnectTimeout,
     NoBanner,
     LoginRefused,
+    /// The server turned the session away because it holds as many as it
+    /// will (vsftpd's `max_clients`, the embedded target's
+    /// `max_connections`, proftpd's `MaxClients`): a 421 instead of the
+    /// banner or to USER/PASS, or a 530 naming a maximum. Not a wrong password.
+    SessionLimit,
     /// A fresh session for one mode could not connect or log in.
     SessionFailed,
     DataConnectRefused,
@@ -69,6 +74,7 @@ impl Cause {
             ConnectTimeout => "connect_timeout",
             NoBanner => "no_banner",
             LoginRefused => "login_refused",
+            SessionLimit => "session_limit",
             SessionFailed => "session_failed",
             DataConnectRefused => "data_connect_refused",
             DataConnectTimeout => "data_connect_timeout",
@@ -108,6 +114,15 @@ impl Cause {
                 step: Step::Connect,
             } => Cause::ConnectTimeout,
             C::NoBanner => Cause::NoBanner,
+            // A reply instead of the banner is the only reply without a command.
+            C::Reply {
+                code: 421,
+                command: None | Some(Verb::User | Verb::Pass),
+            } => Cause::SessionLimit,
+            C::Reply {
+                code: 530,
+                command: Some(Verb::User | Verb::Pass),
+            } if words::names_a_session_limit(text) => Cause::SessionLimit,
             C::Refused {
                 step: Step::DataConnect,
             } => Cause::DataConnectRefused,

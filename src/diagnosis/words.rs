@@ -17,7 +17,8 @@ impl ErrorClass {
         match self {
             ErrorClass::Reply { code, command } => match command {
                 Some(c) => format!("reply {code} to {c}"),
-                None => format!("reply {code}"),
+                // Only a reply in place of the banner has no command.
+                None => format!("reply {code} at banner"),
             },
             ErrorClass::NoBanner => "connected, no banner".into(),
             ErrorClass::Refused { step } => format!("refused at {}", step.as_str()),
@@ -122,6 +123,65 @@ pub fn cut_off(n: u64, grace: Duration) -> String {
     )
 }
 
+/// Whether a refused login names a cap on sessions rather than the
+/// credentials: proftpd's `MaxClients` and `MaxClientsPerHost` answer PASS
+/// with 530, the code of a wrong password, and only the words differ.
+pub fn names_a_session_limit(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    ["maximum number", "too many"].iter().any(|w| t.contains(w))
+}
+
+/// Which session limit a refusal names, from the server's own words (each
+/// server's, as docs/servers.md quotes them); `cap` is the embedded
+/// target's `max_connections` when the run set one.
+pub fn session_limit(text: &str, cap: Option<u64>) -> String {
+    let t = text.to_ascii_lowercase();
+    let known: [(&str, &str); 7] = [
+        ("too many connected users", "vsftpd's max_clients"),
+        (
+            "too many connections from your internet address",
+            "vsftpd's max_per_ip",
+        ),
+        ("users (the maximum)", "pure-ftpd's -c (maximum clients)"),
+        ("from this ip", "pure-ftpd's -C (maximum clients per IP)"),
+        ("maximum number of allowed clients", "proftpd's MaxClients"),
+        (
+            "from your host are already connected",
+            "proftpd's MaxClientsPerHost",
+        ),
+        (
+            "too many connections from the same ip",
+            "pyftpdlib's max_cons_per_ip",
+        ),
+    ];
+    if let Some((_, name)) = known.iter().find(|(w, _)| t.contains(w)) {
+        return (*name).to_string();
+    }
+    // The embedded target's words exactly (src/embedded/accept.rs); pyftpdlib
+    // says more after the same three words.
+    if t.trim_end().ends_with("421 too many connections") {
+        return match cap {
+            Some(n) => format!("the embedded target's max_connections ({n})"),
+            None => "the embedded target's max_connections".into(),
+        };
+    }
+    if t.contains("too many connections") {
+        return "pyftpdlib's max_cons".into();
+    }
+    "the server's session limit".into()
+}
+
+impl Step {
+    /// Where a session was refused, as a sentence says it.
+    pub fn refused_at(self) -> &'static str {
+        match self {
+            Step::Banner => "at the banner",
+            Step::Login => "at login",
+            _ => "while connecting",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +201,57 @@ mod tests {
             "{two}"
         );
         assert!(two.contains("transfer_idle"), "{two}");
+    }
+
+    use crate::proto::Verb;
+
+    /// Each server's refusal, in its own words (docs/servers.md), is the
+    /// session limit and names its limit; a wrong password stays a refused
+    /// login.
+    #[test]
+    fn each_session_limit_is_named_from_the_servers_words() {
+        let banner = |code| ErrorClass::Reply {
+            code,
+            command: None,
+        };
+        let pass = |code| ErrorClass::Reply {
+            code,
+            command: Some(Verb::Pass),
+        };
+        let cases = [
+            (banner(421), "421 There are too many connected users, please try later.", "vsftpd's max_clients"),
+            (banner(421), "421 There are too many connections from your internet address.", "vsftpd's max_per_ip"),
+            (banner(421), "421 Too many connections", "the embedded target's max_connections (3)"),
+            (banner(421), "421 3 users (the maximum) are already logged in, sorry", "pure-ftpd's -c (maximum clients)"),
+            (banner(421), "421 Too many connections (2) from this IP", "pure-ftpd's -C (maximum clients per IP)"),
+            (pass(530), "530 Sorry, the maximum number of allowed clients (5) are already connected.", "proftpd's MaxClients"),
+            (pass(530), "530 Sorry, the maximum number of clients (5) from your host are already connected.", "proftpd's MaxClientsPerHost"),
+            (banner(421), "421 Too many connections. Service temporarily unavailable.", "pyftpdlib's max_cons"),
+            (banner(421), "421 Too many connections from the same IP address.", "pyftpdlib's max_cons_per_ip"),
+            (banner(421), "421 Service not available, closing control connection.", "the server's session limit"),
+        ];
+        for (class, text, name) in cases {
+            let sample = format!("banner: unexpected reply to (none): {text}");
+            assert_eq!(
+                Cause::of(None, &class, &sample),
+                Cause::SessionLimit,
+                "{text}"
+            );
+            assert_eq!(session_limit(&sample, Some(3)), name, "{text}");
+        }
+        assert_eq!(
+            Cause::of(
+                None,
+                &pass(530),
+                "login: unexpected reply to PASS: 530 Login incorrect."
+            ),
+            Cause::LoginRefused
+        );
+        // Another code in place of the banner is not a limit.
+        assert_eq!(
+            Cause::of(None, &banner(500), "500 OOPS: vsftpd: cannot locate user"),
+            Cause::ServerReply
+        );
+        assert_eq!(banner(421).label(), "reply 421 at banner");
     }
 }

@@ -59,16 +59,25 @@ impl Sampler {
     }
 
     pub(super) fn sample(&mut self, registry: &Arc<Registry>, live: &Live) -> Option<Interval> {
+        self.gauges(registry, live);
+        self.samples += 1;
+        (live.elapsed() >= Duration::from_secs(self.t_s.into()))
+            .then(|| self.interval(registry, live))
+    }
+
+    /// The gauges' peaks since the last call, into the run-wide shard.
+    fn gauges(&mut self, registry: &Arc<Registry>, live: &Live) {
         for &m in &self.modes {
             let p = live.take_peaks(m);
             let s = &mut self.second[m.index()];
             s.pending = s.pending.max(p.pending);
             s.open = s.open.max(p.open);
-            registry.with_shard(|r| r.run.mode(m).channels.sample(p.pending, p.open, p.in_use));
+            registry.with_shard(|r| {
+                let s = r.run.mode(m);
+                s.channels.sample(p.pending, p.open, p.in_use);
+                s.sessions.peak_logged_in = s.sessions.peak_logged_in.max(p.sessions);
+            });
         }
-        self.samples += 1;
-        (live.elapsed() >= Duration::from_secs(self.t_s.into()))
-            .then(|| self.interval(registry, live))
     }
 
     fn interval(&mut self, registry: &Arc<Registry>, live: &Live) -> Interval {
@@ -114,6 +123,20 @@ impl Sampler {
     pub(super) fn finish(&mut self, registry: &Arc<Registry>, live: &Live) -> Option<Interval> {
         let delta = registry.drain().combined();
         let recorded = delta.iter().next().is_some();
+        // Sessions logged in since the last sample (in the last 100 ms)
+        // still count in the peak; into the total, after the drain, so they
+        // make no interval of their own.
+        let peaks: Vec<(Mode, i64)> = self
+            .modes
+            .iter()
+            .map(|&m| (m, live.take_peaks(m).sessions))
+            .collect();
+        registry.with_shard(|r| {
+            for (m, p) in peaks {
+                let s = &mut r.run.mode(m).sessions;
+                s.peak_logged_in = s.peak_logged_in.max(p);
+            }
+        });
         (self.samples > 0 || recorded).then(|| self.close(delta, live))
     }
 }

@@ -36,7 +36,7 @@ struct ModeGauges {
     pending: Gauge,
     open: Gauge,
     /// Logged-in control connections.
-    sessions: AtomicI64,
+    sessions: Gauge,
     /// Pending plus open: what a passive range (or the client's active range)
     /// must hold at once on servers that keep a port for the whole transfer.
     in_use: Gauge,
@@ -48,6 +48,8 @@ pub struct Peaks {
     pub pending: i64,
     pub open: i64,
     pub in_use: i64,
+    /// Logged-in sessions.
+    pub sessions: i64,
 }
 
 #[derive(Debug)]
@@ -103,12 +105,12 @@ impl Live {
 
     /// A session of `mode` logged in (`+1`) or ended (`-1`).
     pub fn session(&self, mode: Mode, delta: i64) {
-        self.modes[mode.index()].sessions.fetch_add(delta, Relaxed);
+        self.modes[mode.index()].sessions.add(delta);
     }
 
     /// Sessions of `mode` logged in right now.
     pub fn sessions_open(&self, mode: Mode) -> i64 {
-        self.modes[mode.index()].sessions.load(Relaxed)
+        self.modes[mode.index()].sessions.now.load(Relaxed)
     }
 
     /// Current (pending, open) data channels of `mode`.
@@ -137,6 +139,7 @@ impl Live {
             pending: g.pending.take_peak(),
             open: g.open.take_peak(),
             in_use: g.in_use.take_peak(),
+            sessions: g.sessions.take_peak(),
         }
     }
 
@@ -188,7 +191,8 @@ mod tests {
             Peaks {
                 pending: 2,
                 open: 1,
-                in_use: 2
+                in_use: 2,
+                sessions: 0
             }
         );
         // After a take, the peak restarts from the current value.
@@ -197,7 +201,8 @@ mod tests {
             Peaks {
                 pending: 1,
                 open: 1,
-                in_use: 2
+                in_use: 2,
+                sessions: 0
             }
         );
         let t0 = l.start() + Duration::from_millis(10);

@@ -8,6 +8,7 @@ pub mod exhaustion;
 pub mod generator;
 pub mod live;
 pub mod ops;
+pub mod sessions;
 pub mod shard;
 
 /// The failure vocabulary is the protocol layer's; counted here.
@@ -17,6 +18,7 @@ pub use count::Count;
 pub use exhaustion::Exhaustion;
 pub use live::Live;
 pub use ops::{OpStats, Ops, OP_METRICS};
+pub use sessions::{SessionLimit, SessionStats};
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -211,6 +213,8 @@ pub struct ModeStats {
     pub channels: ChannelStats,
     /// First byte, transfer and throughput per operation as written.
     pub ops: Ops,
+    /// Logged-in sessions at their peak, and refusals by the server's session limit.
+    pub sessions: SessionStats,
 }
 
 impl Default for ModeStats {
@@ -221,6 +225,7 @@ impl Default for ModeStats {
             errors: BTreeMap::new(),
             channels: ChannelStats::default(),
             ops: Ops::default(),
+            sessions: SessionStats::default(),
         }
     }
 }
@@ -292,6 +297,7 @@ impl AddAssign<&ModeStats> for ModeStats {
         }
         self.channels += &o.channels;
         self.ops += &o.ops;
+        self.sessions += &o.sessions;
     }
 }
 

@@ -86,7 +86,8 @@ pub(super) async fn first_session(o: &Options, addr: SocketAddr) -> First {
                 .transcript
                 .iter()
                 .find_map(|x| match x {
-                    crate::proto::Exchange::Received { text, .. } => Some(text.clone()),
+                    // A 421 in its place is no banner.
+                    crate::proto::Exchange::Received { code: 220, text } => Some(text.clone()),
                     _ => None,
                 })
                 .filter(|_| control.connected);

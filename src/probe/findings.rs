@@ -14,7 +14,7 @@ use crate::proto::{Exchange, Mode, Verb};
 
 /// Bumped on any change a reader could notice: a field added, removed,
 /// renamed or retyped, a new cause or status, a changed meaning (docs/probe.md).
-pub const PROBE_VERSION: u32 = 3;
+pub const PROBE_VERSION: u32 = 4;
 
 /// The whole diagnosis of one server.
 #[derive(Debug, Clone, Serialize)]

@@ -20,7 +20,7 @@ use std::time::Duration;
 pub use findings::{Cause, Report, Status, PROBE_VERSION};
 pub use print::text;
 
-use crate::proto::{DataOptions, Mode, ResolveError};
+use crate::proto::{DataOptions, ErrorClass, Mode, ResolveError};
 
 /// What to probe and how.
 #[derive(Clone)]
@@ -100,11 +100,18 @@ async fn probe(o: &Options, addr: SocketAddr) -> Report {
             modes.insert(m, check::check_mode(o, addr, m).await);
         }
     }
-    let refused = first
-        .control
-        .failure
-        .as_ref()
-        .is_some_and(|f| f.cause == Cause::LoginRefused);
+    let refused = first.control.failure.as_ref().is_some_and(|f| {
+        // A session limit that answers PASS refuses the login too.
+        f.cause == Cause::LoginRefused
+            || (f.cause == Cause::SessionLimit
+                && matches!(
+                    f.class,
+                    ErrorClass::Reply {
+                        command: Some(_),
+                        ..
+                    }
+                ))
+    });
     let status = if !first.control.logged_in && refused {
         Status::LoginRefused
     } else if !first.control.logged_in {

@@ -104,6 +104,7 @@ fn unreachable(r: &Report) -> String {
         Cause::ConnectTimeout => format!("could not connect to {addr}: no answer within {t} ms: a firewall drops the control port, or the host is down"),
         Cause::NoBanner => format!("connected to {addr}, but no banner came within {t} ms: the server's listen queue is full, or what listens there is not an FTP server"),
         Cause::LoginRefused => format!("the server refused the login as {}: {}: check the user and password", r.target.user, reply.unwrap_or_default()),
+        Cause::SessionLimit => format!("the server turned the session away by its session limit, {}: {}: it holds as many sessions as it will", crate::diagnosis::words::session_limit(&f.message, None), reply.unwrap_or_default()),
         Cause::ServerReply => format!("the server turned the session away: {}", reply.unwrap_or_default()),
         _ => format!("the control connection to {addr} failed: {}", f.message),
     }
@@ -225,7 +226,7 @@ fn sentence(r: &Report, c: Cause, modes: &[Mode], group: &[&ModeFindings]) -> St
         Cause::SessionFailed => format!("{m}: a fresh session for this mode could not get in ({}), though the first one did: the server may limit sessions per client address", f.map(|f| f.message.as_str()).unwrap_or("")),
         Cause::BadReply => format!("{m}: ftpload could not read the server's reply ({})", f.map(|f| f.message.as_str()).unwrap_or("")),
         Cause::ClientResources => format!("{m}: this client ran out of ports or file descriptors ({})", label(f)),
-        Cause::Unsupported | Cause::OsError | Cause::ConnectRefused | Cause::ConnectTimeout | Cause::NoBanner | Cause::LoginRefused => format!("{m}: {}", f.map(|f| f.message.as_str()).unwrap_or("failed")),
+        Cause::Unsupported | Cause::OsError | Cause::ConnectRefused | Cause::ConnectTimeout | Cause::NoBanner | Cause::LoginRefused | Cause::SessionLimit => format!("{m}: {}", f.map(|f| f.message.as_str()).unwrap_or("failed")),
         Cause::NatReplaced => {
             let g = group[0];
             let (announced, used) = (

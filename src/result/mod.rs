@@ -22,18 +22,20 @@ pub use thresholds::ThresholdOutcome;
 
 use crate::kernel::KernelCounters;
 use crate::metrics::{
-    Count, Counters, ErrorClass, ErrorStat, Metric, ModeStats, Recorder, OP_METRICS,
+    Count, Counters, ErrorClass, ErrorStat, Metric, ModeStats, Recorder, SessionStats, OP_METRICS,
 };
 use crate::proto::{Mode, PortRange};
 use timeline::Interval;
 
 /// Bumped on any change a reader could notice; readers check it first.
 /// 3: the counters added after the first committed results are `null` when
-/// unknown (a merge with a result without them), rather than a false 0.
+/// unknown (a merge with a result without them), rather than a false 0; each
+/// mode's `sessions` (the most logged in at once, refusals by the server's
+/// session limit).
 pub const SCHEMA_VERSION: u32 = 3;
-/// The oldest version [`RunResult::read`] still reads: what 2 added is
-/// optional (`operations`), so a version 1 result reads without it; a
-/// counter a file lacks reads as unknown ([`Count`]).
+/// The oldest version [`RunResult::read`] still reads: what 2 and 3 added
+/// is optional (`operations`, `sessions`), so older results read without it;
+/// a counter a file lacks reads as unknown ([`Count`]).
 pub const OLDEST_READ: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +114,11 @@ pub struct ModeResult {
     /// from a schema 1 result, which did not keep them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub operations: BTreeMap<String, BTreeMap<Metric, MetricResult>>,
+    /// The most sessions logged in at once, and the refusals by the
+    /// server's session limit (the first with its words). Schema 3; `None`
+    /// (unknown, not zero) when read from an older result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<SessionStats>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -204,6 +211,7 @@ impl ModeResult {
                     (name.clone(), metrics)
                 })
                 .collect(),
+            sessions: Some(s.sessions.clone()),
         }
     }
 
@@ -211,6 +219,7 @@ impl ModeResult {
     pub fn to_stats(&self, mode: Mode) -> Result<ModeStats, ResultError> {
         let mut s = stats_of(mode, &self.metrics, self.counters, &self.errors)?;
         s.channels = self.channels.to_stats(mode)?;
+        s.sessions = self.sessions.clone().unwrap_or_default();
         for (name, metrics) in &self.operations {
             let o = s.ops.get_or_insert(name);
             for (m, r) in metrics {
@@ -335,7 +344,12 @@ impl RunResult {
                         .channels
                         .declared_range
                         .or(theirs.channels.declared_range);
-                    ModeResult::from_stats(&s, *mode, declared)
+                    let mut m = ModeResult::from_stats(&s, *mode, declared);
+                    // Unknown on one side (an older result) stays unknown.
+                    if ours.sessions.is_none() || theirs.sessions.is_none() {
+                        m.sessions = None;
+                    }
+                    m
                 }
                 None => theirs.clone(),
             };

@@ -1,9 +1,11 @@
 //! What the numbers alone do not say, under the table: that the generator
 //! itself was the bottleneck, what the kernel counted, the first exhaustion
-//! of each mode, and every failure by class with an example.
+//! of each mode, the server's session limit when it turned sessions away,
+//! and every failure by class with an example.
 
 use std::fmt::Write as _;
 
+use crate::diagnosis::words;
 use crate::proto::Mode;
 use crate::result::{ModeResult, RunResult};
 
@@ -34,7 +36,14 @@ pub(super) fn render(r: &RunResult) -> String {
         }
     }
     for (m, s) in &modes {
-        if let Some(x) = &s.channels.exhaustion {
+        // A session refused by the server's limit has its own note below.
+        let same_as_limit = |x: &crate::metrics::Exhaustion| {
+            s.sessions
+                .as_ref()
+                .and_then(|st| st.limit.as_ref())
+                .is_some_and(|l| l.evidence == x.evidence)
+        };
+        if let Some(x) = s.channels.exhaustion.as_ref().filter(|x| !same_as_limit(x)) {
             // The rate in the second it happened, from the timeline.
             let rate = r
                 .timeline
@@ -85,6 +94,7 @@ pub(super) fn render(r: &RunResult) -> String {
             crate::diagnosis::words::cut_off(cut, crate::driver::GRACE)
         );
     }
+    out.push_str(&session_limits(r));
     let mut any = false;
     for (m, s) in &modes {
         for e in &s.errors {
@@ -103,6 +113,33 @@ pub(super) fn render(r: &RunResult) -> String {
                     .unwrap_or_default()
             );
         }
+    }
+    out
+}
+
+/// Per mode, the server's session limit when it refused sessions: which
+/// limit (from its words; the embedded target's cap from the plan), how
+/// often, and the most sessions it held at once. More users than that
+/// measure the limit, not the server.
+fn session_limits(r: &RunResult) -> String {
+    let mut out = String::new();
+    let cap = r.scenario["target"]["max_connections"].as_u64();
+    for (m, s) in &r.modes {
+        let Some(st) = &s.sessions else { continue };
+        let Some(l) = &st.limit else { continue };
+        let _ = writeln!(
+            out,
+            "\nSESSION LIMIT ({m}): the server refused {} sessions {} ({}), the first at {:.1}s with {} clients running and {} logged in: {}\n  evidence: {}\n  at most {} sessions were logged in at once: users beyond that measure the limit, not the server",
+            st.refused,
+            l.step.refused_at(),
+            l.code,
+            l.at_s,
+            l.clients,
+            l.logged_in,
+            words::session_limit(&l.evidence, cap),
+            l.evidence,
+            st.peak_logged_in
+        );
     }
     out
 }

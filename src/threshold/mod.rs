@@ -417,6 +417,7 @@ mod tests {
                 .into_iter()
                 .collect(),
             operations: BTreeMap::new(),
+            sessions: None,
             channels: crate::result::ChannelsResult::from_stats(
                 &Default::default(),
                 Mode::Passive,

@@ -140,7 +140,7 @@ pub const SCENARIO_FIELDS: [&str; 14] = [
 pub const OPEN_LOOP_FIELDS: [&str; 4] = ["rate", "stages", "arrival", "max_wait"];
 pub const STAGE_FIELDS: [&str; 2] = ["duration", "rate"];
 
-pub const MODE_FIELDS: [&str; 4] = ["metrics", "counters", "errors", "channels"];
+pub const MODE_FIELDS: [&str; 5] = ["metrics", "counters", "errors", "channels", "sessions"];
 
 pub const CHANNEL_FIELDS: [&str; 15] = [
     "reuse_interval",
