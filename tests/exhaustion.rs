@@ -68,7 +68,8 @@ const ACTIVE_LARGE: PortRange = PortRange {
 const ACTIVE_SERVERS: [&str; 2] = ["vsftpd", "proftpd"];
 /// Bound on each harness command (start waits at most 10 s, stop about 15 s).
 const HARNESS_TIMEOUT_SECS: &str = "90";
-const HOW: &str = "scripts/targets/ftpd install all && scripts/targets/ftpd fixture";
+/// The test command installs the packages and the fixture first.
+const HOW: &str = "scripts/test --test exhaustion";
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -566,7 +567,7 @@ fn run() -> i32 {
     drop(homes);
     if skipped > 0 {
         println!(
-            "\nSKIPPED {skipped} exhaustion checks of {}: their packages or fixture are missing. To run them:\n  {HOW}\n  cargo test --test exhaustion",
+            "\nSKIPPED {skipped} exhaustion checks of {}: their packages or fixture are missing. To run them:\n  {HOW}",
             skipped_servers.join(", ")
         );
     }
