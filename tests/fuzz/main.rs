@@ -7,7 +7,7 @@
 //!
 //! Each property runs a bounded number of cases, set where it is declared
 //! (2048 per codec property, 4096 per parser one, 1536 per scenario one:
-//! about 6 s in all on 2 shared cores in a debug build); `PROPTEST_CASES=N`
+//! 6 to 15 s in all on 2 shared cores in a debug build); `PROPTEST_CASES=N`
 //! overrides them all for a longer hunt (20000 took about 2 minutes). A failure proptest finds is written to
 //! `tests/proptest-regressions/*.txt` (committed) and replayed first on
 //! every run; each is also a named unit test beside its property.

@@ -33,69 +33,86 @@ const SEEDS: &[&str] = &[
     include_str!("../../scenarios/firewall-nat.toml"),
 ];
 
-/// Lines to add: every kind of key, with values at and past their limits.
-const LINES: &[&str] = &[
-    "rate = \"1e308/s\"",
-    "rate = \"0/s\"",
-    "rate = 1e308",
-    "rate = -1",
-    "rate = nan",
-    "arrival = \"poisson\"",
-    "max_wait = \"0s\"",
-    "seed = 18446744073709551615",
-    "think = \"exp 500000000000000000s\"",
-    "think = \"0s..580000000000y\"",
-    "think = \"580000000000y\"",
-    "bandwidth = \"0B/s\"",
-    "bandwidth = \"18446744073709551615GiB/s\"",
-    "transfers_per_session = 0",
-    "transfers_per_session = 4294967296",
-    "users = 4294967295",
-    "users = 4294967296",
-    "users = 0",
-    "duration = \"580000000000y\"",
-    "duration = \"1ns\"",
-    "ramp_up = \"580000000000y\"",
-    "iterations = 18446744073709551615",
-    "iterations = 0",
-    "workers = 0",
-    "workers = 18446744073709551615",
-    "retry_pause = \"580000000000y\"",
-    "mix = { \"quit\" = 0 }",
-    "mix = { \"list\" = 4294967295, \"noop\" = 4294967295 }",
-    "mix_steps = 0",
-    "ops = [\"stor lognormal 16EiB 1e308\"]",
-    "ops = [\"stor 0..18446744073709551615\"]",
-    "ops = [\"idle 580000000000y\"]",
-    "ops = [\"hold 580000000000y\"]",
-    "ops = [\"retr 1k.bin:0\"]",
-    "ops = [\"retr 1k.bin:4294967295,1k.bin:4294967295\"]",
-    "ops = []",
-    "modes = { passive = 0 }",
-    "modes = { passive = 4294967295, active = 4294967295 }",
-    "[[run.stages]]\nduration = \"580000000000y\"\nusers = 4294967295",
-    "[[run.stages]]\nduration = \"1s\"\nrate = \"1e300/s\"",
-    "[[run.stages]]\nduration = \"0s\"\nrate = \"0/s\"",
-    "[[group]]\nops = [\"noop\"]",
-    "passive_ports = \"65535-0\"",
-    "passive_ports = \"0-0\"",
-    "max_connections = 0",
-    "threads = 0",
-    "threads = 18446744073709551615",
-    "login_delay = \"580000000000y\"",
-    "\"errors.rate\" = \"< nan\"",
-    "\"session_setup.p101\" = \"< 1s\"",
-    "\"throughput.p50\" = \"> 1e400B/s\"",
-    "connect = \"0s\"",
-    "transfer_idle = \"580000000000y\"",
-    "url = \"ftp://u@[::1]:0\"",
-    "url = \"ftp://:@:\"",
-    "url = \"ftp://u@host:99999\"",
-    "active_ports = \"1-0\"",
-    "\"1k.bin\" = 18446744073709551615",
-    "\"big.bin\" = \"16EiB\"",
-    "name = \"../x\"",
-    "name = \"\"",
+/// Lines to add, each with the section it belongs to ("[group]" for
+/// `[[group]]`, "" for the top, "end" for a table of its own): every kind of key, with values at and past
+/// their limits.
+const LINES: &[(&str, &str)] = &[
+    ("run", "rate = \"1e308/s\""),
+    ("run", "rate = \"0/s\""),
+    ("run", "rate = 1e308"),
+    ("run", "rate = -1"),
+    ("run", "rate = nan"),
+    ("run", "arrival = \"poisson\""),
+    ("run", "max_wait = \"0s\""),
+    ("run", "seed = 18446744073709551615"),
+    ("[group]", "think = \"exp 500000000000000000s\""),
+    ("[group]", "think = \"0s..580000000000y\""),
+    ("[group]", "think = \"580000000000y\""),
+    ("[group]", "bandwidth = \"0B/s\""),
+    ("[group]", "bandwidth = \"18446744073709551615GiB/s\""),
+    ("[group]", "transfers_per_session = 0"),
+    ("[group]", "transfers_per_session = 4294967296"),
+    ("[group]", "users = 4294967295"),
+    ("[group]", "users = 4294967296"),
+    ("[group]", "users = 0"),
+    ("run", "duration = \"580000000000y\""),
+    ("run", "duration = \"1ns\""),
+    ("run", "ramp_up = \"580000000000y\""),
+    ("run", "iterations = 18446744073709551615"),
+    ("run", "iterations = 0"),
+    ("run", "workers = 0"),
+    ("run", "workers = 18446744073709551615"),
+    ("run", "retry_pause = \"580000000000y\""),
+    ("[group]", "mix = { \"quit\" = 0 }"),
+    (
+        "[group]",
+        "mix = { \"list\" = 4294967295, \"noop\" = 4294967295 }",
+    ),
+    ("[group]", "mix_steps = 0"),
+    ("[group]", "ops = [\"stor lognormal 16EiB 1e308\"]"),
+    ("[group]", "ops = [\"stor 0..18446744073709551615\"]"),
+    ("[group]", "ops = [\"idle 580000000000y\"]"),
+    ("[group]", "ops = [\"hold 580000000000y\"]"),
+    ("[group]", "ops = [\"retr 1k.bin:0\"]"),
+    (
+        "[group]",
+        "ops = [\"retr 1k.bin:4294967295,1k.bin:4294967295\"]",
+    ),
+    ("[group]", "ops = []"),
+    ("[group]", "modes = { passive = 0 }"),
+    (
+        "[group]",
+        "modes = { passive = 4294967295, active = 4294967295 }",
+    ),
+    (
+        "run",
+        "[[run.stages]]\nduration = \"580000000000y\"\nusers = 4294967295",
+    ),
+    (
+        "run",
+        "[[run.stages]]\nduration = \"1s\"\nrate = \"1e300/s\"",
+    ),
+    ("end", "[[run.stages]]\nduration = \"0s\"\nrate = \"0/s\""),
+    ("end", "[[group]]\nops = [\"noop\"]"),
+    ("embedded", "passive_ports = \"65535-0\""),
+    ("embedded", "passive_ports = \"0-0\""),
+    ("embedded", "max_connections = 0"),
+    ("embedded", "threads = 0"),
+    ("embedded", "threads = 18446744073709551615"),
+    ("embedded", "login_delay = \"580000000000y\""),
+    ("thresholds", "\"errors.rate\" = \"< nan\""),
+    ("thresholds", "\"session_setup.p101\" = \"< 1s\""),
+    ("thresholds", "\"throughput.p50\" = \"> 1e400B/s\""),
+    ("timeouts", "connect = \"0s\""),
+    ("timeouts", "transfer_idle = \"580000000000y\""),
+    ("target", "url = \"ftp://u@[::1]:0\""),
+    ("target", "url = \"ftp://:@:\""),
+    ("target", "url = \"ftp://u@host:99999\""),
+    ("data", "active_ports = \"1-0\""),
+    ("files", "\"1k.bin\" = 18446744073709551615"),
+    ("files", "\"big.bin\" = \"16EiB\""),
+    ("", "name = \"../x\""),
+    ("", "name = \"\""),
 ];
 
 /// Numbers put in place of one written in a seed.
@@ -165,6 +182,9 @@ enum Mutation {
     /// A commented example in the seed ("# rate = ...") made live.
     Uncomment(Index),
     InsertLine(Index, Index),
+    /// A line added to its own section (the n-th such section), so that
+    /// the value, not the place, is what is tested.
+    AddKey(Index, Index),
     Number(Index, Index),
     String(Index, Index),
     Truncate(Index),
@@ -178,7 +198,8 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         1 => i().prop_map(Mutation::DuplicateLine),
         1 => (i(), i()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
         2 => i().prop_map(Mutation::Uncomment),
-        4 => (i(), i()).prop_map(|(a, b)| Mutation::InsertLine(a, b)),
+        2 => (i(), i()).prop_map(|(a, b)| Mutation::InsertLine(a, b)),
+        4 => (i(), i()).prop_map(|(a, b)| Mutation::AddKey(a, b)),
         4 => (i(), i()).prop_map(|(a, b)| Mutation::Number(a, b)),
         4 => (i(), i()).prop_map(|(a, b)| Mutation::String(a, b)),
         1 => i().prop_map(Mutation::Truncate),
@@ -205,9 +226,11 @@ fn mutate(text: &str, m: &Mutation) -> String {
             let live: Vec<usize> = (0..n)
                 .filter(|&k| {
                     let l = &lines[k];
+                    // "# rate = ..." or "# [[run.stages]]", not prose.
                     l.starts_with("# ")
                         && l[2..]
                             .starts_with(|c: char| c.is_ascii_lowercase() || c == '"' || c == '[')
+                        && (l.contains(" = ") || l.ends_with(']'))
                 })
                 .collect();
             if !live.is_empty() {
@@ -216,7 +239,32 @@ fn mutate(text: &str, m: &Mutation) -> String {
             }
         }
         Mutation::InsertLine(at, what) => {
-            lines.insert(at.index(n + 1), LINES[what.index(LINES.len())].to_owned());
+            lines.insert(at.index(n + 1), LINES[what.index(LINES.len())].1.to_owned());
+        }
+        Mutation::AddKey(nth, what) => {
+            let (section, line) = LINES[what.index(LINES.len())];
+            let header = format!("[{section}]");
+            let heads: Vec<usize> = (0..n)
+                .filter(|&k| lines[k].trim_start().starts_with(&header))
+                .collect();
+            match heads.as_slice() {
+                _ if section == "end" => lines.push(line.to_owned()),
+                _ if section.is_empty() => lines.insert(0, line.to_owned()),
+                [] => lines.extend([header, line.to_owned()]),
+                _ => {
+                    // In place of the key where the section has it (a second
+                    // one would only test TOML's duplicate-key error).
+                    let h = heads[nth.index(heads.len())] + 1;
+                    let key = line.split(" =").next().unwrap_or(line);
+                    let same = (h..n)
+                        .take_while(|&k| !lines[k].starts_with('['))
+                        .find(|&k| lines[k].split(" =").next() == Some(key));
+                    match same {
+                        Some(k) => lines[k] = line.to_owned(),
+                        None => lines.insert(h, line.to_owned()),
+                    }
+                }
+            }
         }
         Mutation::Number(which, what) => {
             return replace_nth(text, which, NUMBERS[what.index(NUMBERS.len())], |t| {
