@@ -116,16 +116,20 @@ const TRACKED_LINES: usize = 16;
 /// Decodes one complete reply from the start of `buf`. Ok(None): need more bytes.
 /// Ok(Some((reply, consumed))): `consumed` bytes of buf made up that reply (so the caller drains them; a following reply stays in the buffer).
 pub fn decode(buf: &[u8], limits: &ReplyLimits) -> Result<Option<(Reply, usize)>, ReplyError> {
-    let Some((first_end, mut next)) = next_line(buf, 0, limits.max_line)? else {
+    let first = next_line(buf, 0, limits.max_line).map_err(|e| or_malformed(buf, e))?;
+    let Some((first_end, mut next)) = first else {
         // Reject a non-FTP peer (an SSH or HTTP banner, say) on its first
         // bytes rather than waiting for a line end that may never come.
         check_first_prefix(buf)?;
-        return pending(buf, limits);
+        return pending(buf, limits).map_err(|e| or_malformed(buf, e));
     };
     if next > limits.max_reply {
-        return Err(ReplyError::ReplyTooLarge {
-            limit: limits.max_reply,
-        });
+        return Err(or_malformed(
+            buf,
+            ReplyError::ReplyTooLarge {
+                limit: limits.max_reply,
+            },
+        ));
     }
     let first = &buf[..first_end];
     let (code, multi) = parse_first(first)?;
@@ -277,19 +281,32 @@ fn parse_first(line: &[u8]) -> Result<(u16, bool), ReplyError> {
     Err(malformed(line))
 }
 
-/// Rejects an incomplete first line as soon as its first bytes cannot start
-/// a reply, and never rejects a prefix of a valid one.
+/// Rejects a first line as soon as its first bytes cannot start a reply,
+/// and never rejects a prefix of a valid one.
 fn check_first_prefix(buf: &[u8]) -> Result<(), ReplyError> {
     let ok = buf.iter().take(4).enumerate().all(|(i, &b)| match i {
         0 => (b'1'..=b'5').contains(&b),
         1 | 2 => b.is_ascii_digit(),
-        _ => matches!(b, b' ' | b'-' | b'\r'),
+        _ => matches!(b, b' ' | b'-' | b'\r' | b'\n'),
     });
     if ok {
         Ok(())
     } else {
-        Err(malformed(strip_cr(buf)))
+        // The first line only, within what the message keeps.
+        let head = &buf[..buf.len().min(MALFORMED_MAX_CHARS * 4)];
+        let line = head.split(|&b| b == b'\n').next().unwrap_or(head);
+        Err(malformed(strip_cr(line)))
     }
+}
+
+/// A limit passed on the first line, unless its first bytes already show it
+/// is no reply: then that, as a caller handed those bytes first would have
+/// been told, so the verdict never depends on how the bytes arrived (found
+/// by tests/fuzz: 10 KB of garbage in one read was "line too long", in
+/// small reads "malformed"). Holds for limits of 4 bytes and more; below,
+/// a limit can pass before the code is even read.
+fn or_malformed(buf: &[u8], limit: ReplyError) -> ReplyError {
+    check_first_prefix(buf).err().unwrap_or(limit)
 }
 
 fn malformed(line: &[u8]) -> ReplyError {
@@ -667,6 +684,42 @@ mod tests {
         let mut big = b"200 ".to_vec();
         big.resize(1 << 20, b'a');
         assert_eq!(dec(&big), Err(ReplyError::LineTooLong { limit: 8192 }));
+    }
+
+    /// Found by tests/fuzz (reply::arbitrary_streams_in_pieces): garbage
+    /// longer than a line was "line too long" when it came in one read and
+    /// "malformed" in small ones; now malformed however it comes.
+    #[test]
+    fn garbage_is_malformed_whatever_its_length() {
+        let l = ReplyLimits {
+            max_line: 16,
+            max_reply: 32,
+        };
+        let bad = Err(ReplyError::Malformed {
+            line: "SSH-2.0-OpenSSH_9.6 xxxxxxxxxxxx".into(),
+        });
+        let ssh = b"SSH-2.0-OpenSSH_9.6 xxxxxxxxxxxx";
+        assert_eq!(decode(&ssh[..], &l), bad, "no line end, past max_line");
+        assert_eq!(
+            decode(&ssh[..4], &l),
+            Err(ReplyError::Malformed {
+                line: "SSH-".into()
+            }),
+            "its first bytes alone"
+        );
+        let mut two = ssh.to_vec();
+        two.extend_from_slice(b"\r\nmore\r\n");
+        assert_eq!(
+            decode(&two, &l),
+            bad,
+            "a whole line past max_reply, then more"
+        );
+        // A reply's first bytes still give way to the limits.
+        assert_eq!(
+            decode(b"200 0123456789abcdefghij", &l),
+            Err(ReplyError::LineTooLong { limit: 16 })
+        );
+        assert_eq!(one(b"200\n"), reply(200, ""));
     }
 
     #[test]

@@ -27,15 +27,7 @@ impl<T> Weighted<T> {
         if self.0.len() == 1 {
             return &self.0[0].0;
         }
-        let total: u32 = self.0.iter().map(|(_, w)| *w).sum();
-        let mut x = rng.random_range(0..total.max(1));
-        for (item, w) in &self.0 {
-            if x < *w {
-                return item;
-            }
-            x -= w;
-        }
-        &self.0[0].0
+        &self.0[pick(self.0.iter().map(|(_, w)| *w), rng)].0
     }
 
     /// "a:80,b:20" or "a"; weights above zero, at least one item.
@@ -74,6 +66,27 @@ impl<T: fmt::Display> fmt::Display for Weighted<T> {
         }
         Ok(())
     }
+}
+
+/// The index drawn from `weights` in proportion (0 when all are 0). The
+/// total is summed in u64: a sum of u32 weights overflowed a u32 (two of
+/// 4294967295 in a mix made `draw` panic; found by tests/fuzz). Where the
+/// total fits a u32 the draw is the u32 one it always was, so a seeded run
+/// repeats as before.
+pub(super) fn pick(weights: impl Iterator<Item = u32> + Clone, rng: &mut impl Rng) -> usize {
+    let total: u64 = weights.clone().map(u64::from).sum();
+    let mut x = match u32::try_from(total) {
+        Ok(t) => u64::from(rng.random_range(0..t.max(1))),
+        Err(_) => rng.random_range(0..total),
+    };
+    for (i, w) in weights.enumerate() {
+        let w = u64::from(w);
+        if x < w {
+            return i;
+        }
+        x -= w;
+    }
+    0
 }
 
 /// Files a download picks from.
@@ -216,5 +229,34 @@ mod tests {
             (850..1150).contains(&median),
             "median {median}, expected ~1000"
         );
+    }
+
+    /// Found by tests/fuzz (scenario::mutated_scenarios): weights whose sum
+    /// passes u32::MAX overflowed the draw.
+    #[test]
+    fn weights_summing_past_u32_draw_in_proportion() {
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+        let w = parse_files("a:4294967295,b:4294967295,c:1").unwrap();
+        let a = (0..2000).filter(|_| w.draw(&mut rng) == "a").count();
+        assert!((800..1200).contains(&a), "{a} of 2000, expected ~1000");
+        // Where the total fits a u32 the draw is as it always was.
+        let old = |rng: &mut rand::rngs::SmallRng| {
+            let mut x = rng.random_range(0..4u32);
+            for (i, w) in [3u32, 1].into_iter().enumerate() {
+                if x < w {
+                    return i;
+                }
+                x -= w;
+            }
+            0
+        };
+        let (mut r1, mut r2) = (
+            rand::rngs::SmallRng::seed_from_u64(3),
+            rand::rngs::SmallRng::seed_from_u64(3),
+        );
+        for _ in 0..100 {
+            assert_eq!(pick([3u32, 1].into_iter(), &mut r1), old(&mut r2));
+        }
+        assert_eq!(pick([0u32, 0].into_iter(), &mut r1), 0);
     }
 }

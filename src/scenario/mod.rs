@@ -122,7 +122,8 @@ impl Plan {
         } else if let Some(total) = o.users {
             validate::spread_users(&mut groups, total).map_err(whole)?;
         }
-        let users: u32 = groups.iter().map(|g| g.users).sum();
+        // In u64: two groups of u32::MAX users each overflowed a u32 sum.
+        let users: u64 = groups.iter().map(|g| u64::from(g.users)).sum();
         let ramp_up = validate::ramp_up(run, o, users, stop).map_err(in_run)?;
         Ok(Plan {
             name,
@@ -266,6 +267,21 @@ ops = ["retr 1k.bin", "stor 1KiB", "list"]
             "{e}"
         );
         assert_eq!(parse(&ramp("2s")).unwrap().ramp_up, Duration::from_secs(2));
+    }
+
+    /// Two groups of u32::MAX users overflowed the users' sum while parsing
+    /// (seen looking for other u32 sums after the fuzzer's mix overflow).
+    #[test]
+    fn users_summing_past_u32_parse() {
+        let text = format!("{OK}[[group]]\nname = \"b\"\nusers = 4294967295\nops = [\"noop\"]\n")
+            .replace("users = 3", "users = 4294967295");
+        let p = parse(&text).unwrap();
+        assert_eq!(p.total_users(), 2 * u64::from(u32::MAX));
+        assert_eq!(
+            p.ramp_up,
+            Duration::from_millis(500),
+            "capped at a quarter of 2 s"
+        );
     }
 
     #[test]

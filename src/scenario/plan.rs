@@ -200,15 +200,7 @@ pub struct Mix {
 
 impl Mix {
     pub fn draw(&self, rng: &mut impl rand::Rng) -> &Op {
-        let total: u32 = self.choices.iter().map(|(_, w)| *w).sum();
-        let mut x = rng.random_range(0..total.max(1));
-        for (op, w) in &self.choices {
-            if x < *w {
-                return op;
-            }
-            x -= w;
-        }
-        &self.choices[0].0
+        &self.choices[super::dist::pick(self.choices.iter().map(|(_, w)| *w), rng)].0
     }
 }
 

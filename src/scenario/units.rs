@@ -91,14 +91,26 @@ impl<'de> Deserialize<'de> for Bandwidth {
     }
 }
 
+/// The longest duration a scenario or a flag may give (100 years as
+/// humantime counts them, so `"100y"` itself is fine): far beyond any run,
+/// and far enough below what the clock can count that the run may add and
+/// multiply durations (a deadline from now, think time up to 20 means, the
+/// stages' sum) without overflow. Above it is surely a typo; unchecked,
+/// `duration = "580000000000y"` made `run` panic when it set its deadline.
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 31_557_600);
+
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if s.trim().starts_with('-') {
         return Err(format!(
             "bad duration {s:?}: a duration cannot be negative (write e.g. \"500ms\", \"30s\", \"2m\")"
         ));
     }
-    humantime::parse_duration(s.trim())
-        .map_err(|e| format!("bad duration {s:?}: {e} (write e.g. \"500ms\", \"30s\", \"2m\")"))
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("bad duration {s:?}: {e} (write e.g. \"500ms\", \"30s\", \"2m\")"))?;
+    if d > MAX_DURATION {
+        return Err(format!("bad duration {s:?}: at most 100 years"));
+    }
+    Ok(d)
 }
 
 /// A duration a run must have some of (`--duration`): above zero.
@@ -188,5 +200,20 @@ mod tests {
     fn durations() {
         assert_eq!(parse_duration("1m 30s").unwrap(), Duration::from_secs(90));
         assert!(parse_duration("soon").is_err());
+    }
+
+    /// Found by tests/fuzz (scenario::mutated_scenarios): a duration near
+    /// u64::MAX seconds was accepted, and `run` panicked adding it to now.
+    #[test]
+    fn durations_past_a_century_are_refused() {
+        assert_eq!(parse_duration("100y").unwrap(), MAX_DURATION);
+        for s in ["18446744073709551615s", "580000000000y", "101y", "100y 1s"] {
+            let e = parse_duration(s).unwrap_err();
+            assert_eq!(e, format!("bad duration {s:?}: at most 100 years"));
+        }
+        assert!(parse_positive_duration("580000000000y").is_err());
+        // What the run does with the longest accepted: no overflow.
+        let now = std::time::Instant::now();
+        assert!(now.checked_add(MAX_DURATION.mul_f64(20.0)).is_some());
     }
 }

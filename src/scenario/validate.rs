@@ -157,7 +157,7 @@ fn default_workers() -> usize {
 pub(super) fn ramp_up(
     run: &RunSection,
     o: &Overrides,
-    users: u32,
+    users: u64,
     stop: Stop,
 ) -> Result<Duration, String> {
     let ramp = o
@@ -176,12 +176,13 @@ pub(super) fn ramp_up(
     }
 }
 
-fn default_ramp_up(users: u32, stop: Stop) -> Duration {
+fn default_ramp_up(users: u64, stop: Stop) -> Duration {
     let cap = match stop {
         Stop::Duration(d) => (d / 4).min(Duration::from_secs(10)),
         Stop::Iterations(_) => Duration::from_secs(10),
     };
-    (DEFAULT_RAMP_PER_CLIENT * users.saturating_sub(1)).min(cap)
+    let gaps = u32::try_from(users.saturating_sub(1)).unwrap_or(u32::MAX);
+    DEFAULT_RAMP_PER_CLIENT.saturating_mul(gaps).min(cap)
 }
 
 impl OpenLoop {
