@@ -12,6 +12,22 @@ use super::units::HumanDuration;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Rate(pub f64);
 
+/// The most arrivals per second a plan may ask for. Far above what one
+/// process can start (each arrival is a TCP session), and low enough that the
+/// schedule's clock still advances: at 1e308/s, `t + 1/rate == t`, and the
+/// executor would spawn waiting arrivals as fast as it can loop, its memory
+/// growing with rate × max_wait (found by fuzzing the scenario loader).
+pub const MAX_RATE: f64 = 1_000_000.0;
+
+fn within_max(n: f64) -> Result<f64, String> {
+    match n <= MAX_RATE {
+        true => Ok(n),
+        false => Err(format!(
+            "a rate of {n}/s is above the most one process can offer ({MAX_RATE}/s)"
+        )),
+    }
+}
+
 pub fn parse_rate(s: &str) -> Result<f64, String> {
     let bad =
         || format!("bad rate {s:?}: write arrivals per time, e.g. \"50/s\", \"300/m\", \"7200/h\"");
@@ -26,7 +42,7 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
     if !(n.is_finite() && n >= 0.0) {
         return Err(bad());
     }
-    Ok(n / secs)
+    within_max(n / secs)
 }
 
 impl<'de> Deserialize<'de> for Rate {
@@ -40,7 +56,9 @@ impl<'de> Deserialize<'de> for Rate {
         match Raw::deserialize(d).map_err(|_| {
             serde::de::Error::custom("expected a rate like \"50/s\" or a number per second")
         })? {
-            Raw::N(n) if n >= 0.0 && n.is_finite() => Ok(Rate(n)),
+            Raw::N(n) if n >= 0.0 && n.is_finite() => {
+                within_max(n).map(Rate).map_err(serde::de::Error::custom)
+            }
             Raw::N(n) => Err(serde::de::Error::custom(format!("bad rate {n}"))),
             Raw::S(s) => parse_rate(&s).map(Rate).map_err(serde::de::Error::custom),
         }

@@ -124,6 +124,7 @@ impl Plan {
         }
         // In u64: two groups of u32::MAX users each overflowed a u32 sum.
         let users: u64 = groups.iter().map(|g| u64::from(g.users)).sum();
+        validate::users_within_max(users).map_err(whole)?;
         let ramp_up = validate::ramp_up(run, o, users, stop).map_err(in_run)?;
         Ok(Plan {
             name,
@@ -270,18 +271,31 @@ ops = ["retr 1k.bin", "stor 1KiB", "list"]
     }
 
     /// Two groups of u32::MAX users overflowed the users' sum while parsing
-    /// (seen looking for other u32 sums after the fuzzer's mix overflow).
+    /// (seen looking for other u32 sums after the fuzzer's mix overflow); the
+    /// sum is now u64, and refused past the most one process may hold.
     #[test]
-    fn users_summing_past_u32_parse() {
+    fn users_summing_past_the_maximum_are_refused_not_overflowed() {
         let text = format!("{OK}[[group]]\nname = \"b\"\nusers = 4294967295\nops = [\"noop\"]\n")
             .replace("users = 3", "users = 4294967295");
-        let p = parse(&text).unwrap();
-        assert_eq!(p.total_users(), 2 * u64::from(u32::MAX));
-        assert_eq!(
-            p.ramp_up,
-            Duration::from_millis(500),
-            "capped at a quarter of 2 s"
+        let e = parse(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("8589934590 users in all: at most 1000000 in one process"),
+            "{e}"
         );
+        let at_most = OK.replace("users = 3", "users = 1000000");
+        assert_eq!(parse(&at_most).unwrap().total_users(), 1_000_000);
+        let rate = |r: &str| {
+            let text = OK.replace("[run]\n", &format!("[run]\nrate = {r}\n"));
+            parse(&text).map(|p| p.open_loop.map(|o| o.rate))
+        };
+        assert_eq!(rate("\"1000000/s\"").unwrap(), Some(1e6));
+        for r in ["\"1e308/s\"", "1e7", "\"1000001/s\""] {
+            let e = rate(r).unwrap_err().to_string();
+            assert!(
+                e.contains("above the most one process can offer"),
+                "{r}: {e}"
+            );
+        }
     }
 
     #[test]

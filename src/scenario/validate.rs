@@ -364,3 +364,19 @@ pub fn thresholds(
         })
         .collect()
 }
+
+/// The most virtual users one run may hold. Each holds a socket, and this
+/// machine's open-file limit is 20,000 per process, so a million is far past
+/// any run that can start; the driver keeps a list entry per user and the
+/// file budget counts them, so a plan of u32::MAX users would allocate
+/// gigabytes before saying anything (found by fuzzing the loader).
+pub const MAX_USERS: u64 = 1_000_000;
+
+pub(super) fn users_within_max(users: u64) -> Result<(), String> {
+    match users <= MAX_USERS {
+        true => Ok(()),
+        false => Err(format!(
+            "{users} users in all: at most {MAX_USERS} in one process (each holds a socket); split a bigger run over processes and merge their results"
+        )),
+    }
+}
