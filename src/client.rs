@@ -36,22 +36,10 @@ pub struct Target {
 
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let Target {
-            addr,
-            user,
-            password: _,
-            timeouts,
-            data,
-            declared_passive,
-        } = self;
         f.debug_struct("Target")
-            .field("addr", addr)
-            .field("user", user)
-            .field("password", &"****")
-            .field("timeouts", timeouts)
-            .field("data", data)
-            .field("declared_passive", declared_passive)
-            .finish()
+            .field("addr", &self.addr)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
     }
 }
 
