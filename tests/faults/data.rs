@@ -165,6 +165,7 @@ fn a_server_that_accepts_and_never_reads_nor_writes_is_no_banner() {
             o.stdout
         );
         assert!(!o.stdout.contains("\nEXHAUSTION"), "{}", o.stdout);
+        assert!(!o.stdout.contains("queue overflowed"), "{}", o.stdout);
     }
     assert_ended_within(&o, Duration::from_secs(20));
 }
