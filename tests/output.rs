@@ -11,18 +11,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::util::common;
+use crate::util::common::{self, Ran};
 use crate::util::tmpfs::Tmpfs;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ftpload");
 /// A committed result, as the input of `merge` and `report`.
 const RESULT: &str = "results/examples/ramp.json";
-
-struct Ran {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
 
 /// `ftpload args` with its temporary directory (where fallbacks go) set to `tmp`.
 fn ftpload(args: &[&str], tmp: &Path) -> Ran {
@@ -32,11 +26,7 @@ fn ftpload(args: &[&str], tmp: &Path) -> Ran {
         .env("TMPDIR", tmp);
     // One smoke step or run of 1 s; 90 s is the bound on ending, not a timing.
     let r = common::run_bounded(c, None, Duration::from_secs(90)).unwrap();
-    let ran = Ran {
-        code: r.status.code(),
-        stdout: String::from_utf8_lossy(&r.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
-    };
+    let ran = Ran::from(r);
     println!(
         "$ ftpload {}\nexit {:?}\n{}",
         args.join(" "),

@@ -14,7 +14,7 @@ use std::time::Duration;
 use base64::Engine;
 use ftpload::embedded::{EmbeddedConfig, EmbeddedServer};
 
-use crate::util::common;
+use crate::util::common::{self, Ran};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ftpload");
 /// Distinctive, with characters percent-encoding changes.
@@ -108,12 +108,6 @@ fn clean_tree(dir: &Path, searched: &mut Vec<String>) {
     }
 }
 
-struct Ran {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
 /// Runs ftpload with the password given `way`, and searches its stdout and
 /// stderr.
 fn ftpload(way: Way, dir: &Path, args: &[&str]) -> Ran {
@@ -136,11 +130,7 @@ fn ftpload(way: Way, dir: &Path, args: &[&str]) -> Ran {
         Way::Url => {}
     }
     let r = common::run_bounded(c, None, Duration::from_secs(90)).unwrap();
-    let ran = Ran {
-        code: r.status.code(),
-        stdout: String::from_utf8_lossy(&r.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
-    };
+    let ran = Ran::from(r);
     println!(
         "[{way:?}] $ ftpload {}\nexit {:?}\n{}",
         args.join(" "),

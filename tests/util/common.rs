@@ -63,6 +63,24 @@ pub struct Finished {
     pub stderr: Vec<u8>,
 }
 
+/// A finished command as the tests read it: its exit code and its output as
+/// text.
+pub struct Ran {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Finished> for Ran {
+    fn from(r: Finished) -> Ran {
+        Ran {
+            code: r.status.code(),
+            stdout: String::from_utf8_lossy(&r.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
+        }
+    }
+}
+
 /// Waits for `child` at most `limit`; past it the child is killed and the
 /// error says so, naming `what`.
 pub fn wait_bounded(child: &mut Child, limit: Duration, what: &str) -> Result<ExitStatus, String> {
