@@ -76,11 +76,7 @@ pub(super) async fn supervise(
         None => closed::spawn(plan, &ctxs, &mut tasks),
     }
 
-    let mut sampler = Sampler::new(
-        &super::modes(plan),
-        target.addr.ip(),
-        plan.open_loop.is_some(),
-    );
+    let mut sampler = Sampler::new(&super::modes(plan), plan.open_loop.is_some());
     let mut ticker = tokio::time::interval(SAMPLE);
     // A late tick is skipped, not made up by a burst of samples taken at once.
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

@@ -32,9 +32,12 @@ use timeline::Interval;
 /// unknown (a merge with a result without them), rather than a false 0; each
 /// mode's `sessions` (the most logged in at once, refusals by the server's
 /// session limit).
-pub const SCHEMA_VERSION: u32 = 3;
+/// 4: the timeline's `time_wait` counts every TIME_WAIT socket of the
+/// generator's network namespace (a counter the kernel keeps), no longer only
+/// those with the target's address (a walk of the whole table each second).
+pub const SCHEMA_VERSION: u32 = 4;
 /// The oldest version [`RunResult::read`] still reads: what 2 and 3 added
-/// is optional (`operations`, `sessions`), so older results read without it;
+/// is optional, 4 changed what a field counts, not its shape (`operations`, `sessions`), so older results read without it;
 /// a counter a file lacks reads as unknown ([`Count`]).
 pub const OLDEST_READ: u32 = 1;
 

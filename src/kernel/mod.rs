@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::ops::AddAssign;
 
+pub mod diag;
+
 /// Deltas over the run, from `/proc/net/netstat` and `/proc/net/snmp`. They are
 /// host-wide (per network namespace): other traffic on the host counts too.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,33 +100,31 @@ fn field(text: &str, prefix: &str, key: &str) -> u64 {
     0
 }
 
-/// Counts TIME_WAIT sockets (state 06) with `target` at either end.
+/// TIME_WAIT sockets with `target` at either end, filtered by the kernel
+/// ([`diag`]); 0 when the kernel will not say. For the start and end of a
+/// run: its cost grows with the host's connection table.
 pub fn time_wait(target: IpAddr) -> u64 {
-    let (path, hex) = match target {
-        IpAddr::V4(v4) => (
-            "/proc/net/tcp",
-            format!("{:08X}", u32::from_le_bytes(v4.octets())),
-        ),
-        IpAddr::V6(v6) => (
-            "/proc/net/tcp6",
-            v6.octets()
-                .chunks(4)
-                .map(|c| format!("{:08X}", u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-                .collect(),
-        ),
-    };
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return 0;
-    };
-    text.lines()
-        .skip(1)
-        .filter(|l| {
-            let f: Vec<&str> = l.split_whitespace().take(4).collect();
-            f.len() == 4
-                && f[3] == "06"
-                && (f[1].starts_with(hex.as_str()) || f[2].starts_with(hex.as_str()))
-        })
-        .count() as u64
+    diag::time_wait(target).unwrap_or(0)
+}
+
+/// Every TCP socket in TIME_WAIT in this network namespace, whatever its
+/// addresses: the `tw` of `/proc/net/sockstat`, a counter the kernel keeps,
+/// so reading it costs the same (about 16 µs here) at 0 or 100,000 sockets.
+/// The per-second figure; `None` if the file cannot be read.
+pub fn time_wait_here() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/net/sockstat").ok()?;
+    sockstat_tw(&text)
+}
+
+fn sockstat_tw(text: &str) -> Option<u64> {
+    let tcp = text.lines().find_map(|l| l.strip_prefix("TCP:"))?;
+    let mut words = tcp.split_whitespace();
+    while let Some(w) = words.next() {
+        if w == "tw" {
+            return words.next()?.parse().ok();
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -137,6 +137,15 @@ mod tests {
         assert_eq!(field(t, "TcpExt", "ListenOverflows"), 42);
         assert_eq!(field(t, "TcpExt", "SyncookiesSent"), 7);
         assert_eq!(field(t, "TcpExt", "Nope"), 0);
+    }
+
+    #[test]
+    fn reads_time_wait_from_sockstat() {
+        let t =
+            "sockets: used 8\nTCP: inuse 2 orphan 1 tw 61704 alloc 2 mem 79\nUDP: inuse 0 mem 0\n";
+        assert_eq!(sockstat_tw(t), Some(61704));
+        assert_eq!(sockstat_tw("TCP: inuse 2\n"), None);
+        assert!(time_wait_here().is_some(), "/proc/net/sockstat is readable");
     }
 
     #[test]
