@@ -224,11 +224,19 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
 fn check_file_budget(plan: &Plan) -> Result<(), RunError> {
     let limit = crate::sys::raise_nofile_limit();
     let mut per_client = 0u64;
-    for m in plan.groups.iter().flat_map(driver::client_modes) {
-        per_client += if m.is_active() { 3 } else { 2 };
+    // As the closed loop numbers its clients; a shard counts only its own.
+    let mut pick = driver::Wrr::new(plan.groups.iter().map(|g| g.users).collect());
+    let mut modes: Vec<_> = plan.groups.iter().map(driver::client_modes).collect();
+    for k in 0..plan.total_users() {
+        let Some(m) = modes[pick.pick()].next() else {
+            continue;
+        };
+        if plan.takes(k) {
+            per_client += if m.is_active() { 3 } else { 2 };
+        }
     }
     let embedded = matches!(plan.target, TargetPlan::Embedded { .. });
-    let server = if embedded { 3 * plan.total_users() } else { 0 };
+    let server = if embedded { 3 * plan.own_users() } else { 0 };
     let needed = per_client + server + 64;
     if needed > limit {
         return Err(RunError::FileLimit {
@@ -236,7 +244,7 @@ fn check_file_budget(plan: &Plan) -> Result<(), RunError> {
             limit,
             why: format!(
                 "{} clients use {per_client}{}",
-                plan.total_users(),
+                plan.own_users(),
                 if embedded {
                     format!(", the embedded target in this process about {server}")
                 } else {

@@ -68,6 +68,7 @@ fn cases() -> Vec<Case> {
         Case { name: "too-many-users", input: "`users = 2000000`", edit: ("users = 2", "users = 2000000"), args: &[], exit: Is(2), says: &["2000000 users in all: at most 1000000 in one process", "{file}: "] },
         Case { name: "rate-too-high", input: "`rate = \"5e6/s\"`", edit: ("duration = \"1s\"", "rate = \"5e6/s\"\nduration = \"1s\""), args: &[], exit: Is(2), says: &["a rate of 5000000/s is above the most one process can offer", "{file}:4:8: run.rate"] },
         Case { name: "rate-too-high-flag", input: "`--rate 2000000/s`", edit: none, args: &["--rate", "2000000/s"], exit: Is(2), says: &["a rate of 2000000/s is above the most one process can offer", "--rate"] },
+        Case { name: "bad-shard-flag", input: "`--shard 3/2`", edit: none, args: &["--shard", "3/2"], exit: Is(2), says: &["I must be from 1 to N (here N is 2)", "--shard"] },
         Case { name: "empty-mode-mix", input: "`modes = {}`", edit: ("{ passive = 1 }", "{}"), args: &[], exit: Is(2), says: &["modes has no weight above zero", "{file}:5:1: group 0"] },
         Case { name: "zero-mode-weights", input: "`modes = { passive = 0 }`", edit: ("passive = 1", "passive = 0"), args: &[], exit: Is(2), says: &["modes has no weight above zero", "{file}:5:1: group 0"] },
         Case { name: "unknown-mode", input: "`modes = { pasive = 1 }` (or `mode = \"pasive\"`)", edit: ("passive = 1", "pasive = 1"), args: &[], exit: Is(2), says: &["unknown mode \"pasive\"", "{file}:7:11: group[0].modes.pasive"] },

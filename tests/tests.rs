@@ -31,6 +31,7 @@
 //! - `faults`: the fault server (tests/util/faults.rs), one fault per test,
 //!   each through the binary: the exact class, the run going on, bounded
 //!   time and memory, the result written.
+//! - `shards`: `--shard I/N` slices of a run, together the one run.
 //! - `signals`: SIGTERM stops `run`, `capacity` and `serve` as Ctrl-C does.
 //! - `result`: the result file against docs/result-schema.md (`schema`,
 //!   `open_loop`, `errors`, `file`) and merging (`merge`).
@@ -71,6 +72,7 @@ mod pyftpdlib;
 mod report_html;
 mod result;
 mod secrets;
+mod shards;
 mod signals;
 mod think;
 mod thresholds;

@@ -44,6 +44,12 @@ pub struct RunArgs {
     /// mixes), so a run repeats exactly.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Run only the I-th of N disjoint slices of the clients, arrivals and
+    /// iterations (e.g. 2/4), each client keeping the id, mode, start time
+    /// and random draws it has in the whole run: N shards, on one machine or
+    /// several, together make the one run; `ftpload merge` their results.
+    #[arg(long, value_name = "I/N", value_parser = crate::scenario::Shard::parse)]
+    pub shard: Option<crate::scenario::Shard>,
     /// Worker threads of the load generator (default: one per core).
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
@@ -82,6 +88,7 @@ pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode>
         follow_pasv_address: a.follow_pasv_address,
         rate: a.rate,
         seed: a.seed,
+        shard: a.shard,
         ..a.target.overrides()?
     };
     let plan = Plan::load(&a.scenario, &o)?;

@@ -31,6 +31,11 @@ pub(super) fn spawn(plan: &Plan, ctxs: &[Arc<Ctx>], tasks: &mut JoinSet<()>) {
         let Some(mode) = modes[gi].next() else {
             continue;
         };
+        // Another shard's client: walked past, so ids, modes and start
+        // times stay those of the whole run.
+        if !plan.takes(k) {
+            continue;
+        }
         let vc = VirtualClient {
             id: k,
             mode,

@@ -53,6 +53,13 @@ pub(super) fn spawn(
     });
 }
 
+/// A group's cap on clients at once in this process: its shard's share of
+/// the group's users (at least one, so every shard can start its arrivals).
+fn own_users(plan: &Plan, users: u32) -> usize {
+    let n = u64::from(users);
+    plan.shard.map_or(n, |s| s.share(n).max(1)) as usize
+}
+
 /// Runs the schedule to its end (or the stop signal), then waits for the
 /// arrivals still running; `abort` cancels them all.
 ///
@@ -82,7 +89,7 @@ fn arrivals(
             bandwidth: g.bandwidth,
             think: g.think,
             transfers_per_session: g.transfers_per_session,
-            clients: Arc::new(Semaphore::new(g.users as usize)),
+            clients: Arc::new(Semaphore::new(own_users(plan, g.users))),
             modes: client_modes(g).collect(),
             next_mode: 0,
         })
@@ -95,12 +102,17 @@ fn arrivals(
             break;
         }
         let g = &mut groups[pick.pick()];
+        let mode = g.modes[g.next_mode % g.modes.len()];
+        g.next_mode += 1;
+        // Another shard's arrival: the group and mode it took are kept
+        // walking, so this shard's arrivals are exactly the whole run's.
+        if !plan.takes(k as u64) {
+            continue;
+        }
         if !g.ctx.take_iteration() {
             break;
         }
         g.ctx.live.arrival_due();
-        let mode = g.modes[g.next_mode % g.modes.len()];
-        g.next_mode += 1;
         let vc = VirtualClient {
             id: k as u64,
             mode,

@@ -44,7 +44,8 @@ pub(super) async fn supervise(
         Stop::Iterations(_) => None,
     };
     let budget = Arc::new(AtomicU64::new(match plan.stop {
-        Stop::Iterations(n) => n,
+        // A shard makes its share of the iterations.
+        Stop::Iterations(n) => plan.shard.map_or(n, |s| s.share(n)),
         Stop::Duration(_) => u64::MAX,
     }));
     // What every client of a group shares, built once per group.

@@ -7,6 +7,7 @@ mod group;
 pub mod load;
 mod op;
 mod plan;
+mod shard;
 pub mod think;
 pub mod units;
 mod url;
@@ -19,6 +20,7 @@ pub use plan::{
     GroupPlan, Mix, Overrides, Plan, Stop, TargetPlan, ThresholdSpec, DEFAULT_MAX_WAIT,
     DEFAULT_RAMP_PER_CLIENT, DEFAULT_RETRY_PAUSE, EMBEDDED_PASSWORD, EMBEDDED_USER,
 };
+pub use shard::Shard;
 pub use url::{external_target, Malformed, UrlError};
 
 use std::ops::Range;
@@ -133,6 +135,7 @@ impl Plan {
             open_loop,
             user_stages,
             seed: o.seed.or(run.seed).unwrap_or(0),
+            shard: o.shard,
             target,
             files,
             stop,

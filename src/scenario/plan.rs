@@ -34,6 +34,8 @@ pub struct Overrides {
     /// Open loop at this many arrivals per second.
     pub rate: Option<f64>,
     pub seed: Option<u64>,
+    /// `--shard I/N`.
+    pub shard: Option<super::Shard>,
 }
 
 /// When a run ends.
@@ -141,6 +143,7 @@ impl std::fmt::Debug for Overrides {
             passive_range,
             rate,
             seed,
+            shard,
         } = self;
         f.debug_struct("Overrides")
             .field("target", &target.as_deref().map(super::url::redacted))
@@ -156,6 +159,7 @@ impl std::fmt::Debug for Overrides {
             .field("passive_range", passive_range)
             .field("rate", rate)
             .field("seed", seed)
+            .field("shard", shard)
             .finish()
     }
 }
@@ -235,6 +239,10 @@ pub struct Plan {
     /// Seeds every random choice (Poisson arrivals, think times), so a run
     /// repeats exactly: `--seed`, else `[run] seed`, else 0.
     pub seed: u64,
+    /// `--shard I/N`: this process runs only its slice of the clients,
+    /// arrivals and iterations (see [`super::Shard`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<super::Shard>,
     pub groups: Vec<GroupPlan>,
     /// `[thresholds]` as written; the `threshold` module parses and checks them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -258,6 +266,17 @@ pub struct ThresholdSpec {
 impl Plan {
     pub fn total_users(&self) -> u64 {
         self.groups.iter().map(|g| u64::from(g.users)).sum()
+    }
+
+    /// The users this process runs: all of them, or its shard's share.
+    pub fn own_users(&self) -> u64 {
+        let all = self.total_users();
+        self.shard.map_or(all, |s| s.share(all))
+    }
+
+    /// Whether client or arrival `k` of the whole run is this process's.
+    pub fn takes(&self, k: u64) -> bool {
+        self.shard.is_none_or(|s| s.takes(k))
     }
 }
 

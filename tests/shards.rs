@@ -1,0 +1,96 @@
+//! `--shard I/N`: N shards together make exactly the one run. Client and
+//! arrival `k` keep the mode they have in the whole run, so with two modes
+//! alternating, each of two shards runs one mode only: which mode a shard
+//! ran shows which clients it took, and its counts show its share.
+
+use ftpload::proto::Mode;
+use ftpload::scenario::{Overrides, Shard};
+
+use crate::util::harness::{assert_no_errors, run_scenario};
+
+fn shard(index: u32, count: u32) -> Overrides {
+    Overrides {
+        shard: Some(Shard { index, count }),
+        ..Overrides::default()
+    }
+}
+
+/// Per mode of a result: (mode, iterations), modes with none left out.
+fn iterations(r: &ftpload::result::RunResult) -> Vec<(Mode, u64)> {
+    r.modes
+        .iter()
+        .map(|(m, s)| (*m, s.counters.iterations))
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+#[test]
+fn closed_loop_shards_split_clients_and_iterations_as_the_whole_run_numbers_them() {
+    // Four clients alternate passive, epsv, passive, epsv: shard 1/2 takes
+    // clients 0 and 2, shard 2/2 clients 1 and 3.
+    let toml = r#"
+[run]
+iterations = 12
+[[group]]
+users = 4
+modes = { passive = 1, epsv = 1 }
+ops = ["noop"]
+"#;
+    let a = run_scenario(toml, &shard(1, 2), "shard-closed-1");
+    let b = run_scenario(toml, &shard(2, 2), "shard-closed-2");
+    for (r, mode) in [(&a, Mode::Passive), (&b, Mode::Epsv)] {
+        assert_no_errors(&r.result.modes[&mode], "shard");
+        assert_eq!(
+            iterations(&r.result),
+            [(mode, 6)],
+            "each shard's share, in its clients' mode"
+        );
+    }
+    assert_eq!(
+        a.json["scenario"]["shard"],
+        serde_json::json!({"index": 1, "count": 2})
+    );
+    assert_eq!(
+        b.json["scenario"]["shard"],
+        serde_json::json!({"index": 2, "count": 2})
+    );
+}
+
+#[test]
+fn open_loop_shards_take_every_nth_arrival_of_the_one_schedule() {
+    // The group's three clients' modes are passive, active, passive (as
+    // weighted round robin spreads them), and arrival k takes mode k mod 3:
+    // shard 1/3 takes arrivals 0, 3, 6, ..., all passive; 2/3 all active.
+    let toml = r#"
+[run]
+iterations = 30
+rate = "200/s"
+arrival = "poisson"
+seed = 7
+[[group]]
+users = 3
+modes = { passive = 1, active = 1 }
+ops = ["noop"]
+"#;
+    let whole = run_scenario(toml, &Overrides::default(), "shard-open-all");
+    let mut per_mode = std::collections::BTreeMap::new();
+    for i in 1..=3 {
+        let s = run_scenario(toml, &shard(i, 3), &format!("shard-open-{i}"));
+        let got = iterations(&s.result);
+        // Arrival k is shard (k mod 3)+1's, with the whole run's mode.
+        let mode = |k: u64| [Mode::Passive, Mode::Active, Mode::Passive][(k % 3) as usize];
+        let mut want = std::collections::BTreeMap::new();
+        for k in (0..30u64).filter(|k| k % 3 == u64::from(i - 1)) {
+            *want.entry(mode(k)).or_insert(0u64) += 1;
+        }
+        let want: Vec<(Mode, u64)> = want.into_iter().collect();
+        assert_eq!(got, want, "shard {i}/3");
+        for (m, n) in got {
+            *per_mode.entry(m).or_insert(0) += n;
+        }
+    }
+    // Together, what the one run did.
+    let whole: std::collections::BTreeMap<Mode, u64> =
+        iterations(&whole.result).into_iter().collect();
+    assert_eq!(per_mode, whole);
+}
