@@ -233,7 +233,19 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                     .into());
                 }
             }
-            let merged = crate::report::merge(runs)?.expect("clap requires one file");
+            let all: Vec<&crate::result::RunResult> = runs.iter().map(|(_, r)| r).collect();
+            let whole = match crate::compare::shards_complete(&all) {
+                Ok(whole) => whole,
+                Err(why) if !force => {
+                    return Err(UsageError(format!("{why}; pass --force to merge anyway")).into())
+                }
+                Err(_) => false,
+            };
+            let mut merged = crate::report::merge(runs)?.expect("clap requires one file");
+            // Every slice merged: the whole run, no longer a shard.
+            if let (true, Some(s)) = (whole, merged.scenario.as_object_mut()) {
+                s.remove("shard");
+            }
             let saved = write::or_fallback(&out, |p| merged.write_atomic(p))?;
             print!("{}", crate::summary::render(&merged));
             if said_fallback("the merged result", &saved.path, saved.failed.as_ref()) {

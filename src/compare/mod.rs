@@ -194,6 +194,37 @@ pub fn identity(r: &RunResult) -> String {
     format!("scenario {:?} against {target}", r.scenario_name)
 }
 
+/// A result's `--shard`, as its scenario echo says: (I, N).
+fn shard_of(r: &RunResult) -> Option<(u64, u64)> {
+    let s = r.scenario.get("shard")?;
+    Some((s.get("index")?.as_u64()?, s.get("count")?.as_u64()?))
+}
+
+/// For a merge of `--shard` results: `Some(why)` when a slice would count
+/// twice, or the results cut the run into different numbers of shards, or
+/// whole runs mix with shards. `Ok(true)`: every slice of the run is there,
+/// so the merge is the whole run.
+pub fn shards_complete(runs: &[&RunResult]) -> Result<bool, String> {
+    let shards: Vec<Option<(u64, u64)>> = runs.iter().map(|r| shard_of(r)).collect();
+    if shards.iter().all(Option::is_none) {
+        return Ok(false);
+    }
+    let Some(all) = shards.iter().copied().collect::<Option<Vec<_>>>() else {
+        return Err("some results are shards (--shard) and some whole runs".into());
+    };
+    let n = all[0].1;
+    if let Some((_, m)) = all.iter().find(|(_, m)| *m != n) {
+        return Err(format!("the shards cut the run into {n} and into {m}"));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some((i, _)) = all.iter().find(|(i, _)| !seen.insert(*i)) {
+        return Err(format!(
+            "shard {i}/{n} is there twice: its slice would count twice"
+        ));
+    }
+    Ok(seen.len() as u64 == n)
+}
+
 /// `Some(why)` when the two results are of different scenarios or targets.
 pub fn mismatch(base: &RunResult, new: &RunResult) -> Option<String> {
     let (a, b) = (identity(base), identity(new));
