@@ -94,3 +94,49 @@ ops = ["noop"]
         iterations(&whole.result).into_iter().collect();
     assert_eq!(per_mode, whole);
 }
+
+/// `--local-shards 3`: three processes, one merged result with every
+/// iteration, judged on the merge (a threshold on the whole run's count).
+#[test]
+fn local_shards_run_as_processes_and_merge_into_the_whole_run() {
+    let dir = crate::util::harness::temp_dir("local-shards");
+    let scenario = dir.join("s.toml");
+    std::fs::write(
+        &scenario,
+        "[run]\niterations = 30\n[[group]]\nusers = 6\nmodes = { passive = 1, active = 1 }\nops = [\"noop\"]\n",
+    )
+    .unwrap();
+    let out = dir.join("merged.json");
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_ftpload"));
+    c.arg("run")
+        .arg(&scenario)
+        .args([
+            "--local-shards",
+            "3",
+            "--threshold",
+            "errors.rate=< 0.001",
+            "--out",
+        ])
+        .arg(&out);
+    let r = crate::util::common::run_bounded(c, None, std::time::Duration::from_secs(120));
+    let r = crate::util::common::Ran::from(r.unwrap());
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert!(j["scenario"].get("shard").is_none(), "{}", j["scenario"]);
+    let total: u64 = ["passive", "active"]
+        .iter()
+        .map(|m| j["modes"][m]["counters"]["iterations"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 30, "every shard's share");
+    assert_eq!(j["thresholds"][0]["pass"], true, "{}", j["thresholds"]);
+    assert!(r.stdout.contains("✓ pass errors.rate"), "{}", r.stdout);
+    // The shards' own files were merged and removed.
+    let kept = r
+        .stderr
+        .split("results in ")
+        .nth(1)
+        .and_then(|s| s.split(')').next());
+    let kept = kept.unwrap_or_else(|| panic!("no shard folder named: {}", r.stderr));
+    assert!(!std::path::Path::new(kept).exists(), "{kept} left behind");
+}

@@ -10,6 +10,7 @@ mod compare;
 mod probe;
 mod run;
 mod serve;
+mod shards;
 mod signal;
 
 use std::path::PathBuf;
@@ -126,7 +127,7 @@ pub enum Cmd {
 
 /// Where the load goes and how its data channels are opened: the same for
 /// `run` and `capacity`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct TargetArgs {
     /// Target server, e.g. ftp://bob@127.0.0.1:2121. Without one, the embedded
     /// target is started on 127.0.0.1. The password comes from the URL,

@@ -50,6 +50,11 @@ pub struct RunArgs {
     /// several, together make the one run; `ftpload merge` their results.
     #[arg(long, value_name = "I/N", value_parser = crate::scenario::Shard::parse)]
     pub shard: Option<crate::scenario::Shard>,
+    /// Run as N shard processes on this machine (`--shard 1/N` to `N/N`,
+    /// each its own process with its own open-file limit) and merge their
+    /// results exactly into one; the thresholds are judged on the merge.
+    #[arg(long, value_name = "N", conflicts_with = "shard", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub local_shards: Option<u32>,
     /// Worker threads of the load generator (default: one per core).
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
@@ -89,23 +94,13 @@ pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode>
         rate: a.rate,
         seed: a.seed,
         shard: a.shard,
-        ..a.target.overrides()?
+        ..a.target.clone().overrides()?
     };
     let plan = Plan::load(&a.scenario, &o)?;
     let thresholds = threshold::from_plan(&plan, &a.threshold)?;
-    // Every output checked before the run, so a typo'd path costs a second.
-    match &a.out {
-        Some(out) => write::check_file("--out", out)?,
-        None => write::check_file(
-            "result file",
-            &crate::result::default_path(&plan.name, std::time::SystemTime::now()),
-        )?,
-    }
-    if let Some(path) = &a.junit {
-        write::check_file("--junit", path)?;
-    }
-    if let Some(dir) = &a.csv {
-        write::check_dir("--csv", dir)?;
+    check_outputs(&a, &plan)?;
+    if let Some(n) = a.local_shards {
+        return super::shards::run(n, &plan, &thresholds, &a, signals);
     }
     let cancel = signals.cancel();
     let aborted = std::cell::RefCell::new(None::<String>);
@@ -134,7 +129,7 @@ pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode>
     let f = run::run_with(
         &plan,
         &run::Options {
-            out: a.out,
+            out: a.out.clone(),
             quiet: a.quiet,
             cancel: signals.cancel(),
         },
@@ -144,6 +139,31 @@ pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode>
         RunError::Result(_) => anyhow::Error::new(e),
         e => anyhow::Error::new(e).context(format!("run of {} failed", a.scenario.display())),
     })?;
+    finish(f, &a, signals)
+}
+
+/// Every output checked before the run, so a typo'd path costs a second.
+fn check_outputs(a: &RunArgs, plan: &Plan) -> Result<(), write::Unwritable> {
+    match &a.out {
+        Some(out) => write::check_file("--out", out)?,
+        None => write::check_file(
+            "result file",
+            &crate::result::default_path(&plan.name, std::time::SystemTime::now()),
+        )?,
+    }
+    if let Some(path) = &a.junit {
+        write::check_file("--junit", path)?;
+    }
+    if let Some(dir) = &a.csv {
+        write::check_dir("--csv", dir)?;
+    }
+    Ok(())
+}
+
+/// What every run ends with, one process or merged shards: the summary and
+/// thresholds printed, the reports written (each to its fallback when the
+/// disk filled up meanwhile), and the exit code a CI job acts on.
+pub(super) fn finish(f: run::Finished, a: &RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
     print!("{}", crate::summary::render(&f.result));
     print!("{}", threshold::render(&f.result.thresholds));
     // The result is written; the reports follow it, each to its fallback
