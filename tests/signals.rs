@@ -139,3 +139,37 @@ fn capacity_stopped_by_sigterm_keeps_its_steps_and_exits_143() {
         .expect("the interrupted step's result");
     assert_eq!(json(&step)["interrupted"], true);
 }
+
+/// `--local-shards`: SIGTERM to the parent stops every shard, each writes
+/// its partial result, and the parent merges them, marked, and exits 143.
+#[test]
+fn sigterm_stops_local_shards_and_merges_their_partial_results() {
+    let dir = temp_dir("sigterm-shards");
+    let out = dir.join("merged.json");
+    let mut child = Command::new(BIN)
+        .args(["run", "scenarios/smoke.toml", "--duration", "60s", "-q"])
+        .args(["--local-shards", "2", "--out"])
+        .arg(&out)
+        .current_dir(repo_root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Both shards' embedded targets made their roots: the load is on.
+    let shards_dir = std::env::temp_dir().join(format!("ftpload-{}-shards", child.id()));
+    wait_for("the shards started", Duration::from_secs(30), || {
+        shards_dir.is_dir()
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(stop(&mut child, libc::SIGTERM), Some(143));
+    let j = json(&out);
+    assert_eq!(j["interrupted"], true);
+    assert!(j["scenario"].get("shard").is_none());
+    assert!(
+        j["modes"]["passive"]["counters"]["sessions"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(!shards_dir.exists(), "{} left behind", shards_dir.display());
+}
