@@ -60,6 +60,20 @@ pub enum Status {
     Interrupted,
 }
 
+impl Status {
+    /// How a finished result ended: one run's, or shards' merged.
+    pub fn of(r: &RunResult) -> Status {
+        if r.interrupted {
+            return Status::Interrupted;
+        }
+        // An iteration cut off unfinished is a failure no class counted.
+        match r.error_count() + r.cut_off.get().unwrap_or(0) {
+            0 => Status::Clean,
+            n => Status::Failures(n),
+        }
+    }
+}
+
 pub struct Options {
     pub out: Option<PathBuf>,
     pub quiet: bool,
@@ -201,15 +215,7 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
     // temporary directory and say so (the folder was checked before the run).
     let saved = result::write::or_fallback(&wanted, |p| result.write_atomic(p))?;
     let (path, write_error) = (saved.path, saved.failed);
-    let status = if outcome.interrupted {
-        Status::Interrupted
-    } else {
-        // An iteration cut off unfinished is a failure no class counted.
-        match result.error_count() + outcome.cut_off {
-            0 => Status::Clean,
-            n => Status::Failures(n),
-        }
-    };
+    let status = Status::of(&result);
     Ok(Finished {
         result,
         path,
@@ -223,18 +229,9 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
 /// holds as many again in this same process.
 fn check_file_budget(plan: &Plan) -> Result<(), RunError> {
     let limit = crate::sys::raise_nofile_limit();
-    let mut per_client = 0u64;
-    // As the closed loop numbers its clients; a shard counts only its own.
-    let mut pick = driver::Wrr::new(plan.groups.iter().map(|g| g.users).collect());
-    let mut modes: Vec<_> = plan.groups.iter().map(driver::client_modes).collect();
-    for k in 0..plan.total_users() {
-        let Some(m) = modes[pick.pick()].next() else {
-            continue;
-        };
-        if plan.takes(k) {
-            per_client += if m.is_active() { 3 } else { 2 };
-        }
-    }
+    let per_client: u64 = driver::own_clients(plan)
+        .map(|(_, _, m)| if m.is_active() { 3 } else { 2 })
+        .sum();
     let embedded = matches!(plan.target, TargetPlan::Embedded { .. });
     let server = if embedded { 3 * plan.own_users() } else { 0 };
     let needed = per_client + server + 64;

@@ -243,9 +243,8 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 Err(_) => false,
             };
             let mut merged = crate::report::merge(runs)?.expect("clap requires one file");
-            // Every slice merged: the whole run, no longer a shard.
-            if let (true, Some(s)) = (whole, merged.scenario.as_object_mut()) {
-                s.remove("shard");
+            if whole {
+                crate::compare::as_whole_run(&mut merged);
             }
             let saved = write::or_fallback(&out, |p| merged.write_atomic(p))?;
             print!("{}", crate::summary::render(&merged));

@@ -86,23 +86,14 @@ pub(super) fn run(
         }
     }
     let mut merged = crate::report::merge(runs)?.expect("at least one shard");
-    if let Some(s) = merged.scenario.as_object_mut() {
-        s.remove("shard");
-    }
+    crate::compare::as_whole_run(&mut merged);
     merged.thresholds = threshold::evaluate(thresholds, &merged);
     let wanted = a
         .out
         .clone()
         .unwrap_or_else(|| crate::result::default_path(&plan.name, std::time::SystemTime::now()));
     let saved = write::or_fallback(&wanted, |p| merged.write_atomic(p))?;
-    let status = if merged.interrupted {
-        Status::Interrupted
-    } else {
-        match merged.error_count() + merged.cut_off.get().unwrap_or(0) {
-            0 => Status::Clean,
-            e => Status::Failures(e),
-        }
-    };
+    let status = Status::of(&merged);
     // Merged and written: the shards' own files are in it.
     if saved.failed.is_none() {
         let _ = std::fs::remove_dir_all(&dir);

@@ -225,6 +225,14 @@ pub fn shards_complete(runs: &[&RunResult]) -> Result<bool, String> {
     Ok(seen.len() as u64 == n)
 }
 
+/// Marks a merge of every slice as the whole run: its scenario is no
+/// longer a shard's.
+pub fn as_whole_run(r: &mut RunResult) {
+    if let Some(s) = r.scenario.as_object_mut() {
+        s.remove("shard");
+    }
+}
+
 /// `Some(why)` when the two results are of different scenarios or targets.
 pub fn mismatch(base: &RunResult, new: &RunResult) -> Option<String> {
     let (a, b) = (identity(base), identity(new));

@@ -7,10 +7,9 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
-use super::{client_modes, wait_stop, Ctx, Wrr};
+use super::{wait_stop, Ctx};
 use crate::client::{Env, Sink, VirtualClient};
 use crate::metrics::Metric;
-use crate::proto::Mode;
 use crate::scenario::load::UserStages;
 use crate::scenario::{Plan, SessionModel};
 
@@ -19,23 +18,8 @@ use crate::scenario::{Plan, SessionModel};
 /// proportion.
 pub(super) fn spawn(plan: &Plan, ctxs: &[Arc<Ctx>], tasks: &mut JoinSet<()>) {
     let total = plan.total_users().max(1);
-    let mut modes: Vec<std::vec::IntoIter<Mode>> = plan
-        .groups
-        .iter()
-        .map(|g| client_modes(g).collect::<Vec<_>>().into_iter())
-        .collect();
-    let mut pick = Wrr::new(plan.groups.iter().map(|g| g.users).collect());
-    for k in 0..total {
-        let gi = pick.pick();
+    for (k, gi, mode) in super::own_clients(plan) {
         let g = &plan.groups[gi];
-        let Some(mode) = modes[gi].next() else {
-            continue;
-        };
-        // Another shard's client: walked past, so ids, modes and start
-        // times stay those of the whole run.
-        if !plan.takes(k) {
-            continue;
-        }
         let vc = VirtualClient {
             id: k,
             mode,

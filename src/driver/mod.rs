@@ -21,7 +21,7 @@ mod sampler;
 mod supervisor;
 mod wrr;
 
-pub use wrr::{client_modes, modes, Wrr};
+pub use wrr::{client_modes, modes, own_clients, Wrr};
 
 use crate::client::{Sink, Target};
 use crate::metrics::shard::Registry;

@@ -56,8 +56,7 @@ pub(super) fn spawn(
 /// A group's cap on clients at once in this process: its shard's share of
 /// the group's users (at least one, so every shard can start its arrivals).
 fn own_users(plan: &Plan, users: u32) -> usize {
-    let n = u64::from(users);
-    plan.shard.map_or(n, |s| s.share(n).max(1)) as usize
+    plan.own_share(users.into()).max(1) as usize
 }
 
 /// Runs the schedule to its end (or the stop signal), then waits for the

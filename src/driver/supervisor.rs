@@ -45,7 +45,7 @@ pub(super) async fn supervise(
     };
     let budget = Arc::new(AtomicU64::new(match plan.stop {
         // A shard makes its share of the iterations.
-        Stop::Iterations(n) => plan.shard.map_or(n, |s| s.share(n)),
+        Stop::Iterations(n) => plan.own_share(n),
         Stop::Duration(_) => u64::MAX,
     }));
     // What every client of a group shares, built once per group.

@@ -44,6 +44,22 @@ pub fn client_modes(g: &GroupPlan) -> impl Iterator<Item = Mode> + '_ {
     (0..g.users).map(move |_| g.modes[wrr.pick()].0)
 }
 
+/// This process's clients of the whole run, in the order the closed loop
+/// starts them: `(k, group, mode)`, groups interleaved by their users and
+/// each group's clients over its mode weights. `k` numbers the whole run's
+/// clients; with `--shard`, the others' are walked past, so every client
+/// keeps the id, mode and ramp position it has in the one run.
+pub fn own_clients(plan: &Plan) -> impl Iterator<Item = (u64, usize, Mode)> + '_ {
+    let mut pick = Wrr::new(plan.groups.iter().map(|g| g.users).collect());
+    let mut modes: Vec<_> = plan.groups.iter().map(client_modes).collect();
+    (0..plan.total_users())
+        .filter_map(move |k| {
+            let gi = pick.pick();
+            modes[gi].next().map(|m| (k, gi, m))
+        })
+        .filter(|&(k, _, _)| plan.takes(k))
+}
+
 /// Every mode some client of the plan uses, in order.
 pub fn modes(plan: &Plan) -> Vec<Mode> {
     let mut v: Vec<Mode> = plan.groups.iter().flat_map(client_modes).collect();

@@ -23,6 +23,13 @@ const BC_JMP: u8 = 1;
 const BC_S_COND: u8 = 7;
 const BC_D_COND: u8 = 8;
 
+fn family(ip: IpAddr) -> u8 {
+    match ip {
+        IpAddr::V4(_) => libc::AF_INET as u8,
+        IpAddr::V6(_) => libc::AF_INET6 as u8,
+    }
+}
+
 /// The filter: source address is `ip`, or destination address is `ip` (a
 /// socket's own end or its peer's). Each condition is an op (code, jump if
 /// true, jump if false) and a host condition (family, prefix bits, any
@@ -30,9 +37,10 @@ const BC_D_COND: u8 = 8;
 /// kernel's audit wants every target on the chain of "true" jumps, hence
 /// the JMP between the two conditions (as `ss` builds an "or").
 fn filter(ip: IpAddr) -> Vec<u8> {
-    let (family, addr) = match ip {
-        IpAddr::V4(a) => (libc::AF_INET as u8, a.octets().to_vec()),
-        IpAddr::V6(a) => (libc::AF_INET6 as u8, a.octets().to_vec()),
+    let family = family(ip);
+    let addr = match ip {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
     };
     let cond = |code: u8, yes: u8, no: u16| {
         let mut op = vec![code, yes];
@@ -54,12 +62,8 @@ fn filter(ip: IpAddr) -> Vec<u8> {
 /// The dump request: netlink header, `inet_diag_req_v2` for TCP in
 /// TIME_WAIT, then the filter as an attribute.
 fn request(ip: IpAddr) -> Vec<u8> {
-    let family = match ip {
-        IpAddr::V4(_) => libc::AF_INET as u8,
-        IpAddr::V6(_) => libc::AF_INET6 as u8,
-    };
     let bc = filter(ip);
-    let mut body = vec![family, libc::IPPROTO_TCP as u8, 0, 0];
+    let mut body = vec![family(ip), libc::IPPROTO_TCP as u8, 0, 0];
     body.extend_from_slice(&(1u32 << TCP_TIME_WAIT).to_ne_bytes());
     body.extend_from_slice(&[0; 48]); // inet_diag_sockid: any
     body.extend_from_slice(&((4 + bc.len()) as u16).to_ne_bytes());

@@ -268,10 +268,15 @@ impl Plan {
         self.groups.iter().map(|g| u64::from(g.users)).sum()
     }
 
-    /// The users this process runs: all of them, or its shard's share.
+    /// This process's part of `n` (users, iterations): all of it, or its
+    /// shard's share.
+    pub fn own_share(&self, n: u64) -> u64 {
+        self.shard.map_or(n, |s| s.share(n))
+    }
+
+    /// The users this process runs.
     pub fn own_users(&self) -> u64 {
-        let all = self.total_users();
-        self.shard.map_or(all, |s| s.share(all))
+        self.own_share(self.total_users())
     }
 
     /// Whether client or arrival `k` of the whole run is this process's.
