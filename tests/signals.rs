@@ -29,6 +29,18 @@ fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// `ftpload ARGS` started from the checkout, its output discarded: a run
+/// for a test to signal.
+fn start(args: &[&str]) -> Child {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(repo_root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// Sends `signal` to `child` and waits (bounded) for its exit code.
 fn stop(child: &mut Child, signal: i32) -> Option<i32> {
     // SAFETY: sends a signal to our own child process.
@@ -49,15 +61,15 @@ fn json(path: &Path) -> serde_json::Value {
 fn sigterm_writes_the_partial_result_removes_the_embedded_root_and_exits_143() {
     let dir = temp_dir("sigterm-run");
     let out = dir.join("partial.json");
-    let mut child = Command::new(BIN)
-        .args(["run", "scenarios/smoke.toml", "--duration", "60s", "-q"])
-        .arg("--out")
-        .arg(&out)
-        .current_dir(repo_root())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = start(&[
+        "run",
+        "scenarios/smoke.toml",
+        "--duration",
+        "60s",
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     // The embedded target's generated root, named by the process id.
     let root = std::env::temp_dir().join(format!("ftpload-{}-0", child.id()));
     wait_for("the embedded root made", Duration::from_secs(30), || {
@@ -103,21 +115,15 @@ fn serve_stopped_by_sigterm_removes_its_root() {
 #[test]
 fn capacity_stopped_by_sigterm_keeps_its_steps_and_exits_143() {
     let dir = temp_dir("sigterm-capacity");
-    let mut child = Command::new(BIN)
-        .args([
-            "capacity",
-            "scenarios/smoke.toml",
-            "-q",
-            "--step-duration",
-            "60s",
-        ])
-        .arg("--out-dir")
-        .arg(&dir)
-        .current_dir(repo_root())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = start(&[
+        "capacity",
+        "scenarios/smoke.toml",
+        "-q",
+        "--step-duration",
+        "60s",
+        "--out-dir",
+        dir.to_str().unwrap(),
+    ]);
     let first = dir.join("capacity.json");
     wait_for("capacity.json started", Duration::from_secs(30), || {
         first.exists()
@@ -146,15 +152,17 @@ fn capacity_stopped_by_sigterm_keeps_its_steps_and_exits_143() {
 fn sigterm_stops_local_shards_and_merges_their_partial_results() {
     let dir = temp_dir("sigterm-shards");
     let out = dir.join("merged.json");
-    let mut child = Command::new(BIN)
-        .args(["run", "scenarios/smoke.toml", "--duration", "60s", "-q"])
-        .args(["--local-shards", "2", "--out"])
-        .arg(&out)
-        .current_dir(repo_root())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = start(&[
+        "run",
+        "scenarios/smoke.toml",
+        "--duration",
+        "60s",
+        "-q",
+        "--local-shards",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     // Both shards' embedded targets made their roots: the load is on.
     let shards_dir = std::env::temp_dir().join(format!("ftpload-{}-shards", child.id()));
     wait_for("the shards started", Duration::from_secs(30), || {
