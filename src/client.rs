@@ -3,7 +3,9 @@
 //! phase. It stores no numbers itself: every measurement goes to a [`Sink`],
 //! so the client knows nothing of threads, shards or scheduling.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use crate::metrics::exhaustion::{self, Exhaustion};
@@ -88,7 +90,21 @@ pub fn client_rng(seed: u64, id: u64) -> SmallRng {
 
 impl VirtualClient {
     /// Connects and logs in, recording the session-setup phases or the failure.
-    pub async fn open_session<'a, S: Sink>(&self, env: &Env<'a, S>) -> Option<Session<'a>> {
+    ///
+    /// Boxed, as are [`VirtualClient::close`] and each operation but `idle`:
+    /// a task's future is as large as its largest await point, and an idle
+    /// session spends its life awaiting none of these. Unboxed, every idle
+    /// client's task carried the login's and the transfer's state machines
+    /// (2.4 KB); one allocation per login or operation is far cheaper than
+    /// the syscalls around it.
+    pub fn open_session<'s, 'a: 's, S: Sink>(
+        &'s self,
+        env: &'s Env<'a, S>,
+    ) -> Pin<Box<impl Future<Output = Option<Session<'a>>> + 's>> {
+        Box::pin(self.login(env))
+    }
+
+    async fn login<'a, S: Sink>(&self, env: &Env<'a, S>) -> Option<Session<'a>> {
         let t = env.target;
         let start = Instant::now();
         let r = async {
@@ -179,7 +195,14 @@ impl VirtualClient {
             let Some(s) = session.as_mut() else {
                 return false;
             };
-            if let Err(e) = self.run_op(&mut s.ctrl, &op, env, rng).await {
+            let r = match op {
+                Op::Idle(d) => {
+                    tokio::time::sleep(d).await;
+                    Ok(())
+                }
+                _ => Box::pin(self.run_op(&mut s.ctrl, &op, env, rng)).await,
+            };
+            if let Err(e) = r {
                 self.fail(env, &e);
                 *session = None;
                 return false;
@@ -223,10 +246,8 @@ impl VirtualClient {
                 return self.control_only(c, &Command::Dele(name), env).await;
             }
             Op::Quit => return Ok(()),
-            Op::Idle(d) => {
-                tokio::time::sleep(*d).await;
-                return Ok(());
-            }
+            // Slept in `run_ops`, unboxed: an idle client awaits nothing else.
+            Op::Idle(_) => return Ok(()),
             Op::Hold(d) => {
                 let mut ch = Channel::new(self.mode, &env.target.data, env.live);
                 let r = ch.hold(c, *d).await;
@@ -344,12 +365,19 @@ impl VirtualClient {
         Ok(())
     }
 
-    /// Quits politely; a failure here is recorded but the session still counted.
-    pub async fn close<S: Sink>(&self, mut s: Session<'_>, env: &Env<'_, S>) {
-        // The session's count drops with `s`, after the QUIT.
-        if let Err(e) = s.ctrl.quit().await {
-            self.fail(env, &e);
-        }
+    /// Quits politely; a failure here is recorded but the session still
+    /// counted. Boxed for the reason [`VirtualClient::open_session`] is.
+    pub fn close<'s, S: Sink>(
+        &'s self,
+        mut s: Session<'s>,
+        env: &'s Env<'_, S>,
+    ) -> Pin<Box<impl Future<Output = ()> + 's>> {
+        Box::pin(async move {
+            // The session's count drops with `s`, after the QUIT.
+            if let Err(e) = s.ctrl.quit().await {
+                self.fail(env, &e);
+            }
+        })
     }
 
     /// Counts a failure by class, and notes it as exhaustion when it is one.

@@ -36,11 +36,10 @@ pub(super) fn spawn(plan: &Plan, ctxs: &[Arc<Ctx>], tasks: &mut JoinSet<()>) {
         let ctx = ctxs[gi].clone();
         let stages = plan.user_stages.clone();
         tasks.spawn(async move {
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = wait_stop(ctx.stop.clone()) => return,
+            if !pause(&ctx, delay).await {
+                return;
             }
-            client_loop(vc, &ctx, seed, stages.as_ref()).await;
+            client_loop(&vc, &ctx, seed, stages.as_ref()).await;
         });
     }
 }
@@ -48,7 +47,9 @@ pub(super) fn spawn(plan: &Plan, ctxs: &[Arc<Ctx>], tasks: &mut JoinSet<()>) {
 /// One closed-loop client: iterations back to back until the run ends. With
 /// user stages, client `id` runs only while the stage wants more than `id`
 /// users; otherwise it quits its session and sleeps until its turn comes.
-async fn client_loop(vc: VirtualClient, ctx: &Ctx, seed: u64, stages: Option<&UserStages>) {
+/// It borrows the client: an async fn keeps its arguments in its future,
+/// and every idle client's task would carry a second copy.
+async fn client_loop(vc: &VirtualClient, ctx: &Ctx, seed: u64, stages: Option<&UserStages>) {
     let mut rng = crate::client::client_rng(seed, vc.id);
     let env = Env {
         target: &ctx.target,
@@ -72,10 +73,10 @@ async fn client_loop(vc: VirtualClient, ctx: &Ctx, seed: u64, stages: Option<&Us
                     break;
                 };
                 let wake = ctx.live.start() + Duration::from_secs_f64(at);
-                tokio::select! {
-                    _ = tokio::time::sleep_until(wake.into()) => continue,
-                    _ = wait_stop(ctx.stop.clone()) => break,
+                if pause(ctx, wake.saturating_duration_since(Instant::now())).await {
+                    continue;
                 }
+                break;
             }
         }
         if !ctx.next_iteration() {
@@ -102,10 +103,7 @@ async fn client_loop(vc: VirtualClient, ctx: &Ctx, seed: u64, stages: Option<&Us
         });
         if !ok {
             session = None;
-            tokio::select! {
-                _ = tokio::time::sleep(ctx.retry_pause) => {}
-                _ = wait_stop(ctx.stop.clone()) => {}
-            }
+            pause(ctx, ctx.retry_pause).await;
         } else if ctx.session == SessionModel::PerIteration {
             if let Some(c) = session.take() {
                 vc.close(c, &env).await;
@@ -115,10 +113,7 @@ async fn client_loop(vc: VirtualClient, ctx: &Ctx, seed: u64, stages: Option<&Us
         // sleep: a group of one operation would otherwise never pause. Not
         // part of the iteration's time.
         if let (true, Some(t)) = (ok, &vc.think) {
-            tokio::select! {
-                _ = tokio::time::sleep(t.sample(&mut rng)) => {}
-                _ = wait_stop(ctx.stop.clone()) => {}
-            }
+            pause(ctx, t.sample(&mut rng)).await;
         }
     }
     if let Some(c) = session.take() {
@@ -126,5 +121,14 @@ async fn client_loop(vc: VirtualClient, ctx: &Ctx, seed: u64, stages: Option<&Us
     }
     if running {
         ctx.live.client_stopped();
+    }
+}
+
+/// Sleeps for `d` unless the run stops first; false when it stopped. Every
+/// pause of a client (its ramp-up turn, a stage, a retry, think time).
+async fn pause(ctx: &Ctx, d: Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => true,
+        _ = wait_stop(ctx.stop.clone()) => false,
     }
 }

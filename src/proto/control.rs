@@ -107,11 +107,13 @@ pub enum Exchange {
 pub struct Control {
     stream: TcpStream,
     buf: Vec<u8>,
-    wbuf: Vec<u8>,
     limits: ReplyLimits,
     local: SocketAddr,
     peer: SocketAddr,
-    transcript: Option<Vec<Exchange>>,
+    /// Boxed: only the probe keeps a transcript, and inline the empty `Vec`
+    /// would cost every idle load session 16 bytes more.
+    #[allow(clippy::box_collection)]
+    transcript: Option<Box<Vec<Exchange>>>,
     pub timeouts: Timeouts,
 }
 
@@ -130,7 +132,6 @@ impl Control {
         Ok(Control {
             stream,
             buf: Vec::new(),
-            wbuf: Vec::new(),
             limits: ReplyLimits::default(),
             local,
             peer: addr,
@@ -149,14 +150,14 @@ impl Control {
 
     /// From now on, keep every command sent and reply received.
     pub fn keep_transcript(&mut self) {
-        self.transcript.get_or_insert_with(Vec::new);
+        self.transcript.get_or_insert_with(Box::default);
     }
 
     /// What was kept since the last call (empty unless [`Control::keep_transcript`]).
     pub fn take_transcript(&mut self) -> Vec<Exchange> {
         self.transcript
             .as_mut()
-            .map(std::mem::take)
+            .map(|t| std::mem::take(&mut **t))
             .unwrap_or_default()
     }
 
@@ -211,17 +212,19 @@ impl Control {
     }
 
     pub async fn send(&mut self, cmd: &Command<'_>, step: Step) -> Result<(), ProtoError> {
-        self.wbuf.clear();
-        cmd.encode(&mut self.wbuf)?;
+        // A fresh buffer per command rather than one kept per session: an
+        // allocation is cheap beside the send, and idle sessions stay small.
+        let mut wbuf = Vec::with_capacity(64);
+        cmd.encode(&mut wbuf)?;
         if let Some(t) = &mut self.transcript {
             t.push(Exchange::Sent {
                 sent: cmd.to_string(),
             });
         }
-        let (stream, wbuf) = (&mut self.stream, &self.wbuf);
+        let stream = &mut self.stream;
         timed(step, self.timeouts.reply, async {
             stream
-                .write_all(wbuf)
+                .write_all(&wbuf)
                 .await
                 .map_err(|e| ProtoError::io(step, e))
         })
