@@ -34,6 +34,16 @@ pub struct Target {
     /// The passive range the server is configured with, when known: a port
     /// announced outside it is the silent exhaustion of proftpd and pyftpdlib.
     pub declared_passive: Option<PortRange>,
+    /// Local addresses the clients leave from (`--source-ips`).
+    pub sources: Option<crate::scenario::SourceIps>,
+}
+
+impl Target {
+    /// The source address of client `id`, when the run spreads clients
+    /// over several.
+    pub fn source_for(&self, id: u64) -> Option<std::net::IpAddr> {
+        self.sources.as_ref().map(|s| s.for_client(id))
+    }
 }
 
 impl std::fmt::Debug for Target {
@@ -106,9 +116,10 @@ impl VirtualClient {
 
     async fn login<'a, S: Sink>(&self, env: &Env<'a, S>) -> Option<Session<'a>> {
         let t = env.target;
+        let src = t.source_for(self.id);
         let start = Instant::now();
         let r = async {
-            let mut c = Control::connect(t.addr, t.timeouts).await?;
+            let mut c = Control::connect_from(t.addr, src, t.timeouts).await?;
             let connected = Instant::now();
             c.banner().await?;
             let banner = Instant::now();
@@ -125,6 +136,9 @@ impl VirtualClient {
                     s.record_duration(Metric::Login, logged_in - banner);
                     s.record_duration(Metric::SessionSetup, logged_in - start);
                     s.counters.sessions += 1;
+                    if let Some(c) = s.sources.at(src) {
+                        c.sessions += 1;
+                    }
                 });
                 // Binary type once per session, so byte counts are exact on every server.
                 match c.expect(&Command::TypeImage, Step::Command, 2).await {
@@ -144,8 +158,12 @@ impl VirtualClient {
                 }
             }
             Err(e) => {
-                env.sink
-                    .record(self.mode, |s| s.counters.sessions_failed += 1);
+                env.sink.record(self.mode, |s| {
+                    s.counters.sessions_failed += 1;
+                    if let Some(c) = s.sources.at(src) {
+                        c.sessions_failed += 1;
+                    }
+                });
                 self.fail(env, &e);
                 None
             }
@@ -333,6 +351,9 @@ impl VirtualClient {
                 Some(_) => s.counters.active_from_other_port += 1,
                 None => {}
             }
+            if let Some(c) = s.sources.at(env.target.source_for(self.id)) {
+                c.channels_opened += u64::from(info.connected);
+            }
             then(s);
         });
     }
@@ -384,8 +405,9 @@ impl VirtualClient {
     fn fail<S: Sink>(&self, env: &Env<'_, S>, e: &ProtoError) {
         let class = e.class();
         let text = e.to_string();
-        let ex = exhaustion::signature(&class, &text)
-            .map(|sig| self.exhaustion_now(env, sig, text.clone()));
+        let sig = exhaustion::signature(&class, &text);
+        let ex = sig.map(|sig| self.exhaustion_now(env, sig, text.clone()));
+        let src = env.target.source_for(self.id);
         let limit = SessionLimit::of(self.mode, &class, &text).map(|mut l| {
             l.at_s = env.live.elapsed().as_secs_f64();
             l.clients = env.live.clients();
@@ -399,6 +421,9 @@ impl VirtualClient {
             }
             if let Some(l) = limit {
                 s.sessions.refused(l);
+            }
+            if let Some(c) = s.sources.at(src) {
+                c.failed(sig);
             }
         });
     }

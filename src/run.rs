@@ -44,6 +44,10 @@ pub enum RunError {
         limit: u64,
         why: String,
     },
+    /// `--source-ips` of another family than the address the target's
+    /// name resolved to: bad input, found once resolved.
+    #[error("{0}")]
+    SourceFamily(String),
     #[error("cannot start the load runtime: {0}")]
     Runtime(std::io::Error),
     #[error(transparent)]
@@ -166,6 +170,9 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
         ),
         (TargetPlan::Embedded { .. }, None) => unreachable!("embedded target started above"),
     };
+    if let Some(s) = &plan.source_ips {
+        s.check_family(addr.ip()).map_err(RunError::SourceFamily)?;
+    }
     let banner = set_up(plan, addr, embedded.is_none())?;
 
     let kernel_before = crate::kernel::is_local(addr.ip())
@@ -200,6 +207,7 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
         scenario: serde_json::to_value(plan).unwrap_or_default(),
         modes: RunResult::modes_from(&outcome.recorder, plan.declared_passive),
         groups: group_results(plan, &outcome.groups),
+        sources: result::sources::from_recorder(&outcome.recorder),
         generator: Some(generator_check(plan, &outcome)),
         timeline: outcome.timeline,
         kernel,
@@ -265,7 +273,10 @@ fn set_up(plan: &Plan, addr: SocketAddr, external: bool) -> Result<String, RunEr
     rt.block_on(async {
         let (user, password) = plan.target.credentials();
         let unreachable = |error| RunError::Unreachable { addr, error };
-        let mut c = Control::connect(addr, plan.timeouts)
+        // From the first source address, as the load will: a server that
+        // admits only those is checked as it will be used.
+        let from = plan.source_ips.as_ref().map(|s| s.for_client(0));
+        let mut c = Control::connect_from(addr, from, plan.timeouts)
             .await
             .map_err(unreachable)?;
         let banner = c.banner().await.map_err(unreachable)?;

@@ -1,7 +1,8 @@
 //! Interop against the real servers the project's harness runs
 //! (`scripts/targets/ftpd`): vsftpd, pure-ftpd, proftpd and pyftpdlib, each in
 //! all four modes with RETR, STOR and LIST, asserting bytes moved and zero
-//! errors.
+//! errors; and vsftpd in passive and active mode with the clients spread
+//! over 8 source addresses (`--source-ips`), exact sessions per address.
 //!
 //! A server that is not running is skipped, and said so on the output; with
 //! FTPLOAD_REQUIRE_SERVERS=1 (as `.ci/run` sets) a missing server fails.
@@ -94,40 +95,115 @@ ops = ["retr 1k.bin", "retr 1m.bin", "stor 64KiB", "list"]
     assert_eq!(harness::count(s, Metric::DataSetup), ITERATIONS * 4);
 }
 
+/// vsftpd with the clients spread over 8 source addresses: it refuses a
+/// passive data connection from another address than the control
+/// connection's (`425 Security: Bad IP connecting.`) and a PORT naming
+/// another, so no error in either mode is the proof that each data
+/// connection leaves from (or listens on) its control connection's
+/// address. Persistent sessions: one login per client, so each address's
+/// sessions are exactly its clients, k mod 8.
+fn check_sources(port: &str, mode: Mode) {
+    const USERS: u64 = 20;
+    let toml = format!(
+        r#"
+[files]
+"1k.bin" = "1KiB"
+[run]
+duration = "1s"
+ramp_up = "0s"
+[[group]]
+users = {USERS}
+session = "persistent"
+ops = ["retr 1k.bin", "stor 1KiB", "list"]
+"#
+    );
+    let o = Overrides {
+        target: Some(format!("ftp://ftpuser@127.0.0.1:{port}")),
+        password: Some("ftppass".into()),
+        modes: vec![mode],
+        source_ips: Some(ftpload::scenario::SourceIps::parse_local("127.0.0.2-127.0.0.9").unwrap()),
+        ..Overrides::default()
+    };
+    let ran = harness::run_scenario(&toml, &o, &format!("interop-sources-{mode}"));
+    let s = harness::mode(&ran.result, mode);
+    harness::assert_no_errors(s, &format!("vsftpd {mode} from 8 addresses"));
+    let c = &s.counters;
+    assert_eq!(c.sessions, USERS);
+    assert!(c.transfers > 0);
+    let per: Vec<(String, u64, u64)> = ran
+        .result
+        .sources
+        .iter()
+        .map(|x| (x.address.to_string(), x.counts.sessions, x.counts.errors))
+        .collect();
+    let want: Vec<(String, u64, u64)> = (0..8u64)
+        .map(|i| (format!("127.0.0.{}", i + 2), (USERS + 7 - i) / 8, 0))
+        .collect();
+    assert_eq!(per, want, "sessions and errors per address");
+    let opened: u64 = ran
+        .result
+        .sources
+        .iter()
+        .map(|x| x.counts.channels_opened)
+        .sum();
+    assert_eq!(Some(opened), c.channels_opened.get());
+    assert!(ran
+        .result
+        .sources
+        .iter()
+        .all(|x| x.counts.channels_opened > 0));
+}
+
+/// One check of a list: its name, its server, and what it runs on the
+/// server's control port.
+type Check = (String, &'static str, Box<dyn Fn(&str)>);
+
 fn main() {
     let require = std::env::var("FTPLOAD_REQUIRE_SERVERS").is_ok_and(|v| v == "1");
     let filter: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    let mut checks: Vec<Check> = Vec::new();
     for server in SERVERS {
-        let state = running(server);
         for mode in Mode::ALL {
-            let name = format!("interop::{server}::{mode}");
-            if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
-                continue;
+            let f = move |port: &str| check(server, port, mode);
+            checks.push((format!("interop::{server}::{mode}"), server, Box::new(f)));
+        }
+    }
+    for mode in [Mode::Passive, Mode::Active] {
+        let f = move |port: &str| check_sources(port, mode);
+        let name = format!("interop::vsftpd::source-ips::{mode}");
+        checks.push((name, "vsftpd", Box::new(f)));
+    }
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    let mut states = HashMap::new();
+    for (name, server, run) in &checks {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let state = states.entry(*server).or_insert_with(|| running(server));
+        let Some(state) = state else {
+            if require {
+                println!(
+                    "test {name} ... FAILED: {server} is not running (FTPLOAD_REQUIRE_SERVERS=1)"
+                );
+                failed += 1;
+            } else {
+                println!("test {name} ... skipped: {server} is not running");
+                skipped += 1;
             }
-            let Some(state) = &state else {
-                if require {
-                    println!("test {name} ... FAILED: {server} is not running (FTPLOAD_REQUIRE_SERVERS=1)");
-                    failed += 1;
-                } else {
-                    println!("test {name} ... skipped: {server} is not running");
-                    skipped += 1;
-                }
-                continue;
-            };
-            let port = state.get("port").cloned().unwrap_or_default();
-            match catch_unwind(AssertUnwindSafe(|| check(server, &port, mode))) {
-                Ok(()) => {
-                    println!("test {name} ... ok");
-                    passed += 1;
-                }
-                Err(_) => {
-                    println!("test {name} ... FAILED");
-                    failed += 1;
-                }
+            continue;
+        };
+        let port = state.get("port").cloned().unwrap_or_default();
+        match catch_unwind(AssertUnwindSafe(|| run(&port))) {
+            Ok(()) => {
+                println!("test {name} ... ok");
+                passed += 1;
+            }
+            Err(_) => {
+                println!("test {name} ... FAILED");
+                failed += 1;
             }
         }
     }

@@ -18,6 +18,13 @@
 //!   peer). With --follow-pasv-address passive mode fails at once at
 //!   `data_connect` with ENETUNREACH (no route to the private network).
 //!
+//! - source-ips (embedded target, server-range-open): the client host's
+//!   ephemeral range narrowed to 10 ports (its namespace's own
+//!   `net.ipv4.ip_local_port_range`), 15 clients holding sessions from one
+//!   source address get no more than 10 logged in, the rest failing at
+//!   `connect` with EADDRNOTAVAIL, counted as that address's exhaustion;
+//!   the same 15 over 3 addresses (`--source-ips`) all log in, 5 each.
+//!
 //! Needs root, network namespaces and nftables (`scripts/netns/topo install`),
 //! and for vsftpd `scripts/targets/ftpd install vsftpd && scripts/targets/ftpd
 //! fixture`. Whatever is missing is skipped and said so; with
@@ -252,6 +259,9 @@ fn timeout(step: Step) -> ErrorClass {
 /// One topology with one server: the load run and what it must show.
 /// None when the topology cannot be made here (skip already reported).
 fn check(name: &str, kind: &str, server: Server) -> Option<String> {
+    if kind == SOURCE_IPS {
+        return check_source_ips(name, server);
+    }
     let topo = match Topology::up(kind, server) {
         Ok(t) => t,
         Err(reason) => {
@@ -402,6 +412,150 @@ fn check(name: &str, kind: &str, server: Server) -> Option<String> {
     Some(note.join(", "))
 }
 
+/// The check of the client's port supply growing with source addresses.
+const SOURCE_IPS: &str = "source-ips";
+/// The client host's ephemeral ports in that check: 10.
+const NARROW_RANGE: &str = "40000 40009";
+const HELD: u64 = 15;
+
+/// Sessions held (persistent, idle) by `HELD` clients from `sources`, in
+/// passive mode, with nothing else using the client's ports.
+fn hold_sessions(topo: &Topology, sources: &str) -> Ran {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let scenario = dir.path().join("held.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "[run]\nduration = \"3s\"\nramp_up = \"0s\"\n[[group]]\nusers = {HELD}\nsession = \"persistent\"\nmode = \"passive\"\nops = [\"idle 500ms\"]\n"
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("result.json");
+    let mut cmd = topo.client(env!("CARGO_BIN_EXE_ftpload"));
+    cmd.arg("run")
+        .arg(&scenario)
+        .args(["--target", &topo.target, "--source-ips", sources])
+        .args(["--workers", "1", "--quiet", "--out"])
+        .arg(&out)
+        .env("FTPLOAD_PASSWORD", &topo.password);
+    let f = netns::run_bounded(cmd, RUN_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    let output = format!("{}{}", f.stdout, f.stderr);
+    let result = RunResult::read(&out).unwrap_or_else(|e| {
+        panic!(
+            "{}: no result ({e}), exit {}:\n{output}",
+            topo.name, f.status
+        )
+    });
+    Ran {
+        code: f.status.code(),
+        result,
+        output,
+    }
+}
+
+/// Runs `program args` on the client host, which must succeed.
+fn on_client(topo: &Topology, program: &str, args: &[&str]) {
+    let mut cmd = topo.client(program);
+    cmd.args(args);
+    let f = netns::run_bounded(cmd, Duration::from_secs(10)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        f.status.success(),
+        "{program} {args:?} on the client host: {}{}",
+        f.stdout,
+        f.stderr
+    );
+}
+
+fn check_source_ips(name: &str, server: Server) -> Option<String> {
+    let topo = match Topology::up("server-range-open", server) {
+        Ok(t) => t,
+        Err(reason) => {
+            netns::skip(name, &reason);
+            return None;
+        }
+    };
+    let what = name;
+    // Addresses of the client host's own, beside its 198.18.0.1: one for the
+    // single-address run, three for the spread one, so neither run's
+    // TIME_WAIT sockets take the other's ports.
+    for a in ["198.18.0.11", "198.18.0.12", "198.18.0.13", "198.18.0.14"] {
+        on_client(
+            &topo,
+            "ip",
+            &["addr", "add", &format!("{a}/24"), "dev", "c0"],
+        );
+    }
+    let range = format!("net.ipv4.ip_local_port_range={NARROW_RANGE}");
+    on_client(&topo, "sysctl", &["-q", "-w", &range]);
+
+    let one = hold_sessions(&topo, "198.18.0.11");
+    exit_code(&one, 1, what);
+    let m = one.mode(Mode::Passive);
+    let held = m.sessions.as_ref().expect("sessions").peak_logged_in;
+    assert!(
+        (1..=10).contains(&held),
+        "{what}: {held} sessions at once from one address with 10 ports\n{}",
+        one.output
+    );
+    // Every failure is a connect that found no free port.
+    let refused: u64 = m.errors.iter().map(|e| e.count).sum();
+    let ports_out = ErrorClass::AddrNotAvailable {
+        step: Step::Connect,
+    };
+    assert!(
+        refused > 0
+            && refused == m.counters.sessions_failed
+            && m.errors.iter().all(|e| e.class == ports_out),
+        "{what}: want only {ports_out}, one per failed session: {:?}\n{}",
+        m.errors,
+        one.output
+    );
+    let [src] = one.result.sources.as_slice() else {
+        panic!("{what}: one address, {:?}", one.result.sources);
+    };
+    assert_eq!(src.address.to_string(), "198.18.0.11");
+    assert_eq!(src.counts.sessions, m.counters.sessions, "{what}");
+    assert_eq!(
+        src.counts.sessions_failed, m.counters.sessions_failed,
+        "{what}"
+    );
+    assert_eq!(src.counts.exhausted, refused, "{what}: {src:?}");
+    assert_eq!(
+        src.counts.exhaustion.as_deref(),
+        Some("client: local ports exhausted (EADDRNOTAVAIL)"),
+        "{what}"
+    );
+
+    let three = hold_sessions(&topo, "198.18.0.12-198.18.0.14");
+    exit_code(&three, 0, what);
+    let m3 = three.mode(Mode::Passive);
+    assert_eq!(three.result.error_count(), 0, "{what}:\n{}", three.output);
+    assert_eq!(m3.counters.sessions, HELD, "{what}");
+    assert_eq!(
+        m3.sessions.as_ref().expect("sessions").peak_logged_in,
+        HELD as i64,
+        "{what}: every client logged in at once"
+    );
+    let per: Vec<(String, u64)> = three
+        .result
+        .sources
+        .iter()
+        .map(|s| (s.address.to_string(), s.counts.sessions))
+        .collect();
+    assert_eq!(
+        per,
+        [
+            ("198.18.0.12".to_string(), 5),
+            ("198.18.0.13".to_string(), 5),
+            ("198.18.0.14".to_string(), 5)
+        ],
+        "{what}"
+    );
+    Some(format!(
+        "ports {NARROW_RANGE}: one address held {held} of {HELD} ({refused} EADDRNOTAVAIL), three held {HELD} (5 each)"
+    ))
+}
+
 enum Outcome {
     Passed,
     Skipped,
@@ -422,6 +576,10 @@ fn main() {
                 queue.push_back((name, kind, server));
             }
         }
+    }
+    let name = format!("netns::{SOURCE_IPS}::embedded");
+    if filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())) {
+        queue.push_back((name, SOURCE_IPS, Server::Embedded));
     }
     let queue = Arc::new(Mutex::new(queue));
     let outcomes = Arc::new(Mutex::new(Vec::new()));

@@ -1,7 +1,8 @@
 //! `--shard I/N`: N shards together make exactly the one run. Client and
 //! arrival `k` keep the mode they have in the whole run, so with two modes
 //! alternating, each of two shards runs one mode only: which mode a shard
-//! ran shows which clients it took, and its counts show its share.
+//! ran shows which clients it took, and its counts show its share. Source
+//! addresses (`--source-ips`) go by the same numbers.
 
 use ftpload::proto::Mode;
 use ftpload::scenario::{Overrides, Shard};
@@ -139,4 +140,43 @@ fn local_shards_run_as_processes_and_merge_into_the_whole_run() {
         .and_then(|s| s.split(')').next());
     let kept = kept.unwrap_or_else(|| panic!("no shard folder named: {}", r.stderr));
     assert!(!std::path::Path::new(kept).exists(), "{kept} left behind");
+}
+
+/// Source addresses go by the whole run's client number, so shards agree:
+/// with 3 addresses, clients 0 to 3 leave from .2, .3, .4 and .2; shard 1/2
+/// (clients 0 and 2) from .2 and .4, shard 2/2 (1 and 3) from .3 and .2,
+/// not each from its own first two; merged, the one run's 2, 1, 1.
+#[test]
+fn shards_take_source_addresses_by_the_whole_runs_client_number() {
+    let toml = r#"
+[target]
+source_ips = "127.0.0.2-127.0.0.4"
+[run]
+duration = "1s"
+ramp_up = "0s"
+[[group]]
+users = 4
+session = "persistent"
+mode = "passive"
+ops = ["noop"]
+"#;
+    let per = |r: &ftpload::result::RunResult| -> Vec<(String, u64)> {
+        r.sources
+            .iter()
+            .map(|s| (s.address.to_string(), s.counts.sessions))
+            .collect()
+    };
+    let list = |l: &[(&str, u64)]| -> Vec<(String, u64)> {
+        l.iter().map(|(a, n)| (a.to_string(), *n)).collect()
+    };
+    let a = run_scenario(toml, &shard(1, 2), "shard-sources-1");
+    let b = run_scenario(toml, &shard(2, 2), "shard-sources-2");
+    assert_eq!(per(&a.result), list(&[("127.0.0.2", 1), ("127.0.0.4", 1)]));
+    assert_eq!(per(&b.result), list(&[("127.0.0.2", 1), ("127.0.0.3", 1)]));
+    let mut merged = a.result.clone();
+    merged.try_merge(&b.result).unwrap();
+    assert_eq!(
+        per(&merged),
+        list(&[("127.0.0.2", 2), ("127.0.0.3", 1), ("127.0.0.4", 1)])
+    );
 }

@@ -33,6 +33,8 @@
 //!   time and memory, the result written.
 //! - `shards`: `--shard I/N` slices of a run, together the one run.
 //! - `signals`: SIGTERM stops `run`, `capacity` and `serve` as Ctrl-C does.
+//! - `sources`: `--source-ips`, clients spread over source addresses k mod
+//!   n, as the server sees them and as the result counts them.
 //! - `result`: the result file against docs/result-schema.md (`schema`,
 //!   `open_loop`, `errors`, `file`) and merging (`merge`).
 //! - `report_html`: the HTML report rendered by headless Chromium, every
@@ -74,6 +76,7 @@ mod result;
 mod secrets;
 mod shards;
 mod signals;
+mod sources;
 mod think;
 mod thresholds;
 mod workload;

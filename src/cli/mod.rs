@@ -150,6 +150,14 @@ pub struct TargetArgs {
     /// pyftpdlib announce a port outside their range when it is full).
     #[arg(long, value_name = "FIRST-LAST")]
     pub passive_range: Option<PortRange>,
+    /// Spread the clients over these local source addresses, client k
+    /// leaving from the (k mod n)-th with its data connections, so the
+    /// client has one ephemeral port range (about 28,000 ports) per address
+    /// instead of one in all: a range 127.0.0.2-127.0.0.200, a list
+    /// 10.0.0.5,10.0.0.6, a block 10.0.1.0/28 (IPv4 or IPv6, the target's
+    /// family, at most 1024). Each must be an address of this host.
+    #[arg(long, value_name = "ADDRS", value_parser = crate::scenario::SourceIps::parse_local)]
+    pub source_ips: Option<crate::scenario::SourceIps>,
 }
 
 impl TargetArgs {
@@ -161,6 +169,7 @@ impl TargetArgs {
             modes: self.mode,
             active_ports: self.active_ports,
             passive_range: self.passive_range,
+            source_ips: self.source_ips,
             ..Overrides::default()
         })
     }
@@ -349,6 +358,10 @@ pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
             .is_some()
         || e.downcast_ref::<crate::result::write::Unwritable>()
             .is_some()
+        || matches!(
+            e.downcast_ref::<crate::run::RunError>(),
+            Some(crate::run::RunError::SourceFamily(_))
+        )
     {
         ExitCode::from(exit::USAGE)
     } else {

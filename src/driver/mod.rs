@@ -113,6 +113,7 @@ pub fn run(
         timeouts: plan.timeouts,
         data: plan.data.clone(),
         declared_passive: plan.declared_passive,
+        sources: plan.source_ips.clone(),
     });
     let started = SystemTime::now();
     let t0 = Instant::now();

@@ -10,6 +10,7 @@ pub mod live;
 pub mod ops;
 pub mod sessions;
 pub mod shard;
+pub mod sources;
 
 /// The failure vocabulary is the protocol layer's; counted here.
 pub use crate::proto::{ErrorClass, Step};
@@ -19,6 +20,7 @@ pub use exhaustion::Exhaustion;
 pub use live::Live;
 pub use ops::{OpStats, Ops, OP_METRICS};
 pub use sessions::{SessionLimit, SessionStats};
+pub use sources::{SourceCounts, Sources};
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -215,6 +217,8 @@ pub struct ModeStats {
     pub ops: Ops,
     /// Logged-in sessions at their peak, and refusals by the server's session limit.
     pub sessions: SessionStats,
+    /// Per source address, when the run spreads over several.
+    pub sources: Sources,
 }
 
 impl Default for ModeStats {
@@ -226,6 +230,7 @@ impl Default for ModeStats {
             channels: ChannelStats::default(),
             ops: Ops::default(),
             sessions: SessionStats::default(),
+            sources: Sources::default(),
         }
     }
 }
@@ -298,6 +303,7 @@ impl AddAssign<&ModeStats> for ModeStats {
         self.channels += &o.channels;
         self.ops += &o.ops;
         self.sessions += &o.sessions;
+        self.sources += &o.sources;
     }
 }
 

@@ -5,7 +5,7 @@
 //! of well under a kilobyte per idle session; suppaftp 12 offers none of these.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -73,9 +73,11 @@ pub async fn timed<T>(
     }
 }
 
-/// A TCP connect within `limit`, its failures tied to `step`.
+/// A TCP connect within `limit`, its failures tied to `step`; from local
+/// address `from` when given ([`super::source::bind_source`]).
 pub(crate) async fn connect_tcp(
     addr: SocketAddr,
+    from: Option<IpAddr>,
     step: Step,
     limit: Duration,
 ) -> Result<TcpStream, ProtoError> {
@@ -86,6 +88,9 @@ pub(crate) async fn connect_tcp(
             TcpSocket::new_v6()
         }
         .map_err(|e| ProtoError::io(step, e))?;
+        if let Some(ip) = from {
+            super::source::bind_source(&sock, ip).map_err(|e| ProtoError::io(step, e))?;
+        }
         sock.connect(addr)
             .await
             .map_err(|e| ProtoError::io(step, e))
@@ -110,6 +115,10 @@ pub struct Control {
     limits: ReplyLimits,
     local: SocketAddr,
     peer: SocketAddr,
+    /// Bound to a source address (`--source-ips`): its data connections
+    /// leave from it too (it is `local`'s address). A flag, not a copy of
+    /// the address: every idle session carries it.
+    bound: bool,
     /// Boxed: only the probe keeps a transcript, and inline the empty `Vec`
     /// would cost every idle load session 16 bytes more.
     #[allow(clippy::box_collection)]
@@ -120,7 +129,16 @@ pub struct Control {
 impl Control {
     /// TCP connect only; the banner is read separately so that both are timed.
     pub async fn connect(addr: SocketAddr, timeouts: Timeouts) -> Result<Control, ProtoError> {
-        let stream = connect_tcp(addr, Step::Connect, timeouts.connect).await?;
+        Control::connect_from(addr, None, timeouts).await
+    }
+
+    /// As [`Control::connect`], from local address `source` when given.
+    pub async fn connect_from(
+        addr: SocketAddr,
+        source: Option<IpAddr>,
+        timeouts: Timeouts,
+    ) -> Result<Control, ProtoError> {
+        let stream = connect_tcp(addr, source, Step::Connect, timeouts.connect).await?;
         // Without NODELAY a short command can sit behind Nagle waiting for a delayed
         // ACK, adding ~40 ms to the very timings this tool exists to measure.
         stream
@@ -135,6 +153,7 @@ impl Control {
             limits: ReplyLimits::default(),
             local,
             peer: addr,
+            bound: source.is_some(),
             transcript: None,
             timeouts,
         })
@@ -146,6 +165,11 @@ impl Control {
 
     pub fn peer_addr(&self) -> SocketAddr {
         self.peer
+    }
+
+    /// The source address it was bound to (`--source-ips`), if any.
+    pub fn source(&self) -> Option<IpAddr> {
+        self.bound.then(|| self.local.ip())
     }
 
     /// From now on, keep every command sent and reply received.

@@ -177,7 +177,11 @@ impl<'a> Channel<'a> {
             }
             Negotiated::Passive(target) => {
                 self.info.waiting_since = Some(Instant::now());
-                let s = connect_tcp(target, Step::DataConnect, t.data_connect).await?;
+                // From the control connection's source address, when it
+                // was bound to one: vsftpd refuses a data connection from
+                // another address (425 Security: Bad IP connecting).
+                let from = ctrl.source();
+                let s = connect_tcp(target, from, Step::DataConnect, t.data_connect).await?;
                 let ready = Instant::now();
                 self.info.connected = true;
                 self.info.client_port = s.local_addr().map(|a| a.port()).unwrap_or(0);

@@ -10,6 +10,7 @@ pub mod data;
 pub mod error;
 pub mod mode;
 pub mod reply;
+pub mod source;
 
 pub use addr::{resolve, ResolveError};
 pub use command::{Command, Verb};

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 mod channels;
 mod groups;
 mod hdr;
+pub mod sources;
 mod thresholds;
 pub mod timeline;
 pub mod write;
@@ -35,9 +36,10 @@ use timeline::Interval;
 /// 4: the timeline's `time_wait` counts every TIME_WAIT socket of the
 /// generator's network namespace (a counter the kernel keeps), no longer only
 /// those with the target's address (a walk of the whole table each second).
-pub const SCHEMA_VERSION: u32 = 4;
-/// The oldest version [`RunResult::read`] still reads: what 2 and 3 added
-/// is optional, 4 changed what a field counts, not its shape (`operations`, `sessions`), so older results read without it;
+/// 5: `sources`, per local source address (`--source-ips`).
+pub const SCHEMA_VERSION: u32 = 5;
+/// The oldest version [`RunResult::read`] still reads: what 2, 3 and 5 added
+/// is optional, 4 changed what a field counts, not its shape (`operations`, `sessions`, `sources`), so older results read without it;
 /// a counter a file lacks reads as unknown ([`Count`]).
 pub const OLDEST_READ: u32 = 1;
 
@@ -157,6 +159,10 @@ pub struct RunResult {
     /// describe it rather than the server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generator: Option<crate::metrics::generator::GeneratorCheck>,
+    /// Per local source address, when the run spread its clients over
+    /// several (`--source-ips`); schema 5.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<sources::SourceResult>,
     /// Kernel TCP counters over the run, when the target ran on this host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel: Option<KernelCounters>,
@@ -364,6 +370,7 @@ impl RunResult {
         self.timeline = tl;
         self.modes = modes;
         self.groups = groups;
+        self.sources = sources::merge(&self.sources, &o.sources);
         if o.started_at < self.started_at {
             self.started_at = o.started_at.clone();
         }

@@ -61,6 +61,10 @@ pub struct TargetSection {
     /// The server's configured passive range, when known: a port announced
     /// outside it is counted as silent exhaustion.
     pub passive_range: Option<PortRange>,
+    /// Local addresses the clients leave from, client k from the k-th
+    /// mod their number: "127.0.0.2-127.0.0.200", "10.0.0.5,10.0.0.6",
+    /// "10.0.1.0/28". Spanned, so a bad one is pointed at.
+    pub source_ips: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

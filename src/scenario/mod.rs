@@ -8,6 +8,7 @@ pub mod load;
 mod op;
 mod plan;
 mod shard;
+pub mod sources;
 pub mod think;
 pub mod units;
 mod url;
@@ -21,6 +22,7 @@ pub use plan::{
     DEFAULT_RAMP_PER_CLIENT, DEFAULT_RETRY_PAUSE, EMBEDDED_PASSWORD, EMBEDDED_USER,
 };
 pub use shard::Shard;
+pub use sources::SourceIps;
 pub use url::{external_target, Malformed, UrlError};
 
 use std::ops::Range;
@@ -49,6 +51,9 @@ pub enum ScenarioError {
     /// A `--target` URL the flag gave (one in the file is located instead).
     #[error(transparent)]
     Target(UrlError),
+    /// Flags that do not go together, the file aside.
+    #[error("{0}")]
+    Flags(String),
 }
 
 impl Plan {
@@ -95,6 +100,10 @@ impl Plan {
             (None, e) => ScenarioError::Target(e),
             (Some(span), e) => at(span, format!("target.url: {e}")),
         })?;
+        let source_ips = validate::source_ips(&f, o, &target).map_err(|e| match e {
+            (None, e) => ScenarioError::Flags(e),
+            (Some(span), e) => at(span, format!("target.source_ips: {e}")),
+        })?;
         validate::stop_above_zero(run, o).map_err(|e| at(e.span(), e.into_inner()))?;
         let open_loop = OpenLoop::from_run(run, o).map_err(in_run)?;
         let user_stages = UserStages::from_run(run, o).map_err(in_run)?;
@@ -136,6 +145,7 @@ impl Plan {
             user_stages,
             seed: o.seed.or(run.seed).unwrap_or(0),
             shard: o.shard,
+            source_ips,
             target,
             files,
             stop,

@@ -36,6 +36,8 @@ pub struct Overrides {
     pub seed: Option<u64>,
     /// `--shard I/N`.
     pub shard: Option<super::Shard>,
+    /// `--source-ips`, parsed and checked to be local.
+    pub source_ips: Option<super::SourceIps>,
 }
 
 /// When a run ends.
@@ -144,6 +146,7 @@ impl std::fmt::Debug for Overrides {
             rate,
             seed,
             shard,
+            source_ips,
         } = self;
         f.debug_struct("Overrides")
             .field("target", &target.as_deref().map(super::url::redacted))
@@ -160,6 +163,7 @@ impl std::fmt::Debug for Overrides {
             .field("rate", rate)
             .field("seed", seed)
             .field("shard", shard)
+            .field("source_ips", source_ips)
             .finish()
     }
 }
@@ -243,6 +247,11 @@ pub struct Plan {
     /// arrivals and iterations (see [`super::Shard`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<super::Shard>,
+    /// Local addresses the clients leave from (`--source-ips`, `[target]
+    /// source_ips`): client `k` of the whole run from the `k mod n`-th,
+    /// its data connections too. `None`: wherever the kernel routes them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_ips: Option<super::SourceIps>,
     pub groups: Vec<GroupPlan>,
     /// `[thresholds]` as written; the `threshold` module parses and checks them.
     #[serde(skip_serializing_if = "Vec::is_empty")]

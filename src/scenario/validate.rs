@@ -13,7 +13,7 @@ use super::load::{OpenLoop, Stage, UserStage, UserStages};
 use super::plan::{DEFAULT_MAX_WAIT, DEFAULT_RAMP_PER_CLIENT};
 use super::units::{HumanDuration, Size};
 use super::url::{external_target, UrlError};
-use super::{GroupPlan, Overrides, Stop, TargetPlan, EMBEDDED_PASSWORD, EMBEDDED_USER};
+use super::{GroupPlan, Overrides, SourceIps, Stop, TargetPlan, EMBEDDED_PASSWORD, EMBEDDED_USER};
 use crate::proto::{DataOptions, PortRange, Timeouts};
 use toml::Spanned;
 
@@ -78,6 +78,36 @@ pub(super) fn declared_passive(
             .passive_range
             .or(f.target.as_ref().and_then(|t| t.passive_range)),
     }
+}
+
+/// The source addresses: `--source-ips` (parsed and checked local by the
+/// flag's parser), else `[target] source_ips`, parsed and checked here; in
+/// either case of the target's family when its address is known now (the
+/// embedded target's, or a literal one; a host name is checked once
+/// resolved, by `run`). An error comes with where the list is written in
+/// the file, or `None` when a flag is at fault.
+pub(super) fn source_ips(
+    f: &ScenarioFile,
+    o: &Overrides,
+    target: &TargetPlan,
+) -> Result<Option<SourceIps>, (Option<Range<usize>>, String)> {
+    let written = f.target.as_ref().and_then(|t| t.source_ips.as_ref());
+    let (ips, span) = match (&o.source_ips, written) {
+        (Some(flag), _) => (flag.clone(), None),
+        (None, Some(w)) => (
+            SourceIps::parse_local(w.get_ref()).map_err(|e| (Some(w.span()), e))?,
+            Some(w.span()),
+        ),
+        (None, None) => return Ok(None),
+    };
+    let known = match target {
+        TargetPlan::Embedded { .. } => Some(std::net::IpAddr::from([127, 0, 0, 1])),
+        TargetPlan::External { host, .. } => host.parse().ok(),
+    };
+    if let Some(ip) = known {
+        ips.check_family(ip).map_err(|e| (span, e))?;
+    }
+    Ok(Some(ips))
 }
 
 impl Stop {

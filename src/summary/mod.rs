@@ -1,7 +1,8 @@
 //! What a person sees: a live progress line during the run ([`progress`]),
 //! and afterwards the summary: a table with one column per mode and each
 //! mode's overhead against passive ([`table`]), one line per mode on its
-//! data channels ([`channels`]), per-group and per-stage tables, and the
+//! data channels ([`channels`]), per-group and per-stage tables, the
+//! source addresses in a few lines ([`sources`]), and the
 //! notes under them ([`notes`]). Numbers are written by [`format`], which
 //! the report and capacity's table use too.
 
@@ -10,6 +11,7 @@ pub mod format;
 mod groups;
 mod notes;
 pub mod progress;
+mod sources;
 pub mod stages;
 mod table;
 
@@ -63,6 +65,7 @@ pub fn render(r: &RunResult) -> String {
     out.push_str(&table::render(r));
     out.push_str(&channels::render(r));
     out.push_str(&groups::render(r));
+    out.push_str(&sources::render(&r.sources));
     out.push_str(&stages::render(r, false));
     out.push_str(&notes::render(r));
     out

@@ -454,6 +454,7 @@ mod tests {
             groups: Vec::new(),
             timeline: Vec::new(),
             generator: None,
+            sources: Vec::new(),
             kernel: None,
             thresholds: Vec::new(),
             aborted_by_threshold: None,
