@@ -232,13 +232,20 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
     })
 }
 
-/// Counts sockets before starting: a client holds a control connection, a data
-/// connection and, in active mode, a listener; the in-process embedded target
-/// holds as many again in this same process.
+/// Counts sockets before starting: a client holds a control connection and,
+/// if its group moves data, a data connection and, in active mode, a
+/// listener; the in-process embedded target holds as many again in this
+/// same process.
 fn check_file_budget(plan: &Plan) -> Result<(), RunError> {
     let limit = crate::sys::raise_nofile_limit();
     let per_client: u64 = driver::own_clients(plan)
-        .map(|(_, _, m)| if m.is_active() { 3 } else { 2 })
+        .map(
+            |(_, g, m)| match (plan.groups[g].uses_data(), m.is_active()) {
+                (false, _) => 1,
+                (true, false) => 2,
+                (true, true) => 3,
+            },
+        )
         .sum();
     let embedded = matches!(plan.target, TargetPlan::Embedded { .. });
     let server = if embedded { 3 * plan.own_users() } else { 0 };
@@ -352,12 +359,16 @@ fn generator_check(
             .map(|h| h.value_at_quantile(0.99))
             .max()
     });
-    crate::metrics::generator::GeneratorCheck::judge(
+    let mut check = crate::metrics::generator::GeneratorCheck::judge(
         plan.workers,
         outcome.cpu_s,
         outcome.elapsed,
         lag,
-    )
+    );
+    let mut memory = outcome.memory.clone();
+    memory.includes_target = matches!(plan.target, TargetPlan::Embedded { .. });
+    check.memory = Some(memory);
+    check
 }
 
 /// Each group's own figures, when there is more than one group (with one,

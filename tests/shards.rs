@@ -180,3 +180,34 @@ ops = ["noop"]
         list(&[("127.0.0.2", 2), ("127.0.0.3", 1), ("127.0.0.4", 1)])
     );
 }
+
+/// Shards' processes run side by side, so the merged generator's memory
+/// and sessions are the sums: ten held sessions over two processes are ten
+/// at the merged peak, and a cost per session is derived from the sums.
+#[test]
+fn local_shards_add_their_generators_memory_and_sessions() {
+    let dir = crate::util::harness::temp_dir("local-shards-memory");
+    let scenario = dir.join("s.toml");
+    std::fs::write(
+        &scenario,
+        "[run]\niterations = 10\nramp_up = \"1s\"\n[[group]]\nusers = 10\nmode = \"passive\"\nops = [\"idle 4s\"]\n",
+    )
+    .unwrap();
+    let out = dir.join("merged.json");
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_ftpload"));
+    c.arg("run")
+        .arg(&scenario)
+        .args(["--local-shards", "2", "--workers", "1", "--out"])
+        .arg(&out);
+    let r = crate::util::common::run_bounded(c, None, std::time::Duration::from_secs(120));
+    let r = crate::util::common::Ran::from(r.unwrap());
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let g = &j["generator"];
+    assert_eq!(g["workers"], 2, "one worker in each of two shards: {g}");
+    let m = &g["memory"];
+    assert_eq!(m["peak_sessions"], 10, "five held in each shard: {m}");
+    assert!(m["per_session_bytes"].is_u64(), "{m}");
+    assert!(r.stdout.contains("generator memory:"), "{}", r.stdout);
+}

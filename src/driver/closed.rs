@@ -10,38 +10,62 @@ use tokio::task::JoinSet;
 use super::{wait_stop, Ctx};
 use crate::client::{Env, Sink, VirtualClient};
 use crate::metrics::Metric;
+use crate::proto::Mode;
 use crate::scenario::load::UserStages;
 use crate::scenario::{Plan, SessionModel};
 
 /// Starts every client of the plan, in an order that interleaves the
 /// groups by weight, so a ramp (or a stage) brings every group up in
-/// proportion.
+/// proportion. One task starts them at their times and then waits for
+/// them all: a client's task exists from its start, not from the run's, so
+/// a ramp of 50,000 holds no 50,000 sleeping tasks and the memory a
+/// session costs grows with the sessions, where the sampler sees it.
 pub(super) fn spawn(plan: &Plan, ctxs: &[Arc<Ctx>], tasks: &mut JoinSet<()>) {
     let total = plan.total_users().max(1);
-    for (k, gi, mode) in super::own_clients(plan) {
-        let g = &plan.groups[gi];
-        let vc = VirtualClient {
-            id: k,
-            mode,
+    // With user stages, each client waits for its turn instead.
+    let ramp = plan.user_stages.is_none().then_some(plan.ramp_up);
+    let order: Vec<(u64, usize, Mode)> = super::own_clients(plan).collect();
+    let groups: Vec<VirtualClient> = plan
+        .groups
+        .iter()
+        .map(|g| VirtualClient {
+            id: 0,
+            mode: Mode::Passive,
             bandwidth: g.bandwidth,
             think: g.think,
             transfers_per_session: g.transfers_per_session,
-        };
-        let seed = plan.seed;
-        // With user stages, each client waits for its turn instead.
-        let delay = match plan.user_stages {
-            Some(_) => Duration::ZERO,
-            None => plan.ramp_up.mul_f64(k as f64 / total as f64),
-        };
-        let ctx = ctxs[gi].clone();
-        let stages = plan.user_stages.clone();
-        tasks.spawn(async move {
-            if !pause(&ctx, delay).await {
-                return;
+        })
+        .collect();
+    let (seed, stages) = (plan.seed, plan.user_stages.clone().map(Arc::new));
+    let ctxs = ctxs.to_vec();
+    tasks.spawn(async move {
+        let start = tokio::time::Instant::now();
+        let mut clients = JoinSet::new();
+        for (k, gi, mode) in order {
+            let ctx = ctxs[gi].clone();
+            if let Some(r) = ramp {
+                let at = start + r.mul_f64(k as f64 / total as f64);
+                if !pause(
+                    &ctx,
+                    at.saturating_duration_since(tokio::time::Instant::now()),
+                )
+                .await
+                {
+                    break;
+                }
             }
-            client_loop(&vc, &ctx, seed, stages.as_ref()).await;
-        });
-    }
+            let vc = VirtualClient {
+                id: k,
+                mode,
+                ..groups[gi]
+            };
+            let stages = stages.clone();
+            clients.spawn(async move {
+                client_loop(&vc, &ctx, seed, stages.as_deref()).await;
+            });
+        }
+        while clients.join_next().await.is_some() {}
+    });
 }
 
 /// One closed-loop client: iterations back to back until the run ends. With

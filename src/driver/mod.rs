@@ -82,6 +82,8 @@ pub struct RunOutcome {
     pub cut_off: u64,
     /// CPU seconds the generator's worker threads used.
     pub cpu_s: f64,
+    /// The generator's resident memory over the run.
+    pub memory: crate::metrics::generator::Memory,
 }
 
 /// Runs the plan against `addr` until it ends or `cancel` fires, on a runtime
@@ -142,6 +144,7 @@ pub fn run(
         interrupted: ended.interrupted,
         cut_off: ended.cut_off,
         cpu_s,
+        memory: ended.memory,
     })
 }
 

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::metrics::generator::Memory;
 use crate::metrics::live::Peaks;
 use crate::metrics::shard::Registry;
 use crate::metrics::{Live, ModeStats, Recorder};
@@ -24,6 +25,8 @@ pub(super) struct Sampler {
     t_s: u32,
     second: [Peaks; 4],
     last_started_offered: (u64, u64),
+    /// The generator's resident memory, read with each interval.
+    pub(super) memory: Memory,
 }
 
 impl Sampler {
@@ -35,6 +38,8 @@ impl Sampler {
             t_s: 1,
             second: Default::default(),
             last_started_offered: (0, 0),
+            // Made before the first client, so what clients cost is above it.
+            memory: Memory::new(crate::sys::resident_bytes().unwrap_or(0)),
         }
     }
 
@@ -79,6 +84,14 @@ impl Sampler {
         let t_s = self.t_s;
         // Whole seconds the sampler missed (a stalled thread) are skipped.
         self.t_s = (live.elapsed().as_secs() as u32 + 1).max(t_s + 1);
+        if let Some(bytes) = crate::sys::resident_bytes() {
+            let sessions = self
+                .modes
+                .iter()
+                .map(|&m| live.sessions_open(m))
+                .sum::<i64>();
+            self.memory.sample(bytes, sessions.max(0) as u64);
+        }
         let (started, offered) = live.started_offered();
         let (s0, o0) = std::mem::replace(&mut self.last_started_offered, (started, offered));
         Interval {

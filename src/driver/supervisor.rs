@@ -24,6 +24,7 @@ pub(super) struct Ended {
     pub interrupted: bool,
     /// Clients still mid-iteration when the grace period ran out.
     pub cut_off: u64,
+    pub memory: crate::metrics::generator::Memory,
 }
 
 /// Starts the plan's executor (open or closed loop) and supervises it to
@@ -71,13 +72,14 @@ pub(super) async fn supervise(
             })
         })
         .collect();
+    // Before the clients: its memory baseline must not hold their tasks.
+    let mut sampler = Sampler::new(&super::modes(plan), plan.open_loop.is_some());
     let mut tasks = JoinSet::new();
     match &plan.open_loop {
         Some(ol) => open::spawn(plan, ol, ctxs, stop_rx, &mut tasks),
         None => closed::spawn(plan, &ctxs, &mut tasks),
     }
 
-    let mut sampler = Sampler::new(&super::modes(plan), plan.open_loop.is_some());
     let mut ticker = tokio::time::interval(SAMPLE);
     // A late tick is skipped, not made up by a burst of samples taken at once.
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -119,5 +121,6 @@ pub(super) async fn supervise(
     Ended {
         interrupted,
         cut_off: if interrupted { 0 } else { cut_off },
+        memory: sampler.memory,
     }
 }

@@ -23,6 +23,107 @@ pub struct GeneratorCheck {
     /// The generator was the bottleneck; `reasons` says why.
     pub bottleneck: bool,
     pub reasons: Vec<String>,
+    /// Its resident memory, and what one logged-in session cost it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Memory>,
+}
+
+/// The generator's resident memory over a run, sampled once a second, to
+/// say what a logged-in session costs it: the figure that decides how many
+/// idle sessions one machine can hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Memory {
+    /// Resident bytes before the first client was created.
+    pub start_bytes: u64,
+    /// The most resident bytes at a sample.
+    pub peak_bytes: u64,
+    /// Sessions logged in, and resident bytes, at the first sample with any.
+    pub first_sessions: u64,
+    pub first_bytes: u64,
+    /// The most sessions logged in at once at a sample, and the resident
+    /// bytes at the last sample with that many.
+    pub peak_sessions: u64,
+    pub at_peak_sessions_bytes: u64,
+    /// What one more logged-in session costs: the growth from the first
+    /// sample to the most sessions over the sessions added, so the
+    /// recorder's fixed cost (its histograms, made at the first records)
+    /// stays out. When every session came up before the first sample (no
+    /// ramp), the growth from the start over all sessions: an upper bound.
+    /// None without sessions.
+    pub per_session_bytes: Option<u64>,
+    /// The embedded target ran in this process: its memory is counted too.
+    pub includes_target: bool,
+}
+
+impl Memory {
+    pub fn new(start_bytes: u64) -> Memory {
+        Memory {
+            start_bytes,
+            peak_bytes: start_bytes,
+            ..Memory::default()
+        }
+    }
+
+    /// One sample: resident bytes with `sessions` logged in.
+    pub fn sample(&mut self, bytes: u64, sessions: u64) {
+        self.peak_bytes = self.peak_bytes.max(bytes);
+        if sessions > 0 && self.first_sessions == 0 {
+            (self.first_sessions, self.first_bytes) = (sessions, bytes);
+        }
+        if sessions > 0 && sessions >= self.peak_sessions {
+            self.peak_sessions = sessions;
+            self.at_peak_sessions_bytes = bytes;
+        }
+        self.per_session_bytes = self.per_session();
+    }
+
+    fn per_session(&self) -> Option<u64> {
+        let (bytes, sessions) = if self.peak_sessions > self.first_sessions {
+            (self.first_bytes, self.first_sessions)
+        } else {
+            (self.start_bytes, 0)
+        };
+        (self.peak_sessions > 0).then(|| {
+            self.at_peak_sessions_bytes.saturating_sub(bytes) / (self.peak_sessions - sessions)
+        })
+    }
+}
+
+/// Shards' processes run side by side: their memory and sessions add.
+impl std::ops::AddAssign<&Memory> for Memory {
+    fn add_assign(&mut self, o: &Memory) {
+        self.start_bytes += o.start_bytes;
+        self.peak_bytes += o.peak_bytes;
+        self.first_sessions += o.first_sessions;
+        self.first_bytes += o.first_bytes;
+        self.peak_sessions += o.peak_sessions;
+        self.at_peak_sessions_bytes += o.at_peak_sessions_bytes;
+        self.includes_target |= o.includes_target;
+        self.per_session_bytes = self.per_session();
+    }
+}
+
+/// Shards' checks together: their threads and CPU add, the busiest
+/// shard's utilisation and latest start stand for the whole, and any
+/// shard that was a bottleneck makes the whole one.
+impl std::ops::AddAssign<&GeneratorCheck> for GeneratorCheck {
+    fn add_assign(&mut self, o: &GeneratorCheck) {
+        self.workers += o.workers;
+        self.cpu_s += o.cpu_s;
+        self.cpu_utilisation = self.cpu_utilisation.max(o.cpu_utilisation);
+        self.schedule_lag_p99_us = self.schedule_lag_p99_us.max(o.schedule_lag_p99_us);
+        self.bottleneck |= o.bottleneck;
+        for r in &o.reasons {
+            if !self.reasons.contains(r) {
+                self.reasons.push(r.clone());
+            }
+        }
+        match (&mut self.memory, &o.memory) {
+            (Some(m), Some(t)) => *m += t,
+            (None, Some(t)) => self.memory = Some(t.clone()),
+            _ => {}
+        }
+    }
 }
 
 impl GeneratorCheck {
@@ -49,6 +150,7 @@ impl GeneratorCheck {
             schedule_lag_p99_us: lag_p99_us,
             bottleneck: !reasons.is_empty(),
             reasons,
+            memory: None,
         }
     }
 }
@@ -89,6 +191,30 @@ impl Threads {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A session's cost is the growth from the first sample with sessions
+    /// to the last with the most, over the sessions added; without a ramp,
+    /// from the start over all. Shards' figures add before the division.
+    #[test]
+    fn memory_per_session_is_the_growth_over_the_ramp_and_merges() {
+        let mut m = Memory::new(10_000);
+        m.sample(10_000, 0);
+        m.sample(19_000, 1);
+        m.sample(30_000, 10);
+        m.sample(31_000, 10);
+        m.sample(25_000, 5);
+        assert_eq!((m.first_sessions, m.first_bytes), (1, 19_000));
+        assert_eq!((m.peak_sessions, m.at_peak_sessions_bytes), (10, 31_000));
+        assert_eq!(m.peak_bytes, 31_000);
+        assert_eq!(m.per_session_bytes, Some((31_000 - 19_000) / 9));
+        let mut burst = Memory::new(10_000);
+        burst.sample(20_000, 10);
+        assert_eq!(burst.per_session_bytes, Some(1_000));
+        m += &burst;
+        assert_eq!((m.start_bytes, m.peak_sessions), (20_000, 20));
+        assert_eq!(m.per_session_bytes, Some((51_000 - 39_000) / 9));
+        assert_eq!(Memory::new(5).per_session_bytes, None);
+    }
 
     #[test]
     fn flags_a_saturated_or_late_generator() {

@@ -36,7 +36,8 @@ use timeline::Interval;
 /// 4: the timeline's `time_wait` counts every TIME_WAIT socket of the
 /// generator's network namespace (a counter the kernel keeps), no longer only
 /// those with the target's address (a walk of the whole table each second).
-/// 5: `sources`, per local source address (`--source-ips`).
+/// 5: `sources`, per local source address (`--source-ips`); the
+/// generator's `memory`.
 pub const SCHEMA_VERSION: u32 = 5;
 /// The oldest version [`RunResult::read`] still reads: what 2, 3 and 5 added
 /// is optional, 4 changed what a field counts, not its shape (`operations`, `sessions`, `sources`), so older results read without it;
@@ -382,6 +383,11 @@ impl RunResult {
         self.cut_off += o.cut_off;
         // Outcomes judged one run each say nothing about the sum.
         self.thresholds.clear();
+        match (&mut self.generator, &o.generator) {
+            (Some(g), Some(theirs)) => *g += theirs,
+            (None, Some(theirs)) => self.generator = Some(theirs.clone()),
+            _ => {}
+        }
         match (&mut self.kernel, o.kernel) {
             (Some(k), Some(theirs)) => *k += theirs,
             (None, Some(theirs)) => self.kernel = Some(theirs),

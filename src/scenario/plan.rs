@@ -198,6 +198,18 @@ pub struct GroupPlan {
     pub mix: Option<Mix>,
 }
 
+impl GroupPlan {
+    /// Whether its clients ever open a data channel (and so hold a second
+    /// socket, a third in active mode).
+    pub fn uses_data(&self) -> bool {
+        self.ops.iter().any(Op::uses_data)
+            || self
+                .mix
+                .as_ref()
+                .is_some_and(|m| m.choices.iter().any(|(op, _)| op.uses_data()))
+    }
+}
+
 /// A weighted operation mix, as the classic FTP benchmarks' simulated users:
 /// at each step one operation drawn by weight, until "quit" or `steps`.
 #[derive(Debug, Clone, Serialize)]

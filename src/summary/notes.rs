@@ -19,6 +19,22 @@ pub(super) fn render(r: &RunResult) -> String {
             g.reasons.join("; ")
         );
     }
+    let memory = r.generator.as_ref().and_then(|g| g.memory.as_ref());
+    if let Some(m) = memory.filter(|m| m.peak_sessions > 0) {
+        let _ = writeln!(
+            out,
+            "\ngenerator memory: {} resident with {} sessions logged in (from {} at start): {} per session{}",
+            super::format::bytes(m.at_peak_sessions_bytes),
+            m.peak_sessions,
+            super::format::bytes(m.start_bytes),
+            super::format::bytes(m.per_session_bytes.unwrap_or(0)),
+            if m.includes_target {
+                ", the embedded target's share included"
+            } else {
+                ""
+            }
+        );
+    }
     if let Some(k) = &r.kernel {
         let _ = writeln!(
             out,

@@ -22,9 +22,9 @@ use crate::util::schema::checks::{
 use crate::util::schema::{
     all_keys, assert_documented, doc, exhaustion_scenario, keys, port_runs, port_set, run, set,
     str_at, top_fields, u64_at, CHANNEL_FIELDS, COUNTER_FIELDS, DEFAULT_PASSIVE, EXHAUSTION_FIELDS,
-    EXHAUSTION_ITERATIONS, EXHAUSTION_USERS, GENERATOR_FIELDS, INTERVAL_FIELDS,
-    INTERVAL_METRIC_FIELDS, KERNEL_FIELDS, MODES_USED, MODE_FIELDS, MODE_INTERVAL_FIELDS,
-    OPEN_LOOP_FIELDS, SCENARIO_FIELDS, STAGE_FIELDS,
+    EXHAUSTION_ITERATIONS, EXHAUSTION_USERS, GENERATOR_FIELDS, GENERATOR_MEMORY_FIELDS,
+    INTERVAL_FIELDS, INTERVAL_METRIC_FIELDS, KERNEL_FIELDS, MODES_USED, MODE_FIELDS,
+    MODE_INTERVAL_FIELDS, OPEN_LOOP_FIELDS, SCENARIO_FIELDS, STAGE_FIELDS,
 };
 
 #[test]
@@ -49,6 +49,21 @@ fn every_documented_field_is_present_with_its_type() {
         g["bottleneck"].as_bool(),
         Some(!g["reasons"].as_array().unwrap().is_empty()),
         "{g}"
+    );
+    let m = &g["memory"];
+    assert_eq!(keys(m), set(&GENERATOR_MEMORY_FIELDS), "generator.memory");
+    for f in &GENERATOR_MEMORY_FIELDS[..6] {
+        u64_at(m, f);
+    }
+    // The embedded target runs in this process: said, since its memory counts.
+    assert_eq!(m["includes_target"], true, "{m}");
+    assert!(u64_at(m, "peak_bytes") >= u64_at(m, "start_bytes"), "{m}");
+    // Sessions are counted as they stand at each second's sample: a run of
+    // short sessions may have none standing then.
+    assert_eq!(
+        m["per_session_bytes"].is_u64(),
+        u64_at(m, "peak_sessions") > 0,
+        "{m}"
     );
     if j.get("kernel").is_some() {
         assert_eq!(keys(&j["kernel"]), set(&KERNEL_FIELDS), "kernel fields");

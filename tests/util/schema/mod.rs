@@ -94,13 +94,25 @@ pub const COUNTER_FIELDS: [&str; 17] = [
     "unstarted",
 ];
 
-pub const GENERATOR_FIELDS: [&str; 6] = [
+pub const GENERATOR_FIELDS: [&str; 7] = [
     "workers",
     "cpu_s",
     "cpu_utilisation",
     "schedule_lag_p99_us",
     "bottleneck",
     "reasons",
+    "memory",
+];
+
+pub const GENERATOR_MEMORY_FIELDS: [&str; 8] = [
+    "start_bytes",
+    "peak_bytes",
+    "first_sessions",
+    "first_bytes",
+    "peak_sessions",
+    "at_peak_sessions_bytes",
+    "per_session_bytes",
+    "includes_target",
 ];
 
 pub const TOP_FIELDS: [&str; 13] = [
