@@ -27,7 +27,8 @@
 #
 # Sink (--only sink, or part of the default run): one RETR of 1g.bin (1 GiB,
 # written into the served root here) by ftpload, by `curl -o /dev/null` and
-# by the floor, interleaved over --sink-rounds (default 5).
+# by the floor, each beside one session of 1k.bin (its cost whatever it
+# moves), interleaved over --sink-rounds (default 5).
 #
 # Per run: the whole process tree's CPU (user + sys of it and every
 # descendant waited for, as GNU time counts them), its largest process's peak RSS, the wall time, the
@@ -295,33 +296,38 @@ bench_peers() {
     done
 }
 
+# Each tool's 1 GiB RETR, and one session of 1k.bin: what the tool costs
+# whatever it moves (start-up, login, exit), so the cost per GiB can be read
+# without it.
 bench_sink() {
-    local r i k tool dir
+    local r i k tool file dir
     local -a tools=(ftpload curl floor)
     for ((r = 1; r <= sink_rounds; r++)); do
         for ((i = 0; i < ${#tools[@]}; i++)); do
             k=$(((i + r - 1) % ${#tools[@]}))
             tool=${tools[$k]}
-            dir="$work/sink/r$r-$tool"
-            mkdir -p "$dir"
-            printf 'tool=%s\nmode=passive\nfile=1g.bin\nn=1\nconcurrency=1\n' "$tool" >"$dir/meta"
-            run_timeout=${PEERS_RUN_TIMEOUT:-180}
-            say "sink round $r/$sink_rounds: $tool"
-            case $tool in
-            ftpload)
-                FTPLOAD_PASSWORD=$pass measure "$dir" "$fl_bin" run scenarios/peers-1g.toml \
-                    --target "ftp://$user@$host:$port" --mode passive --users 1 --iterations 1 \
-                    -q --out "$dir/result.json"
-                ;;
-            curl)
-                measure "$dir" curl -sS --max-time 120 --disable-epsv -o /dev/null \
-                    -w '%{exitcode} %{response_code} %{size_download} %{speed_download} %{time_pretransfer} %{time_total}\n' \
-                    "ftp://$user:$pass@$host:$port/1g.bin"
-                ;;
-            floor)
-                measure "$dir" "$floor_bin" "$host:$port" "$user" "$pass" 1g.bin 1 1 passive
-                ;;
-            esac
+            for file in 1g.bin 1k.bin; do
+                dir="$work/sink/r$r-$tool-${file%.bin}"
+                mkdir -p "$dir"
+                printf 'tool=%s\nmode=passive\nfile=%s\nn=1\nconcurrency=1\n' "$tool" "$file" >"$dir/meta"
+                run_timeout=${PEERS_RUN_TIMEOUT:-180}
+                say "sink round $r/$sink_rounds: $tool, $file"
+                case $tool in
+                ftpload)
+                    FTPLOAD_PASSWORD=$pass measure "$dir" "$fl_bin" run "scenarios/peers-${file%.bin}.toml" \
+                        --target "ftp://$user@$host:$port" --mode passive --users 1 --iterations 1 \
+                        -q --out "$dir/result.json"
+                    ;;
+                curl)
+                    measure "$dir" curl -sS --max-time 120 --disable-epsv -o /dev/null \
+                        -w '%{exitcode} %{response_code} %{size_download} %{speed_download} %{time_pretransfer} %{time_total}\n' \
+                        "ftp://$user:$pass@$host:$port/$file"
+                    ;;
+                floor)
+                    measure "$dir" "$floor_bin" "$host:$port" "$user" "$pass" "$file" 1 1 passive
+                    ;;
+                esac
+            done
         done
     done
 }
@@ -345,6 +351,7 @@ versions=(
     "ftpbenchmark: $("$py" -c 'import importlib.metadata as m; print(m.version("ftpbenchmark"), "gevent", m.version("gevent"))' 2>/dev/null || echo '?')"
     "python: $("$py" --version 2>&1)"
     "workload: n1k=$n1k n1m=$n1m concurrency=$conc rounds=$rounds sink_rounds=$sink_rounds"
+    "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine shows here)"
 )
 
 if [[ $only != sink ]]; then
@@ -358,5 +365,6 @@ if [[ $only != peers ]]; then
     [[ -f $out/machine.txt ]] || machine_txt "$fl_bin" "${versions[@]}" >"$out/machine.txt"
     bench_sink
 fi
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
 "$py" "$here/peers/report.py" "$work" "$out"
 say "wrote $out/README.md"
