@@ -366,5 +366,5 @@ if [[ $only != peers ]]; then
     bench_sink
 fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
-"$py" "$here/peers/report.py" "$work" "$out"
+python3 "$here/peers/report.py" "$work" "$out"
 say "wrote $out/README.md"
