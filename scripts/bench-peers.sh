@@ -365,6 +365,7 @@ if [[ $only != peers ]]; then
     [[ -f $out/machine.txt ]] || machine_txt "$fl_bin" "${versions[@]}" >"$out/machine.txt"
     bench_sink
 fi
+sed -i '/^load average at end:/d' "$out/machine.txt"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
 python3 "$here/peers/report.py" "$work" "$out"
 say "wrote $out/README.md"

@@ -339,6 +339,53 @@ def sink_table(rows):
     return out
 
 
+def goals(rows, sink):
+    """Issue 14's goals, read off the medians: ftpload within 1.2x of the
+    floor; at least 3x less CPU per session than every peer on 1 KiB; no more
+    CPU per byte than curl on 1 GiB."""
+    g = groups(rows)
+    out = ["## Against issue 14's goals", ""]
+    for file in ["1k.bin", "1m.bin"]:
+        for mode in ["passive", "active"]:
+            fl = med(g.get((file, "ftpload", mode), []), "cpu_per_1000_s")
+            fo = med(g.get((file, "floor", mode), []), "cpu_per_1000_s")
+            if fl is None or not fo:
+                continue
+            peers = [
+                (med(g[k], "cpu_per_1000_s"), k[1])
+                for k in g
+                if k[0] == file and k[2] == mode and k[1] not in ("ftpload", "floor")
+            ]
+            peers = [p for p in peers if p[0] is not None]
+            line = "- %s, %s: ftpload %.2fx the floor's CPU per session (goal: at most 1.2x)" % (file, mode, fl / fo)
+            if peers:
+                best, name = min(peers)
+                line += "; the least costly peer, %s, %.2fx ftpload's%s, and %.2fx the floor's" % (
+                    name,
+                    best / fl,
+                    " (goal: at least 3x)" if file == "1k.bin" else "",
+                    best / fo,
+                )
+            out.append(line + ".")
+    s = {}
+    for r in sink:
+        s.setdefault((r["tool"], r["file"]), []).append(r)
+
+    def net(tool):
+        a = med(s.get((tool, "1g.bin"), []), "cpu_per_gib_s")
+        b = med(s.get((tool, "1k.bin"), []), "cpu_s")
+        return a, (a - b if a is not None and b is not None else None)
+
+    (fa, fn), (ca, cn) = net("ftpload"), net("curl")
+    if fa and ca:
+        out.append(
+            "- 1 GiB RETR: ftpload %.2fx curl's CPU per GiB, %s without each one's 1 KiB session (goal: at most 1x)."
+            % (fa / ca, ("%.2fx" % (fn / cn)) if fn and cn else "–")
+        )
+    out.append("")
+    return out
+
+
 def main():
     work, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
@@ -374,9 +421,9 @@ def main():
         machine,
         "```",
         "",
-        "## Sessions",
-        "",
     ]
+    lines += goals(rows, sink)
+    lines += ["## Sessions", ""]
     lines += peers_tables(rows)
     lines += ["### What each tool is, and what its latency means", ""]
     lines += ["| tool | how it ran | its latency (a / b) |", "|---|---|---|"]
