@@ -112,3 +112,36 @@ fn embedded_target_has_no_eprt_and_the_run_says_so() {
     );
     assert_eq!(ran.status, ftpload::run::Status::Failures(s.error_count()));
 }
+
+/// `serve --reuse-port`: several targets share one port, as 50,000
+/// sessions need (one process holds at most its open-file limit's); a
+/// target without it cannot take a port that is in use.
+#[test]
+fn targets_with_reuse_port_share_one_port_and_others_cannot() {
+    use ftpload::embedded::{EmbeddedConfig, EmbeddedServer};
+    let cfg = |port, reuse_port| EmbeddedConfig {
+        bind: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        reuse_port,
+        ..EmbeddedConfig::default()
+    };
+    let a = EmbeddedServer::start(cfg(0, true)).unwrap();
+    let port = a.addr().port();
+    let b = EmbeddedServer::start(cfg(port, true));
+    assert!(b.is_ok(), "a second --reuse-port target on {port}: {b:?}");
+    let c = EmbeddedServer::start(cfg(port, false));
+    assert!(c.is_err(), "a plain target took port {port} in use");
+    // Sessions through the shared port log in, whichever target takes them.
+    let o = Overrides {
+        target: Some(format!("ftp://ftpload:ftpload@127.0.0.1:{port}")),
+        ..Overrides::default()
+    };
+    let ran = run_scenario(
+        "[run]\niterations = 20\n[[group]]\nusers = 4\nmode = \"passive\"\nops = [\"noop\"]\n",
+        &o,
+        "reuse-port",
+    );
+    assert_no_errors(mode(&ran.result, Mode::Passive), "shared port");
+    assert_eq!(mode(&ran.result, Mode::Passive).counters.sessions, 20);
+    drop(b);
+    drop(a);
+}

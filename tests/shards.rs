@@ -208,6 +208,12 @@ fn local_shards_add_their_generators_memory_and_sessions() {
     assert_eq!(g["workers"], 2, "one worker in each of two shards: {g}");
     let m = &g["memory"];
     assert_eq!(m["peak_sessions"], 10, "five held in each shard: {m}");
+    // Each shard's own peak was five; held together, the whole run's is ten.
+    assert_eq!(
+        j["modes"]["passive"]["sessions"]["peak_logged_in"], 10,
+        "{}",
+        j["modes"]["passive"]["sessions"]
+    );
     assert!(m["per_session_bytes"].is_u64(), "{m}");
     assert!(r.stdout.contains("generator memory:"), "{}", r.stdout);
 }

@@ -39,6 +39,12 @@ pub struct ServeArgs {
     /// Sessions beyond this many get "421 Too many connections".
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
+    /// Share --port with other `ftpload serve --reuse-port` processes
+    /// (SO_REUSEPORT; the kernel spreads connections over them): one process
+    /// holds at most its open-file limit's sessions, so 50,000 need several.
+    /// Give each its own --passive-ports.
+    #[arg(long)]
+    pub reuse_port: bool,
 }
 
 fn parse_file_spec(s: &str) -> Result<(String, u64), String> {
@@ -58,6 +64,7 @@ pub(super) fn execute(a: ServeArgs, signals: &Signals) -> anyhow::Result<ExitCod
         root: a.root,
         files: a.files,
         max_connections: a.max_connections,
+        reuse_port: a.reuse_port,
         ..EmbeddedConfig::default()
     };
     let server = EmbeddedServer::start(cfg).context("cannot start the embedded target")?;

@@ -15,7 +15,6 @@
 use std::io;
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
-use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -60,18 +59,25 @@ pub(super) struct Shared {
 }
 
 /// Binds on the caller's thread so a bad address fails `start` with the
-/// address in the message, before any thread exists.
-pub(super) fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, EmbeddedError> {
+/// address in the message, before any thread exists. Through `socket2`
+/// because std binds and listens in one call, with no way to set
+/// `SO_REUSEPORT` before the bind or a backlog other than 128.
+pub(super) fn bind(
+    addr: SocketAddr,
+    reuse_port: bool,
+) -> Result<std::net::TcpListener, EmbeddedError> {
+    use socket2::{Domain, Socket, Type};
     let bind_err = |error| EmbeddedError::Bind { addr, error };
-    let listener = std::net::TcpListener::bind(addr).map_err(bind_err)?;
-    // Calling listen() again on a listening socket only changes its backlog.
-    // SAFETY: the fd is a valid, open socket owned by `listener`.
-    let rc = unsafe { libc::listen(listener.as_raw_fd(), LISTEN_BACKLOG) };
-    if rc != 0 {
-        return Err(bind_err(io::Error::last_os_error()));
+    let s = Socket::new(Domain::for_address(addr), Type::STREAM, None).map_err(bind_err)?;
+    // As std does: a restarted server rebinds over its old TIME_WAITs.
+    s.set_reuse_address(true).map_err(bind_err)?;
+    if reuse_port {
+        s.set_reuse_port(true).map_err(bind_err)?;
     }
-    listener.set_nonblocking(true).map_err(bind_err)?;
-    Ok(listener)
+    s.bind(&addr.into()).map_err(bind_err)?;
+    s.listen(LISTEN_BACKLOG).map_err(bind_err)?;
+    s.set_nonblocking(true).map_err(bind_err)?;
+    Ok(s.into())
 }
 
 /// Accepts until `stop_rx` fires or its sender is dropped; every session runs

@@ -74,6 +74,10 @@ pub struct EmbeddedConfig {
     /// `Some(n)`: the (n+1)-th concurrent session gets `421 Too many
     /// connections` and is closed.
     pub max_connections: Option<usize>,
+    /// Share the control port with other processes (`SO_REUSEPORT`), the
+    /// kernel spreading connections over them: one process holds at most
+    /// the open-file limit's sessions (20,000 here), so more need several.
+    pub reuse_port: bool,
     /// Worker threads of the target's runtime; the accept loop runs on one
     /// more thread of its own.
     pub runtime_threads: usize,
@@ -92,6 +96,7 @@ impl Default for EmbeddedConfig {
             root: None,
             files: Vec::new(),
             max_connections: None,
+            reuse_port: false,
             runtime_threads: 1,
             login_delay: None,
         }
@@ -166,7 +171,7 @@ impl EmbeddedServer {
         let mut guard = RootGuard(owns_root.then(|| root.clone()));
         files::generate(&root, &cfg.files)?;
 
-        let listener = bind(cfg.bind)?;
+        let listener = bind(cfg.bind, cfg.reuse_port)?;
         let addr = listener.local_addr().map_err(|error| EmbeddedError::Bind {
             addr: cfg.bind,
             error,

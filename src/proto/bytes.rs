@@ -47,6 +47,11 @@ impl Pacer {
     }
 }
 
+/// The most a download reads at once. A 1 GiB RETR on loopback read 32 KiB
+/// at a time made 32,796 reads and cost 1.13x curl's CPU per GiB; the
+/// kernel hands over what its receive buffer holds, often more.
+const READ_CHUNK: usize = 256 * 1024;
+
 /// Reads to end of file, then closes at once: proftpd holds its 226 back about
 /// 10 s until the client closes its end.
 pub(super) async fn download(
@@ -55,12 +60,15 @@ pub(super) async fn download(
     rate: Option<u64>,
 ) -> Result<(u64, Option<Instant>, Instant), ProtoError> {
     let mut pacer = Pacer::new(rate);
-    let mut buf = vec![0u8; pacer.chunk(32 * 1024)];
+    // Capacity only: `read_buf` fills spare capacity, so the buffer is never
+    // zeroed, and a small file touches no more of it than its size.
+    let mut buf = Vec::with_capacity(pacer.chunk(READ_CHUNK));
     let mut bytes = 0u64;
     let mut first = None;
     loop {
+        buf.clear();
         let n = timed(Step::Transfer, idle, async {
-            s.read(&mut buf)
+            s.read_buf(&mut buf)
                 .await
                 .map_err(|e| ProtoError::io(Step::Transfer, e))
         })

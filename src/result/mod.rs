@@ -368,6 +368,12 @@ impl RunResult {
         let groups = groups::merge(&self.groups, &o.groups)?;
         let mut tl = self.timeline.clone();
         timeline::merge(&mut tl, &o.timeline)?;
+        for (mode, m) in modes.iter_mut() {
+            let at_once = timeline::peak_sessions_open(&tl, *mode);
+            if let (Some(s), Some(n)) = (m.sessions.as_mut(), at_once) {
+                s.peak_logged_in = s.peak_logged_in.max(n);
+            }
+        }
         self.timeline = tl;
         self.modes = modes;
         self.groups = groups;

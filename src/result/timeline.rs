@@ -176,6 +176,15 @@ impl AddAssign<&ModeInterval> for ModeInterval {
 
 /// Adds `b` into `a` second by second, as another machine's share of the same
 /// run. On error (a histogram that does not decode) `a` is unchanged.
+/// The most sessions of `mode` logged in at the end of any second. On a
+/// merged timeline, where shards' seconds have added, the whole run's peak
+/// (at the timeline's resolution), which no shard's own peak shows.
+pub fn peak_sessions_open(tl: &[Interval], mode: Mode) -> Option<i64> {
+    tl.iter()
+        .filter_map(|i| i.modes.get(&mode)?.sessions_open.get())
+        .max()
+}
+
 pub fn merge(a: &mut Vec<Interval>, b: &[Interval]) -> Result<(), ResultError> {
     let mut out = a.clone();
     for x in b {
