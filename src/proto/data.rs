@@ -89,7 +89,8 @@ pub struct ChannelInfo {
     pub load_at_announce: (u64, i64, i64),
     /// Passive: the 227 named another host than the control peer.
     pub mismatch: bool,
-    /// The client's port: its local port (passive) or its listener (active).
+    /// Active: the port of the client's listener (0 in passive mode: its
+    /// local port would cost a `getsockname` per channel, and nothing reads it).
     pub client_port: u16,
     /// Active: the source port the server connected from.
     pub server_source_port: Option<u16>,
@@ -184,7 +185,6 @@ impl<'a> Channel<'a> {
                 let s = connect_tcp(target, from, Step::DataConnect, t.data_connect).await?;
                 let ready = Instant::now();
                 self.info.connected = true;
-                self.info.client_port = s.local_addr().map(|a| a.port()).unwrap_or(0);
                 ctrl.send(&cmd, Step::Transfer).await?;
                 let sent = Instant::now();
                 let r = ctrl.read_reply(Step::Transfer, t.reply).await?;
