@@ -206,10 +206,20 @@ impl AddAssign for ErrorStat {
     }
 }
 
+/// An empty histogram of each metric, for a metric with nothing recorded.
+fn empty(m: Metric) -> &'static Histogram<u64> {
+    static EMPTY: std::sync::OnceLock<[Histogram<u64>; 11]> = std::sync::OnceLock::new();
+    &EMPTY.get_or_init(|| Metric::ALL.map(Metric::new_histogram))[m.index()]
+}
+
 /// Everything measured for one transfer mode.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ModeStats {
-    hists: [Histogram<u64>; 11],
+    /// Made at a metric's first value: each holds 8,704 counters (68 KiB)
+    /// however few values, and the sampler starts every shard afresh each
+    /// second, so zeroing eleven of them per mode, shard and second was a
+    /// page fault storm (40% of a short run's CPU) for metrics never used.
+    hists: [Option<Histogram<u64>>; 11],
     pub counters: Counters,
     pub errors: BTreeMap<ErrorClass, ErrorStat>,
     pub channels: ChannelStats,
@@ -219,20 +229,6 @@ pub struct ModeStats {
     pub sessions: SessionStats,
     /// Per source address, when the run spreads over several.
     pub sources: Sources,
-}
-
-impl Default for ModeStats {
-    fn default() -> Self {
-        ModeStats {
-            hists: Metric::ALL.map(Metric::new_histogram),
-            counters: Counters::default(),
-            errors: BTreeMap::new(),
-            channels: ChannelStats::default(),
-            ops: Ops::default(),
-            sessions: SessionStats::default(),
-            sources: Sources::default(),
-        }
-    }
 }
 
 /// Records `v` clamped into the histogram's range: a value out of range is
@@ -249,12 +245,16 @@ fn micros(d: Duration) -> u64 {
 
 impl ModeStats {
     pub fn histogram(&self, m: Metric) -> &Histogram<u64> {
-        &self.hists[m.index()]
+        self.hists[m.index()].as_ref().unwrap_or_else(|| empty(m))
     }
 
     /// Replaces a histogram, for results read back from JSON.
     pub fn set_histogram(&mut self, m: Metric, h: Histogram<u64>) {
-        self.hists[m.index()] = h;
+        self.hists[m.index()] = Some(h);
+    }
+
+    fn histogram_mut(&mut self, m: Metric) -> &mut Histogram<u64> {
+        self.hists[m.index()].get_or_insert_with(|| m.new_histogram())
     }
 
     pub fn record_duration(&mut self, m: Metric, d: Duration) {
@@ -275,7 +275,7 @@ impl ModeStats {
     /// Values outside the histogram's range are clamped rather than lost, so
     /// every event is counted: a count must equal the operations done.
     pub fn record_value(&mut self, m: Metric, v: u64) {
-        record_clamped(&mut self.hists[m.index()], v);
+        record_clamped(self.histogram_mut(m), v);
     }
 
     pub fn record_error(&mut self, class: ErrorClass, sample: impl FnOnce() -> String) {
@@ -293,8 +293,12 @@ impl ModeStats {
 
 impl AddAssign<&ModeStats> for ModeStats {
     fn add_assign(&mut self, o: &ModeStats) {
-        for (a, b) in self.hists.iter_mut().zip(o.hists.iter()) {
-            a.add(b).expect("histograms share bounds");
+        for m in Metric::ALL {
+            if let Some(b) = &o.hists[m.index()] {
+                self.histogram_mut(m)
+                    .add(b)
+                    .expect("histograms share bounds");
+            }
         }
         self.counters += o.counters;
         for (k, v) in &o.errors {
