@@ -70,17 +70,19 @@ struct Control {
 }
 
 impl Control {
+    /// One line of a reply into `self.line`.
+    fn next_line(&mut self) -> Result<(), String> {
+        self.line.clear();
+        match self.r.read_line(&mut self.line) {
+            Ok(0) => Err("control connection closed".into()),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     /// The next reply's code; a multi-line reply is read to its last line.
     fn reply(&mut self) -> Result<(u32, String), String> {
-        self.line.clear();
-        if self
-            .r
-            .read_line(&mut self.line)
-            .map_err(|e| e.to_string())?
-            == 0
-        {
-            return Err("control connection closed".into());
-        }
+        self.next_line()?;
         let code: u32 = self
             .line
             .get(..3)
@@ -89,15 +91,7 @@ impl Control {
         if self.line.as_bytes().get(3) == Some(&b'-') {
             let end = format!("{code} ");
             loop {
-                self.line.clear();
-                if self
-                    .r
-                    .read_line(&mut self.line)
-                    .map_err(|e| e.to_string())?
-                    == 0
-                {
-                    return Err("control connection closed".into());
-                }
+                self.next_line()?;
                 if self.line.starts_with(&end) {
                     break;
                 }

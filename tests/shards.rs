@@ -96,34 +96,39 @@ ops = ["noop"]
     assert_eq!(per_mode, whole);
 }
 
-/// `--local-shards 3`: three processes, one merged result with every
-/// iteration, judged on the merge (a threshold on the whole run's count).
-#[test]
-fn local_shards_run_as_processes_and_merge_into_the_whole_run() {
-    let dir = crate::util::harness::temp_dir("local-shards");
+/// `ftpload run` of `toml` with `args` and `--out`, which must exit 0: its
+/// output and the merged result.
+fn run_local_shards(
+    tag: &str,
+    toml: &str,
+    args: &[&str],
+) -> (crate::util::common::Ran, serde_json::Value) {
+    let dir = crate::util::harness::temp_dir(tag);
     let scenario = dir.join("s.toml");
-    std::fs::write(
-        &scenario,
-        "[run]\niterations = 30\n[[group]]\nusers = 6\nmodes = { passive = 1, active = 1 }\nops = [\"noop\"]\n",
-    )
-    .unwrap();
+    std::fs::write(&scenario, toml).unwrap();
     let out = dir.join("merged.json");
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_ftpload"));
     c.arg("run")
         .arg(&scenario)
-        .args([
-            "--local-shards",
-            "3",
-            "--threshold",
-            "errors.rate=< 0.001",
-            "--out",
-        ])
+        .args(args)
+        .arg("--out")
         .arg(&out);
     let r = crate::util::common::run_bounded(c, None, std::time::Duration::from_secs(120));
     let r = crate::util::common::Ran::from(r.unwrap());
     assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
-    let j: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let j = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    (r, j)
+}
+
+/// `--local-shards 3`: three processes, one merged result with every
+/// iteration, judged on the merge (a threshold on the whole run's count).
+#[test]
+fn local_shards_run_as_processes_and_merge_into_the_whole_run() {
+    let (r, j) = run_local_shards(
+        "local-shards",
+        "[run]\niterations = 30\n[[group]]\nusers = 6\nmodes = { passive = 1, active = 1 }\nops = [\"noop\"]\n",
+        &["--local-shards", "3", "--threshold", "errors.rate=< 0.001"],
+    );
     assert!(j["scenario"].get("shard").is_none(), "{}", j["scenario"]);
     let total: u64 = ["passive", "active"]
         .iter()
@@ -186,24 +191,11 @@ ops = ["noop"]
 /// at the merged peak, and a cost per session is derived from the sums.
 #[test]
 fn local_shards_add_their_generators_memory_and_sessions() {
-    let dir = crate::util::harness::temp_dir("local-shards-memory");
-    let scenario = dir.join("s.toml");
-    std::fs::write(
-        &scenario,
+    let (r, j) = run_local_shards(
+        "local-shards-memory",
         "[run]\niterations = 10\nramp_up = \"1s\"\n[[group]]\nusers = 10\nmode = \"passive\"\nops = [\"idle 4s\"]\n",
-    )
-    .unwrap();
-    let out = dir.join("merged.json");
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_ftpload"));
-    c.arg("run")
-        .arg(&scenario)
-        .args(["--local-shards", "2", "--workers", "1", "--out"])
-        .arg(&out);
-    let r = crate::util::common::run_bounded(c, None, std::time::Duration::from_secs(120));
-    let r = crate::util::common::Ran::from(r.unwrap());
-    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
-    let j: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        &["--local-shards", "2", "--workers", "1"],
+    );
     let g = &j["generator"];
     assert_eq!(g["workers"], 2, "one worker in each of two shards: {g}");
     let m = &g["memory"];
