@@ -12,6 +12,8 @@
 #[allow(dead_code)]
 #[path = "util/harness.rs"]
 mod harness;
+#[path = "util/sources.rs"]
+mod sources;
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -103,7 +105,7 @@ ops = ["retr 1k.bin", "retr 1m.bin", "stor 64KiB", "list"]
 /// address. Persistent sessions: one login per client, so each address's
 /// sessions are exactly its clients, k mod 8.
 fn check_sources(port: &str, mode: Mode) {
-    const USERS: u64 = 20;
+    use sources::{check_counts, SOURCES, USERS};
     let toml = format!(
         r#"
 [files]
@@ -121,7 +123,7 @@ ops = ["retr 1k.bin", "stor 1KiB", "list"]
         target: Some(format!("ftp://ftpuser@127.0.0.1:{port}")),
         password: Some("ftppass".into()),
         modes: vec![mode],
-        source_ips: Some(ftpload::scenario::SourceIps::parse_local("127.0.0.2-127.0.0.9").unwrap()),
+        source_ips: Some(ftpload::scenario::SourceIps::parse_local(SOURCES).unwrap()),
         ..Overrides::default()
     };
     let ran = harness::run_scenario(&toml, &o, &format!("interop-sources-{mode}"));
@@ -130,28 +132,7 @@ ops = ["retr 1k.bin", "stor 1KiB", "list"]
     let c = &s.counters;
     assert_eq!(c.sessions, USERS);
     assert!(c.transfers > 0);
-    let per: Vec<(String, u64, u64)> = ran
-        .result
-        .sources
-        .iter()
-        .map(|x| (x.address.to_string(), x.counts.sessions, x.counts.errors))
-        .collect();
-    let want: Vec<(String, u64, u64)> = (0..8u64)
-        .map(|i| (format!("127.0.0.{}", i + 2), (USERS + 7 - i) / 8, 0))
-        .collect();
-    assert_eq!(per, want, "sessions and errors per address");
-    let opened: u64 = ran
-        .result
-        .sources
-        .iter()
-        .map(|x| x.counts.channels_opened)
-        .sum();
-    assert_eq!(Some(opened), c.channels_opened.get());
-    assert!(ran
-        .result
-        .sources
-        .iter()
-        .all(|x| x.counts.channels_opened > 0));
+    check_counts(&ran.result, &format!("vsftpd {mode}"));
 }
 
 /// One check of a list: its name, its server, and what it runs on the

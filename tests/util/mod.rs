@@ -11,6 +11,8 @@
 //!   produces on demand.
 //! - `schema`: docs/result-schema.md's field lists and the checks that hold
 //!   a result, or a merge, to them.
+//! - `sources`: the runs over 8 source addresses and the check of their
+//!   per-address counts (tests/sources.rs, and vsftpd in tests/interop.rs).
 //! - `tmpfs`: a small tmpfs mounted for a test (read-only, or filled up),
 //!   unmounted by its guard.
 //!
@@ -24,4 +26,5 @@ pub mod faults;
 pub mod harness;
 pub mod misbehaving;
 pub mod schema;
+pub mod sources;
 pub mod tmpfs;
