@@ -120,16 +120,22 @@ pub fn run(
     let started = SystemTime::now();
     let t0 = Instant::now();
     let live = Arc::new(Live::new(t0));
-    let mut timeline = Vec::new();
-    let ended = rt.block_on(supervisor::supervise(
-        plan,
+    // Before the clients: its memory baseline must not hold their tasks.
+    let mut sampler = sampler::Sampler::new(&modes(plan), plan.open_loop.is_some());
+    let (done_tx, done) = std::sync::mpsc::channel();
+    let supervisor = rt.spawn(supervisor::supervise(
+        Arc::new(plan.clone()),
         target,
-        &registry,
-        &live,
-        cancel,
-        &mut timeline,
-        on_tick,
+        registry.clone(),
+        live.clone(),
+        cancel.clone(),
+        done_tx,
     ));
+    let timeline = sample_until_done(&mut sampler, &done, &registry, &live, on_tick);
+    let ended = match rt.block_on(supervisor) {
+        Ok(ended) => ended,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    };
     let cpu_s = threads.cpu_s();
     // Dropping the runtime ends every task, so nothing records after the snapshot.
     rt.shutdown_timeout(Duration::from_secs(1));
@@ -144,8 +150,55 @@ pub fn run(
         interrupted: ended.interrupted,
         cut_off: ended.cut_off,
         cpu_s,
-        memory: ended.memory,
+        memory: sampler.memory,
     })
+}
+
+/// The run's sample clock, on the caller's thread: every [`SAMPLE`] the
+/// sampler reads the gauges, and each second closes a timeline interval and
+/// shows a tick, until the supervisor's task drops its end of `done`.
+///
+/// A thread waiting on a channel with a timeout wakes once a sample, and at
+/// once when the run ends. A tokio interval
+/// cost more: its 100 ms deadline sits on the timer wheel's second level,
+/// so the worker holding the driver woke twice a tick, and a supervisor in
+/// `block_on` on this thread woke three threads a tick; an idle second cost
+/// 1.4-1.9 ms of CPU on this machine, where one wake costs about 40 µs.
+fn sample_until_done(
+    sampler: &mut sampler::Sampler,
+    done: &std::sync::mpsc::Receiver<()>,
+    registry: &Arc<Registry>,
+    live: &Live,
+    on_tick: &mut dyn FnMut(Tick),
+) -> Vec<Interval> {
+    let mut timeline = Vec::new();
+    let mut next = live.start() + SAMPLE;
+    loop {
+        let now = Instant::now();
+        if now < next {
+            match done.recv_timeout(next - now) {
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                // Dropped: the supervisor has ended (or panicked).
+                _ => break,
+            }
+        }
+        // A late sample is skipped, not made up by a burst taken at once.
+        while next <= now {
+            next += SAMPLE;
+        }
+        if let Some(point) = sampler.sample(registry, live) {
+            let (counters, errors) = registry.totals();
+            on_tick(Tick {
+                elapsed: live.elapsed(),
+                counters,
+                errors,
+                clients_running: live.clients(),
+            });
+            timeline.push(point);
+        }
+    }
+    timeline.extend(sampler.finish(registry, live));
+    timeline
 }
 
 struct Ctx {

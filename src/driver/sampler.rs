@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::metrics::generator::Memory;
 use crate::metrics::live::Peaks;
 use crate::metrics::shard::Registry;
-use crate::metrics::{Live, ModeStats, Recorder};
+use crate::metrics::{ChannelStats, Live, ModeStats, Recorder};
 use crate::proto::Mode;
 use crate::result::timeline::{Interval, ModeInterval};
 
@@ -25,6 +25,12 @@ pub(super) struct Sampler {
     t_s: u32,
     second: [Peaks; 4],
     last_started_offered: (u64, u64),
+    /// The gauges' samples and each mode's peak of logged-in sessions, kept
+    /// here for the whole run and added to the registry once, at the end:
+    /// in a shard, which starts afresh each second, they made three 112 KiB
+    /// histograms per mode to zero and merge every second.
+    gauges: [ChannelStats; 4],
+    peak_logged_in: [i64; 4],
     /// The generator's resident memory, read with each interval.
     pub(super) memory: Memory,
 }
@@ -38,30 +44,30 @@ impl Sampler {
             t_s: 1,
             second: Default::default(),
             last_started_offered: (0, 0),
+            gauges: Default::default(),
+            peak_logged_in: [0; 4],
             // Made before the first client, so what clients cost is above it.
             memory: Memory::new(crate::sys::resident_bytes().unwrap_or(0)),
         }
     }
 
     pub(super) fn sample(&mut self, registry: &Arc<Registry>, live: &Live) -> Option<Interval> {
-        self.gauges(registry, live);
+        self.gauges(live);
         self.samples += 1;
         (live.elapsed() >= Duration::from_secs(self.t_s.into()))
             .then(|| self.interval(registry, live))
     }
 
-    /// The gauges' peaks since the last call, into the run-wide shard.
-    fn gauges(&mut self, registry: &Arc<Registry>, live: &Live) {
+    /// The gauges' peaks since the last call.
+    fn gauges(&mut self, live: &Live) {
         for &m in &self.modes {
             let p = live.take_peaks(m);
             let s = &mut self.second[m.index()];
             s.pending = s.pending.max(p.pending);
             s.open = s.open.max(p.open);
-            registry.with_shard(|r| {
-                let s = r.run.mode(m);
-                s.channels.sample(p.pending, p.open, p.in_use);
-                s.sessions.peak_logged_in = s.sessions.peak_logged_in.max(p.sessions);
-            });
+            self.gauges[m.index()].sample(p.pending, p.open, p.in_use);
+            let peak = &mut self.peak_logged_in[m.index()];
+            *peak = (*peak).max(p.sessions);
         }
     }
 
@@ -114,16 +120,19 @@ impl Sampler {
         let recorded = delta.iter().next().is_some();
         // Sessions logged in since the last sample (in the last 100 ms)
         // still count in the peak; into the total, after the drain, so they
-        // make no interval of their own.
-        let peaks: Vec<(Mode, i64)> = self
-            .modes
-            .iter()
-            .map(|&m| (m, live.take_peaks(m).sessions))
-            .collect();
+        // make no interval of their own, as the gauges.
+        for &m in &self.modes {
+            let peak = &mut self.peak_logged_in[m.index()];
+            *peak = (*peak).max(live.take_peaks(m).sessions);
+        }
         registry.with_shard(|r| {
-            for (m, p) in peaks {
-                let s = &mut r.run.mode(m).sessions;
-                s.peak_logged_in = s.peak_logged_in.max(p);
+            for &m in &self.modes {
+                let s = r.run.mode(m);
+                s.channels += &self.gauges[m.index()];
+                s.sessions.peak_logged_in = s
+                    .sessions
+                    .peak_logged_in
+                    .max(self.peak_logged_in[m.index()]);
             }
         });
         (self.samples > 0 || recorded).then(|| self.close(delta, live))

@@ -1,22 +1,20 @@
 //! The supervisor: while the executors run the clients, it watches the run
-//! from above. Every sample tick it has the sampler read the gauges (and,
-//! each second, close a timeline interval and show progress); it stops the
-//! run at its deadline, gives iterations still running a grace period, and
-//! ends at once on cancellation (a signal caught by the CLI, or a test).
+//! from above. It stops the run at its deadline, gives iterations still
+//! running a grace period, and ends at once on cancellation (a signal caught
+//! by the CLI, or a test). It runs as a task on the run's own workers and
+//! wakes only for those moments: the sample clock is the caller's thread
+//! (see [`super::run`]), so an idle run wakes no worker.
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::Instant;
 
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::sampler::Sampler;
-use super::{closed, open, Cancel, Ctx, GroupSink, Tick, GRACE, SAMPLE};
+use super::{closed, open, Cancel, Ctx, GroupSink, GRACE};
 use crate::client::Target;
 use crate::metrics::shard::Registry;
 use crate::metrics::Live;
-use crate::result::timeline::Interval;
 use crate::scenario::{Plan, Stop};
 
 /// How a supervised run ended.
@@ -24,20 +22,20 @@ pub(super) struct Ended {
     pub interrupted: bool,
     /// Clients still mid-iteration when the grace period ran out.
     pub cut_off: u64,
-    pub memory: crate::metrics::generator::Memory,
 }
 
 /// Starts the plan's executor (open or closed loop) and supervises it to
-/// the end; the timeline's intervals are pushed onto `timeline` as they close.
+/// the end. The caller has started `live`'s clock.
 pub(super) async fn supervise(
-    plan: &Plan,
+    plan: Arc<Plan>,
     target: Arc<Target>,
-    registry: &Arc<Registry>,
-    live: &Arc<Live>,
-    cancel: &Cancel,
-    timeline: &mut Vec<Interval>,
-    on_tick: &mut dyn FnMut(Tick),
+    registry: Arc<Registry>,
+    live: Arc<Live>,
+    cancel: Cancel,
+    // Dropped when this ends, which ends the caller's sample clock.
+    _done: std::sync::mpsc::Sender<()>,
 ) -> Ended {
+    let plan = &*plan;
     let t0 = live.start();
     let (stop_tx, stop_rx) = watch::channel(false);
     let deadline = match plan.stop {
@@ -72,20 +70,17 @@ pub(super) async fn supervise(
             })
         })
         .collect();
-    // Before the clients: its memory baseline must not hold their tasks.
-    let mut sampler = Sampler::new(&super::modes(plan), plan.open_loop.is_some());
     let mut tasks = JoinSet::new();
     match &plan.open_loop {
         Some(ol) => open::spawn(plan, ol, ctxs, stop_rx, &mut tasks),
         None => closed::spawn(plan, &ctxs, &mut tasks),
     }
 
-    let mut ticker = tokio::time::interval(SAMPLE);
-    // A late tick is skipped, not made up by a burst of samples taken at once.
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    ticker.tick().await;
     let mut interrupted = false;
-    let mut grace_end: Option<tokio::time::Instant> = None;
+    // Far enough never to come, for a run that ends by its iteration count.
+    let never = tokio::time::Instant::now() + std::time::Duration::from_secs(86_400 * 365);
+    let mut deadline = deadline.map_or(never, tokio::time::Instant::from_std);
+    let mut in_grace = false;
     loop {
         tokio::select! {
             done = tasks.join_next() => {
@@ -93,19 +88,13 @@ pub(super) async fn supervise(
                     break;
                 }
             }
-            _ = ticker.tick() => {
-                if let Some(point) = sampler.sample(registry, live) {
-                    let (counters, errors) = registry.totals();
-                    on_tick(Tick { elapsed: t0.elapsed(), counters, errors, clients_running: live.clients() });
-                    timeline.push(point);
-                }
-                if grace_end.is_none() && deadline.is_some_and(|d| Instant::now() >= d) {
-                    let _ = stop_tx.send(true);
-                    grace_end = Some(tokio::time::Instant::now() + GRACE);
-                }
-                if grace_end.is_some_and(|g| tokio::time::Instant::now() >= g) {
+            _ = tokio::time::sleep_until(deadline) => {
+                if in_grace {
                     break;
                 }
+                let _ = stop_tx.send(true);
+                in_grace = true;
+                deadline = tokio::time::Instant::now() + GRACE;
             }
             _ = cancel.cancelled() => {
                 interrupted = true;
@@ -117,10 +106,8 @@ pub(super) async fn supervise(
     let cut_off = live.clients();
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
-    timeline.extend(sampler.finish(registry, live));
     Ended {
         interrupted,
         cut_off: if interrupted { 0 } else { cut_off },
-        memory: sampler.memory,
     }
 }

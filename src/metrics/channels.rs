@@ -8,16 +8,12 @@ use std::ops::AddAssign;
 use super::exhaustion::Exhaustion;
 use super::{LATENCY_MAX_US, SIGFIG};
 
-/// A set of TCP ports: 8 KiB of bits, so it merges exactly (by OR) and
-/// answers "how many distinct ports" without a hash map per thread.
-#[derive(Clone)]
-pub struct PortSet(Box<[u64; 1024]>);
-
-impl Default for PortSet {
-    fn default() -> Self {
-        PortSet(Box::new([0; 1024]))
-    }
-}
+/// A set of TCP ports: 8 KiB of bits once a port is in it, so it merges
+/// exactly (by OR) and answers "how many distinct ports" without a hash map
+/// per thread. Empty until then: the sampler starts every shard afresh each
+/// second, and most modes of most shards never see a passive port.
+#[derive(Clone, Default)]
+pub struct PortSet(Option<Box<[u64; 1024]>>);
 
 impl std::fmt::Debug for PortSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -27,15 +23,19 @@ impl std::fmt::Debug for PortSet {
 
 impl PortSet {
     pub fn insert(&mut self, p: u16) {
-        self.0[usize::from(p) / 64] |= 1 << (p % 64);
+        self.0.get_or_insert_with(|| Box::new([0; 1024]))[usize::from(p) / 64] |= 1 << (p % 64);
     }
 
     pub fn contains(&self, p: u16) -> bool {
-        self.0[usize::from(p) / 64] & (1 << (p % 64)) != 0
+        self.0
+            .as_ref()
+            .is_some_and(|w| w[usize::from(p) / 64] & (1 << (p % 64)) != 0)
     }
 
     pub fn len(&self) -> u32 {
-        self.0.iter().map(|w| w.count_ones()).sum()
+        self.0
+            .as_ref()
+            .map_or(0, |w| w.iter().map(|w| w.count_ones()).sum())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -72,8 +72,14 @@ impl PortSet {
 impl AddAssign<&PortSet> for PortSet {
     #[allow(clippy::suspicious_op_assign_impl)]
     fn add_assign(&mut self, o: &PortSet) {
-        for (a, b) in self.0.iter_mut().zip(o.0.iter()) {
-            *a |= b;
+        let Some(theirs) = &o.0 else { return };
+        match &mut self.0 {
+            Some(ours) => {
+                for (a, b) in ours.iter_mut().zip(theirs.iter()) {
+                    *a |= b;
+                }
+            }
+            None => self.0 = Some(theirs.clone()),
         }
     }
 }
@@ -81,19 +87,47 @@ impl AddAssign<&PortSet> for PortSet {
 /// Gauges count channels; a million at once is far beyond one machine.
 const GAUGE_MAX: u64 = 10_000_000;
 
-fn gauge_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, GAUGE_MAX, SIGFIG).expect("static bounds")
-}
-
-#[derive(Debug, Clone)]
-pub struct ChannelStats {
+/// The channel histograms, in [`ChannelStats::hists`]' order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelMetric {
     /// Time between two announcements of the same server port, in µs.
-    pub reuse_interval: Histogram<u64>,
+    ReuseInterval,
     /// Samples, every tick, of channels pending (announced or listening, not
     /// yet connected), open (connected), and both (what a range must hold).
-    pub pending: Histogram<u64>,
-    pub open: Histogram<u64>,
-    pub in_use: Histogram<u64>,
+    Pending,
+    Open,
+    InUse,
+}
+
+impl ChannelMetric {
+    pub const ALL: [ChannelMetric; 4] = [
+        ChannelMetric::ReuseInterval,
+        ChannelMetric::Pending,
+        ChannelMetric::Open,
+        ChannelMetric::InUse,
+    ];
+
+    fn new_histogram(self) -> Histogram<u64> {
+        let high = match self {
+            ChannelMetric::ReuseInterval => LATENCY_MAX_US,
+            _ => GAUGE_MAX,
+        };
+        Histogram::new_with_bounds(1, high, SIGFIG).expect("static bounds")
+    }
+}
+
+/// An empty histogram of each kind, for one with nothing recorded.
+fn empty(m: ChannelMetric) -> &'static Histogram<u64> {
+    static EMPTY: std::sync::OnceLock<[Histogram<u64>; 4]> = std::sync::OnceLock::new();
+    &EMPTY.get_or_init(|| ChannelMetric::ALL.map(ChannelMetric::new_histogram))[m as usize]
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ChannelStats {
+    /// Made at the first value, as `ModeStats`' are: the gauges' hold
+    /// 14,336 counters (112 KiB) each, and a shard's stats start afresh
+    /// each second.
+    hists: [Option<Histogram<u64>>; 4],
     pub peak_pending: i64,
     pub peak_open: i64,
     pub peak_in_use: i64,
@@ -104,54 +138,45 @@ pub struct ChannelStats {
     pub exhaustion: Option<Exhaustion>,
 }
 
-impl Default for ChannelStats {
-    fn default() -> Self {
-        ChannelStats {
-            reuse_interval: Histogram::new_with_bounds(1, LATENCY_MAX_US, SIGFIG)
-                .expect("static bounds"),
-            pending: gauge_histogram(),
-            open: gauge_histogram(),
-            in_use: gauge_histogram(),
-            peak_pending: 0,
-            peak_open: 0,
-            peak_in_use: 0,
-            ports: PortSet::default(),
-            outside_declared: 0,
-            exhaustion: None,
-        }
-    }
-}
-
 impl ChannelStats {
+    pub fn histogram(&self, m: ChannelMetric) -> &Histogram<u64> {
+        self.hists[m as usize].as_ref().unwrap_or_else(|| empty(m))
+    }
+
+    pub fn histogram_mut(&mut self, m: ChannelMetric) -> &mut Histogram<u64> {
+        self.hists[m as usize].get_or_insert_with(|| m.new_histogram())
+    }
+
     /// Records one sample of the gauges (zero is a value too: idle time counts).
     pub fn sample(&mut self, pending: i64, open: i64, in_use: i64) {
-        let rec = |h: &mut Histogram<u64>, v: i64| {
+        for (m, v) in [
+            (ChannelMetric::Pending, pending),
+            (ChannelMetric::Open, open),
+            (ChannelMetric::InUse, in_use),
+        ] {
             let v = (v.max(0) as u64).min(GAUGE_MAX);
-            h.record(v).expect("clamped into range");
-        };
-        rec(&mut self.pending, pending);
-        rec(&mut self.open, open);
-        rec(&mut self.in_use, in_use);
+            self.histogram_mut(m).record(v).expect("clamped into range");
+        }
         self.peak_pending = self.peak_pending.max(pending);
         self.peak_open = self.peak_open.max(open);
         self.peak_in_use = self.peak_in_use.max(in_use);
     }
 
     pub fn record_reuse(&mut self, us: u64) {
-        let v = us.clamp(1, self.reuse_interval.high());
-        self.reuse_interval.record(v).expect("clamped into range");
+        let h = self.histogram_mut(ChannelMetric::ReuseInterval);
+        let v = us.clamp(1, h.high());
+        h.record(v).expect("clamped into range");
     }
 }
 
 impl AddAssign<&ChannelStats> for ChannelStats {
     fn add_assign(&mut self, o: &ChannelStats) {
-        for (a, b) in [
-            (&mut self.reuse_interval, &o.reuse_interval),
-            (&mut self.pending, &o.pending),
-            (&mut self.open, &o.open),
-            (&mut self.in_use, &o.in_use),
-        ] {
-            a.add(b).expect("histograms share bounds");
+        for (a, b) in self.hists.iter_mut().zip(&o.hists) {
+            match (a, b) {
+                (Some(a), Some(b)) => a.add(b).expect("histograms share bounds"),
+                (a @ None, Some(b)) => *a = Some(b.clone()),
+                (_, None) => {}
+            }
         }
         self.peak_pending = self.peak_pending.max(o.peak_pending);
         self.peak_open = self.peak_open.max(o.peak_open);

@@ -14,7 +14,7 @@ pub mod sources;
 
 /// The failure vocabulary is the protocol layer's; counted here.
 pub use crate::proto::{ErrorClass, Step};
-pub use channels::{ChannelStats, PortSet};
+pub use channels::{ChannelMetric, ChannelStats, PortSet};
 pub use count::Count;
 pub use exhaustion::Exhaustion;
 pub use live::Live;

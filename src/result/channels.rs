@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{decode_hdr, MetricResult, ResultError};
-use crate::metrics::{ChannelStats, Exhaustion, Metric, PortSet};
+use crate::metrics::{ChannelMetric, ChannelStats, Exhaustion, Metric, PortSet};
 use crate::proto::{Mode, PortRange};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -42,10 +42,13 @@ impl ChannelsResult {
             .filter(|_| !mode.is_active())
             .map(|r| c.peak_in_use as f64 / f64::from(r.size()));
         ChannelsResult {
-            reuse_interval: MetricResult::from_histogram(Metric::Transfer, &c.reuse_interval),
-            pending: gauge(&c.pending),
-            open: gauge(&c.open),
-            in_use: gauge(&c.in_use),
+            reuse_interval: MetricResult::from_histogram(
+                Metric::Transfer,
+                c.histogram(ChannelMetric::ReuseInterval),
+            ),
+            pending: gauge(c.histogram(ChannelMetric::Pending)),
+            open: gauge(c.histogram(ChannelMetric::Open)),
+            in_use: gauge(c.histogram(ChannelMetric::InUse)),
             peak_pending: c.peak_pending,
             peak_open: c.peak_open,
             peak_in_use: c.peak_in_use,
@@ -62,15 +65,15 @@ impl ChannelsResult {
 
     pub fn to_stats(&self, mode: Mode) -> Result<ChannelStats, ResultError> {
         let mut c = ChannelStats::default();
-        for (h, r, name) in [
+        for (m, r, name) in [
             (
-                &mut c.reuse_interval,
+                ChannelMetric::ReuseInterval,
                 &self.reuse_interval,
                 "reuse_interval",
             ),
-            (&mut c.pending, &self.pending, "pending"),
-            (&mut c.open, &self.open, "open"),
-            (&mut c.in_use, &self.in_use, "in_use"),
+            (ChannelMetric::Pending, &self.pending, "pending"),
+            (ChannelMetric::Open, &self.open, "open"),
+            (ChannelMetric::InUse, &self.in_use, "in_use"),
         ] {
             let bad = |message| ResultError::Hdr {
                 mode,
@@ -78,7 +81,10 @@ impl ChannelsResult {
                 message,
             };
             let decoded = decode_hdr(&r.hdr).map_err(bad)?;
-            h.add(&decoded).map_err(|e| bad(format!("{e:?}")))?;
+            if !decoded.is_empty() {
+                let h = c.histogram_mut(m);
+                h.add(&decoded).map_err(|e| bad(format!("{e:?}")))?;
+            }
         }
         c.peak_pending = self.peak_pending;
         c.peak_open = self.peak_open;
