@@ -176,7 +176,7 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
     let banner = set_up(plan, addr, embedded.is_none())?;
 
     let kernel_before = crate::kernel::is_local(addr.ip())
-        .then(|| crate::kernel::Sample::take(addr.ip()))
+        .then(|| crate::kernel::Sample::take(None))
         .flatten();
     let mut progress = Progress::new(plan.stop, opts.quiet);
     let stop = plan.stop;
@@ -187,7 +187,7 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
     .map_err(RunError::Runtime)?;
     progress.finish();
     let kernel = kernel_before.and_then(|before| {
-        crate::kernel::Sample::take(addr.ip()).map(|after| before.delta(&after))
+        crate::kernel::Sample::take(Some(addr.ip())).map(|after| before.delta(&after))
     });
     drop(embedded);
 
