@@ -60,9 +60,13 @@ pub(super) fn spawn(plan: &Plan, ctxs: &[Arc<Ctx>], tasks: &mut JoinSet<()>) {
                 ..groups[gi]
             };
             let stages = stages.clone();
-            clients.spawn(async move {
-                client_loop(&vc, &ctx, seed, stages.as_deref()).await;
-            });
+            let rt = ctx.runtime(k).clone();
+            clients.spawn_on(
+                async move {
+                    client_loop(&vc, &ctx, seed, stages.as_deref()).await;
+                },
+                &rt,
+            );
         }
         while clients.join_next().await.is_some() {}
     });

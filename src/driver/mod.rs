@@ -5,8 +5,9 @@
 //! watches the run to its end, with the [`sampler`] turning each second into
 //! a timeline interval.
 //!
-//! Everything runs on a runtime of its own whose worker threads each own a
-//! recorder shard, so recording takes no contended lock.
+//! The clients run on the [`pool`]'s worker threads, a runtime each, and
+//! each thread owns a recorder shard, so recording takes no contended lock;
+//! the supervisor and the executors' starters on a small runtime of their own.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +18,7 @@ use tokio::sync::watch;
 
 mod closed;
 mod open;
+mod pool;
 mod sampler;
 mod supervisor;
 mod wrr;
@@ -86,21 +88,26 @@ pub struct RunOutcome {
     pub memory: crate::metrics::generator::Memory,
 }
 
-/// Runs the plan against `addr` until it ends or `cancel` fires, on a runtime
-/// of its own whose worker threads each own a recorder shard.
+/// Runs the plan against `addr` until it ends or `cancel` fires, on runtimes
+/// of its own: the clients on the pool's worker threads, each owning a
+/// recorder shard.
 pub fn run(
     plan: &Plan,
     addr: SocketAddr,
     cancel: &Cancel,
     on_tick: &mut dyn FnMut(Tick),
 ) -> std::io::Result<RunOutcome> {
+    crate::sys::keep_freed_memory();
     let registry = Registry::new();
     let reg = registry.clone();
     let threads = Arc::new(crate::metrics::generator::Threads::default());
     let th = threads.clone();
+    let pool = pool::Pool::start(plan.workers, &registry, &threads)?;
+    // The supervisor and the starters: they sleep until a ramp step, an
+    // arrival's spawn or the deadline, so one thread is plenty.
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(plan.workers)
-        .thread_name("ftpload-worker")
+        .worker_threads(1)
+        .thread_name("ftpload-control")
         .on_thread_start(move || {
             reg.register_current_thread();
             th.register_current();
@@ -129,6 +136,7 @@ pub fn run(
         registry.clone(),
         live.clone(),
         cancel.clone(),
+        pool.handles(),
         done_tx,
     ));
     let timeline = sample_until_done(&mut sampler, &done, &registry, &live, on_tick);
@@ -137,8 +145,9 @@ pub fn run(
         Err(e) => std::panic::resume_unwind(e.into_panic()),
     };
     let cpu_s = threads.cpu_s();
-    // Dropping the runtime ends every task, so nothing records after the snapshot.
+    // Ending the runtimes ends every task, so nothing records after the snapshot.
     rt.shutdown_timeout(Duration::from_secs(1));
+    pool.stop();
     let grouped = registry.snapshot();
     Ok(RunOutcome {
         recorder: grouped.combined(),
@@ -212,9 +221,16 @@ struct Ctx {
     budget: Arc<AtomicU64>,
     deadline: Option<Instant>,
     stop: watch::Receiver<bool>,
+    /// The worker threads' runtimes, one of which each client runs on.
+    runtimes: Arc<[tokio::runtime::Handle]>,
 }
 
 impl Ctx {
+    /// The runtime client `id` runs on, for its whole life.
+    fn runtime(&self, id: u64) -> &tokio::runtime::Handle {
+        pool::runtime_of(&self.runtimes, id)
+    }
+
     /// Takes one iteration from the budget, unless the run is over.
     fn next_iteration(&self) -> bool {
         if *self.stop.borrow() || self.deadline.is_some_and(|d| Instant::now() >= d) {

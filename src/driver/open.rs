@@ -121,6 +121,7 @@ fn arrivals(
         };
         let seed = plan.seed;
         let (ctx, clients, max_wait) = (g.ctx.clone(), g.clients.clone(), ol.max_wait);
+        let on = ctx.runtime(k as u64).clone();
         running.spawn_on(
             async move {
                 let waiting = Waiting::new(&ctx, mode);
@@ -151,7 +152,7 @@ fn arrivals(
                     }
                 });
             },
-            &rt,
+            &on,
         );
         // Reap finished arrivals so the set holds only those running.
         while running.try_join_next().is_some() {}

@@ -32,6 +32,7 @@ pub(super) async fn supervise(
     registry: Arc<Registry>,
     live: Arc<Live>,
     cancel: Cancel,
+    runtimes: Arc<[tokio::runtime::Handle]>,
     // Dropped when this ends, which ends the caller's sample clock.
     _done: std::sync::mpsc::Sender<()>,
 ) -> Ended {
@@ -67,6 +68,7 @@ pub(super) async fn supervise(
                 budget: budget.clone(),
                 deadline,
                 stop: stop_rx.clone(),
+                runtimes: runtimes.clone(),
             })
         })
         .collect();
