@@ -3,7 +3,7 @@
 # generator when its clients do nothing (logged-in sessions, idle), with
 # the host's TIME_WAIT table full. That is what watching itself costs: the
 # sample clock, the per-second reads (TIME_WAIT count, resident memory) and
-# the timeline's interval. About 3 minutes; run as root from anywhere.
+# the timeline's interval. About 5 minutes; run as root from anywhere.
 #
 #   scripts/results/idle-second.sh
 #
