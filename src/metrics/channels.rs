@@ -171,11 +171,12 @@ impl ChannelStats {
 
 impl AddAssign<&ChannelStats> for ChannelStats {
     fn add_assign(&mut self, o: &ChannelStats) {
-        for (a, b) in self.hists.iter_mut().zip(&o.hists) {
-            match (a, b) {
-                (Some(a), Some(b)) => a.add(b).expect("histograms share bounds"),
-                (a @ None, Some(b)) => *a = Some(b.clone()),
-                (_, None) => {}
+        // As `ModeStats` merges its own: a histogram only where `o` has one.
+        for m in ChannelMetric::ALL {
+            if let Some(b) = &o.hists[m as usize] {
+                self.histogram_mut(m)
+                    .add(b)
+                    .expect("histograms share bounds");
             }
         }
         self.peak_pending = self.peak_pending.max(o.peak_pending);
