@@ -170,9 +170,9 @@ impl<'a> Channel<'a> {
                 ctrl.send(&cmd, Step::Transfer).await?;
                 let sent = Instant::now();
                 self.info.waiting_since = Some(sent);
-                let (s, ready, prelim_at) =
+                let (s, from, ready, prelim_at) =
                     accept_and_preliminary(ctrl, &listener, &cmd, t.accept).await?;
-                self.info.server_source_port = s.peer_addr().ok().map(|a| a.port());
+                self.info.server_source_port = Some(from.port());
                 self.info.connected = true;
                 (s, ready, sent, prelim_at)
             }
@@ -362,10 +362,12 @@ async fn accept_and_preliminary(
     listener: &TcpListener,
     cmd: &Command<'_>,
     accept_limit: Duration,
-) -> Result<(TcpStream, Instant, Instant), ProtoError> {
+) -> Result<(TcpStream, SocketAddr, Instant, Instant), ProtoError> {
     let reply_limit = ctrl.timeouts.reply;
     let accept_deadline = tokio::time::Instant::now() + accept_limit;
-    let mut stream: Option<(TcpStream, Instant)> = None;
+    // With the peer accept(2) already gave: asking the socket again was a
+    // `getpeername` per channel.
+    let mut stream: Option<(TcpStream, SocketAddr, Instant)> = None;
     let mut prelim: Option<Instant> = None;
     loop {
         // Biased, deadline before reply: when the server sends nothing at all
@@ -375,8 +377,8 @@ async fn accept_and_preliminary(
         tokio::select! {
             biased;
             a = listener.accept(), if stream.is_none() => {
-                let (s, _) = a.map_err(|e| ProtoError::io(Step::DataAccept, e))?;
-                stream = Some((s, Instant::now()));
+                let (s, from) = a.map_err(|e| ProtoError::io(Step::DataAccept, e))?;
+                stream = Some((s, from, Instant::now()));
             }
             _ = tokio::time::sleep_until(accept_deadline), if stream.is_none() => {
                 return Err(ProtoError::Timeout { step: Step::DataAccept });
@@ -387,8 +389,8 @@ async fn accept_and_preliminary(
             }
         }
         if let (Some(p), true) = (prelim, stream.is_some()) {
-            let (s, ready) = stream.take().expect("checked above");
-            return Ok((s, ready, p));
+            let (s, from, ready) = stream.take().expect("checked above");
+            return Ok((s, from, ready, p));
         }
     }
 }
