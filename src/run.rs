@@ -11,7 +11,9 @@ use crate::driver::{self, Cancel};
 use crate::embedded::{EmbeddedConfig, EmbeddedError, EmbeddedServer};
 use crate::metrics::Step;
 use crate::proto::data::Channel;
-use crate::proto::{resolve, Command, Control, Mode, ProtoError, ResolveError};
+use crate::proto::session;
+use crate::proto::tls::{TlsClient, TlsSetupError, Verify};
+use crate::proto::{resolve, Command, Mode, ProtoError, ResolveError};
 use crate::result::{self, ResultError, RunResult, TargetInfo, Tool, SCHEMA_VERSION};
 use crate::scenario::{Plan, TargetPlan};
 use crate::summary::Progress;
@@ -22,6 +24,9 @@ pub enum RunError {
     Embedded(#[from] EmbeddedError),
     #[error(transparent)]
     Resolve(#[from] ResolveError),
+    /// FTPS could not be set up (a CA file unreadable, no trust store).
+    #[error(transparent)]
+    Tls(#[from] TlsSetupError),
     /// Says the protocol error in its words, as a leaf: those words are
     /// what a user acts on (and tests read), and `ProtoError` has no source.
     #[error("target {addr} is not usable: {error}")]
@@ -138,6 +143,7 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
             max_connections: *max_connections,
             runtime_threads: *threads,
             login_delay: *login_delay,
+            tls: plan.tls.is_some(),
             ..EmbeddedConfig::default()
         })?),
         TargetPlan::External { .. } => None,
@@ -173,14 +179,15 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
     if let Some(s) = &plan.source_ips {
         s.check_family(addr.ip()).map_err(RunError::SourceFamily)?;
     }
-    let banner = set_up(plan, addr, embedded.is_none())?;
+    let tls = tls_client(plan, embedded.as_ref())?;
+    let banner = set_up(plan, addr, tls.as_ref(), embedded.is_none())?;
 
     let kernel_before = crate::kernel::is_local(addr.ip())
         .then(|| crate::kernel::Sample::take(None))
         .flatten();
     let mut progress = Progress::new(plan.stop, opts.quiet);
     let stop = plan.stop;
-    let outcome = driver::run(plan, addr, &opts.cancel, &mut |t| {
+    let outcome = driver::run(plan, addr, tls, &opts.cancel, &mut |t| {
         on_tick(&t);
         progress.tick(&t, stop)
     })
@@ -272,7 +279,28 @@ fn check_file_budget(plan: &Plan) -> Result<(), RunError> {
 /// credentials (so a typo fails in a second with a clear message, not as a
 /// million errors), and on an external target uploads the declared files that
 /// are missing or of the wrong size.
-fn set_up(plan: &Plan, addr: SocketAddr, external: bool) -> Result<String, RunError> {
+/// The run's TLS client, if it speaks FTPS: trusting the embedded target's
+/// certificate, made as it started, or as the plan says.
+fn tls_client(
+    plan: &Plan,
+    embedded: Option<&EmbeddedServer>,
+) -> Result<Option<TlsClient>, RunError> {
+    let Some(settings) = &plan.tls else {
+        return Ok(None);
+    };
+    let mut settings = settings.clone();
+    if let (Verify::Trust(certs), Some(e)) = (&mut settings.verify, embedded) {
+        certs.extend(e.certificate().cloned());
+    }
+    Ok(Some(TlsClient::new(&settings)?))
+}
+
+fn set_up(
+    plan: &Plan,
+    addr: SocketAddr,
+    tls: Option<&TlsClient>,
+    external: bool,
+) -> Result<String, RunError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -283,11 +311,13 @@ fn set_up(plan: &Plan, addr: SocketAddr, external: bool) -> Result<String, RunEr
         // From the first source address, as the load will: a server that
         // admits only those is checked as it will be used.
         let from = plan.source_ips.as_ref().map(|s| s.for_client(0));
-        let mut c = Control::connect_from(addr, from, plan.timeouts)
-            .await
-            .map_err(unreachable)?;
-        let banner = c.banner().await.map_err(unreachable)?;
-        c.login(user, password).await.map_err(|error| match &error {
+        let dial = session::Dial {
+            addr,
+            from,
+            timeouts: plan.timeouts,
+            tls,
+        };
+        let opened = session::open(dial, user, password).await.map_err(|error| match &error {
             ProtoError::Unexpected { reply, .. }
                 if Cause::of(None, &error.class(), &reply.text) == Cause::LoginRefused =>
             {
@@ -299,6 +329,7 @@ fn set_up(plan: &Plan, addr: SocketAddr, external: bool) -> Result<String, RunEr
             }
             _ => unreachable(error),
         })?;
+        let (mut c, banner) = (opened.ctrl, opened.banner);
         c.expect(&Command::TypeImage, Step::Command, 2)
             .await
             .map_err(unreachable)?;

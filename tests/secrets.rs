@@ -208,6 +208,43 @@ fn every_output_of(way: Way) {
         "the scenario is echoed"
     );
 
+    // FTPS: the same password over TLS (after AUTH TLS), written nowhere
+    // either, and no private key in any output.
+    let tls_server = EmbeddedServer::start(EmbeddedConfig {
+        password: SECRET.into(),
+        tls: true,
+        ..EmbeddedConfig::default()
+    })
+    .unwrap();
+    let tls_target = url(way, tls_server.addr()).replacen("ftp://", "ftpes://", 1);
+    let tls_out = d.join("tls.json");
+    let ran = ftpload(
+        way,
+        dir.path(),
+        &[
+            "run",
+            "scenarios/smoke.toml",
+            "--target",
+            &tls_target,
+            "--insecure",
+            "--duration",
+            "1s",
+            "--users",
+            "2",
+            "--out",
+            p(&tls_out),
+        ],
+    );
+    assert!(matches!(ran.code, Some(0 | 1)), "{}", ran.stderr);
+    let text = std::fs::read_to_string(&tls_out).unwrap();
+    assert!(
+        text.contains("control_handshakes"),
+        "an FTPS run: {text:.300}"
+    );
+    for out in [&text, &ran.stdout, &ran.stderr] {
+        assert!(!out.contains("PRIVATE KEY"), "a private key in an output");
+    }
+
     ftpload(
         way,
         dir.path(),

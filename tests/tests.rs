@@ -12,6 +12,8 @@
 //!   command tree; the README stays a front page.
 //! - `embedded`, `pyftpdlib`: every mode end to end, against the embedded
 //!   target and against pyftpdlib (which has EPRT).
+//! - `ftps`: FTPS against the embedded target: every mode, handshakes
+//!   counted, resumption, `PROT C`, certificates checked.
 //! - `workload`, `think`, `bandwidth`, `open_loop`: workload models, think
 //!   time, bandwidth caps and the open-loop executor.
 //! - `errors`: each failing command prints its cause once.
@@ -64,6 +66,7 @@ mod embedded;
 mod errors;
 mod export_csv;
 mod faults;
+mod ftps;
 mod hostile;
 mod layers;
 mod open_loop;

@@ -129,9 +129,11 @@ pub enum Cmd {
 /// `run` and `capacity`.
 #[derive(Debug, Clone, Args)]
 pub struct TargetArgs {
-    /// Target server, e.g. ftp://bob@127.0.0.1:2121. Without one, the embedded
-    /// target is started on 127.0.0.1. The password comes from the URL,
-    /// --password-file or the FTPLOAD_PASSWORD environment variable.
+    /// Target server, e.g. ftp://bob@127.0.0.1:2121; ftpes://… for explicit
+    /// FTPS (AUTH TLS), ftps://… for implicit FTPS (port 990 by default).
+    /// Without one, the embedded target is started on 127.0.0.1. The
+    /// password comes from the URL, --password-file or the FTPLOAD_PASSWORD
+    /// environment variable.
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
     /// File whose first line is the password (keeps it out of `ps` and shell history).
@@ -158,6 +160,14 @@ pub struct TargetArgs {
     /// family, at most 1024). Each must be an address of this host.
     #[arg(long, value_name = "ADDRS", value_parser = crate::scenario::SourceIps::parse_local)]
     pub source_ips: Option<crate::scenario::SourceIps>,
+    /// FTPS: check the server's certificate against the certificates in
+    /// this PEM file only (default: the system's trust store).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// FTPS: do not check the server's certificate at all (self-signed test
+    /// servers). The connection is encrypted but not authenticated.
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 impl TargetArgs {
@@ -170,6 +180,8 @@ impl TargetArgs {
             active_ports: self.active_ports,
             passive_range: self.passive_range,
             source_ips: self.source_ips,
+            ca_file: self.ca_file,
+            insecure: self.insecure,
             ..Overrides::default()
         })
     }
@@ -360,7 +372,7 @@ pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
             .is_some()
         || matches!(
             e.downcast_ref::<crate::run::RunError>(),
-            Some(crate::run::RunError::SourceFamily(_))
+            Some(crate::run::RunError::SourceFamily(_) | crate::run::RunError::Tls(_))
         )
     {
         ExitCode::from(exit::USAGE)

@@ -81,11 +81,18 @@ pub(super) fn execute(a: ProbeArgs) -> anyhow::Result<ExitCode> {
         port,
         user,
         password,
+        tls,
     } = crate::scenario::external_target(&a.url, password)
         .map_err(|e| UsageError(e.to_string()))?
     else {
         unreachable!("external_target makes an external target")
     };
+    if tls.is_some() {
+        return Err(UsageError(
+            "probe speaks plain FTP only so far: give the target as ftp:// (run and capacity speak FTPS)".into(),
+        )
+        .into());
+    }
     let report = probe::run(&probe::Options {
         host,
         port,

@@ -45,6 +45,18 @@ pub struct ServeArgs {
     /// Give each its own --passive-ports.
     #[arg(long)]
     pub reuse_port: bool,
+    /// Serve explicit FTPS (AUTH TLS) beside plain FTP, with a certificate
+    /// made at start for 127.0.0.1, ::1 and localhost (written to a file
+    /// whose path is printed, for clients' --ca-file), unless --tls-cert
+    /// and --tls-key give one.
+    #[arg(long)]
+    pub tls: bool,
+    /// FTPS: the certificate (PEM, chain first) to serve; with --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key", requires = "tls")]
+    pub tls_cert: Option<PathBuf>,
+    /// FTPS: the private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 fn parse_file_spec(s: &str) -> Result<(String, u64), String> {
@@ -65,9 +77,25 @@ pub(super) fn execute(a: ServeArgs, signals: &Signals) -> anyhow::Result<ExitCod
         files: a.files,
         max_connections: a.max_connections,
         reuse_port: a.reuse_port,
+        tls: a.tls,
+        tls_files: a.tls_cert.zip(a.tls_key),
         ..EmbeddedConfig::default()
     };
     let server = EmbeddedServer::start(cfg).context("cannot start the embedded target")?;
+    // A made certificate goes to a file a client can trust, removed at exit.
+    let cert_file = match server.made_certificate() {
+        Some((pem, _key)) => {
+            let path = std::env::temp_dir().join(format!(
+                "ftpload-serve-{}-{}.pem",
+                std::process::id(),
+                server.addr().port()
+            ));
+            std::fs::write(&path, pem)
+                .with_context(|| format!("cannot write the certificate to {}", path.display()))?;
+            Some(path)
+        }
+        None => None,
+    };
     let c = server.config();
     println!(
         "serving ftp://{}@{} (password {:?}), passive ports {}-{}, root {}; Ctrl-C to stop",
@@ -78,11 +106,23 @@ pub(super) fn execute(a: ServeArgs, signals: &Signals) -> anyhow::Result<ExitCod
         c.passive_ports.end(),
         server.root().display()
     );
+    if server.certificate().is_some() {
+        match &cert_file {
+            Some(p) => println!(
+                "FTPS: explicit (AUTH TLS) with a certificate made at start: {} (give it to clients: ftpload --ca-file, curl --cacert)",
+                p.display()
+            ),
+            None => println!("FTPS: explicit (AUTH TLS) with the given certificate"),
+        }
+    }
     // Until SIGINT or SIGTERM: either way the server stops and its generated
     // root is removed.
     tokio::runtime::Builder::new_current_thread()
         .build()?
         .block_on(signals.cancel().cancelled());
     server.stop();
+    if let Some(p) = cert_file {
+        let _ = std::fs::remove_file(p);
+    }
     Ok(ExitCode::from(exit::OK))
 }

@@ -8,10 +8,11 @@ mod record;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::time::Instant;
 
 use crate::metrics::{Live, Metric, ModeStats, Step};
 use crate::proto::data::Channel;
+use crate::proto::session::{self, Dial, Opened};
+use crate::proto::tls::TlsClient;
 use crate::proto::{Command, Control, DataOptions, Mode, PortRange, ProtoError, Timeouts};
 use crate::scenario::think::Think;
 use crate::scenario::{Mix, Op};
@@ -37,6 +38,8 @@ pub struct Target {
     pub declared_passive: Option<PortRange>,
     /// Local addresses the clients leave from (`--source-ips`).
     pub sources: Option<crate::scenario::SourceIps>,
+    /// FTPS: how sessions secure their connections.
+    pub tls: Option<TlsClient>,
 }
 
 impl Target {
@@ -118,24 +121,28 @@ impl VirtualClient {
     async fn login<'a, S: Sink>(&self, env: &Env<'a, S>) -> Option<Session<'a>> {
         let t = env.target;
         let src = t.source_for(self.id);
-        let start = Instant::now();
-        let r = async {
-            let mut c = Control::connect_from(t.addr, src, t.timeouts).await?;
-            let connected = Instant::now();
-            c.banner().await?;
-            let banner = Instant::now();
-            c.login(&t.user, &t.password).await?;
-            let logged_in = Instant::now();
-            Ok::<_, ProtoError>((c, connected, banner, logged_in))
-        }
-        .await;
+        let dial = Dial {
+            addr: t.addr,
+            from: src,
+            timeouts: t.timeouts,
+            tls: t.tls.as_ref(),
+        };
+        let r = session::open(dial, &t.user, &t.password).await;
         match r {
-            Ok((mut c, connected, banner, logged_in)) => {
+            Ok(Opened {
+                ctrl: mut c,
+                phases: p,
+                ..
+            }) => {
                 env.sink.record(self.mode, |s| {
-                    s.record_duration(Metric::TcpConnect, connected - start);
-                    s.record_duration(Metric::Banner, banner - connected);
-                    s.record_duration(Metric::Login, logged_in - banner);
-                    s.record_duration(Metric::SessionSetup, logged_in - start);
+                    s.record_duration(Metric::TcpConnect, p.connect);
+                    s.record_duration(Metric::Banner, p.banner);
+                    s.record_duration(Metric::Login, p.login);
+                    s.record_duration(Metric::SessionSetup, p.setup);
+                    if let Some((hs, took)) = &p.tls {
+                        s.record_duration(Metric::TlsHandshake, *took);
+                        s.tls.control(hs);
+                    }
                     s.counters.sessions += 1;
                     if let Some(c) = s.sources.at(src) {
                         c.sessions += 1;

@@ -147,6 +147,10 @@ pub(super) fn record_transfer(s: &mut ModeStats, op: &str, x: &Transferred, uplo
         }
     }
     s.record_op_duration(op, Metric::Transfer, e.complete - e.command_sent);
+    if let Some(t) = &x.tls {
+        s.record_duration(Metric::DataTlsHandshake, t.took);
+        s.tls.data(&t.handshake, t.unclean);
+    }
     s.counters.transfers += 1;
     if upload {
         s.counters.bytes_up += x.bytes;

@@ -61,6 +61,13 @@ pub enum Cause {
     /// The mode cannot work over this control connection (PORT over IPv6).
     Unsupported,
     OsError,
+    /// FTPS: a TLS handshake failed (an alert, a protocol error).
+    TlsFailed,
+    /// FTPS: the server's certificate was not trusted.
+    TlsUntrusted,
+    /// FTPS: the server requires data channels to resume the control
+    /// connection's TLS session, and this one did not.
+    TlsReuseRequired,
     /// Not a failure: passive worked only because ftpload connected to the
     /// control peer instead of the address the 227 announced.
     NatReplaced,
@@ -94,6 +101,9 @@ impl Cause {
             ClientResources => "client_resources",
             Unsupported => "unsupported",
             OsError => "os_error",
+            TlsFailed => "tls_failed",
+            TlsUntrusted => "tls_untrusted",
+            TlsReuseRequired => "tls_reuse_required",
             NatReplaced => "nat_replaced",
         }
     }
@@ -192,6 +202,9 @@ impl Cause {
                 Cause::ClientResources
             }
             C::Refused { .. } | C::Os { .. } => Cause::OsError,
+            C::Tls { .. } => Cause::TlsFailed,
+            C::TlsCertificate { .. } => Cause::TlsUntrusted,
+            C::TlsReuseRequired { .. } => Cause::TlsReuseRequired,
         }
     }
 }

@@ -31,6 +31,14 @@ impl ErrorClass {
             ErrorClass::Reset { step } => format!("reset at {}", step.as_str()),
             ErrorClass::Closed { step } => format!("closed by server at {}", step.as_str()),
             ErrorClass::Protocol { step } => format!("bad reply at {}", step.as_str()),
+            ErrorClass::Tls { step } => format!("TLS failed at {}", step.as_str()),
+            ErrorClass::TlsCertificate { step } => {
+                format!("certificate not trusted at {}", step.as_str())
+            }
+            ErrorClass::TlsReuseRequired { command } => match command {
+                Some(c) => format!("TLS session reuse required (522 to {c})"),
+                None => "TLS session reuse required (522)".into(),
+            },
             ErrorClass::Os { step, errno } => format!("os error {errno} at {}", step.as_str()),
         }
     }
@@ -99,6 +107,12 @@ impl Cause {
             }
             Cause::ClientResources if matches!(class, ErrorClass::AddrInUse { step: Step::DataSetup }) => {
                 "active listeners found no free port in the client's range".into()
+            }
+            Cause::TlsReuseRequired => format!(
+                "data channels refused for not resuming the control connection's TLS session ({reply}; vsftpd's require_ssl_reuse: keep resumption on, or set it NO on the server)"
+            ),
+            Cause::TlsUntrusted => {
+                "TLS handshakes refused the server's certificate (give --ca-file, or --insecure for a test server)".into()
             }
             _ => format!("failures: {class}"),
         }

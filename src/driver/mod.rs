@@ -94,6 +94,7 @@ pub struct RunOutcome {
 pub fn run(
     plan: &Plan,
     addr: SocketAddr,
+    tls: Option<crate::proto::tls::TlsClient>,
     cancel: &Cancel,
     on_tick: &mut dyn FnMut(Tick),
 ) -> std::io::Result<RunOutcome> {
@@ -123,6 +124,7 @@ pub fn run(
         data: plan.data.clone(),
         declared_passive: plan.declared_passive,
         sources: plan.source_ips.clone(),
+        tls,
     });
     let started = SystemTime::now();
     let t0 = Instant::now();

@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::runtime::Handle;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
@@ -47,9 +46,7 @@ pub(super) fn spawn(
     tasks.spawn(async move {
         let abort = Arc::new(AtomicBool::new(false));
         let _cancelled = SetOnDrop(abort.clone());
-        let rt = Handle::current();
-        let _ =
-            tokio::task::spawn_blocking(move || arrivals(&plan, &ol, ctxs, stop, abort, rt)).await;
+        let _ = tokio::task::spawn_blocking(move || arrivals(&plan, &ol, ctxs, stop, abort)).await;
     });
 }
 
@@ -72,7 +69,6 @@ fn arrivals(
     ctxs: Vec<Arc<Ctx>>,
     stop: watch::Receiver<bool>,
     abort: Arc<AtomicBool>,
-    rt: Handle,
 ) {
     let t0 = ctxs[0].live.start();
     let end = match plan.stop {
@@ -158,12 +154,15 @@ fn arrivals(
         while running.try_join_next().is_some() {}
     }
     // Let the arrivals still running finish, unless the run is being cut off
-    // (dropping the set cancels them).
+    // (dropping the set cancels them). Checked with the OS's sleep, not a
+    // tokio timer: at a cut-off the control runtime is shutting down, and a
+    // timer of it polled from here then panics.
     while !abort.load(Ordering::Relaxed) {
-        match rt.block_on(async { tokio::time::timeout(POLL, running.join_next()).await }) {
-            Ok(None) => break,
-            _ => continue,
+        while running.try_join_next().is_some() {}
+        if running.is_empty() {
+            break;
         }
+        std::thread::sleep(POLL);
     }
 }
 

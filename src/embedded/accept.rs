@@ -56,6 +56,8 @@ pub(super) struct Shared {
     pub(super) auth: Arc<FixedUser>,
     pub(super) passive_ports: RangeInclusive<u16>,
     pub(super) limit: Option<Arc<Semaphore>>,
+    /// FTPS, shared by every session (see `tls.rs`).
+    pub(super) tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Binds on the caller's thread so a bad address fails `start` with the
@@ -134,11 +136,14 @@ pub(super) async fn accept_loop(
                 .take()
                 .unwrap_or_else(|| Filesystem::new(root.as_path()).expect("FTP root unavailable"))
         };
-        let server = ServerBuilder::with_authenticator(Box::new(factory), shared.auth.clone())
+        let mut builder = ServerBuilder::with_authenticator(Box::new(factory), shared.auth.clone())
             .passive_ports(shared.passive_ports.clone())
             .active_passive_mode(ActivePassiveMode::ActiveAndPassive)
-            .greeting(GREETING)
-            .build();
+            .greeting(GREETING);
+        if let Some(tls) = &shared.tls {
+            builder = builder.ftps_manual::<PathBuf>(tls.clone());
+        }
+        let server = builder.build();
         let server = match server {
             Ok(s) => s,
             Err(_) => {

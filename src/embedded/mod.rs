@@ -18,6 +18,7 @@
 mod accept;
 mod auth;
 mod files;
+pub mod tls;
 
 pub use files::expected_content;
 
@@ -84,6 +85,11 @@ pub struct EmbeddedConfig {
     /// Waited before each reply to PASS: a deliberately slow target, to
     /// see a regression flagged. `None`: no delay.
     pub login_delay: Option<Duration>,
+    /// Explicit FTPS (`AUTH TLS`) beside plain FTP, with a certificate made
+    /// at start unless `tls_files` names one.
+    pub tls: bool,
+    /// The certificate and key (PEM) to serve FTPS with.
+    pub tls_files: Option<(PathBuf, PathBuf)>,
 }
 
 impl Default for EmbeddedConfig {
@@ -99,6 +105,8 @@ impl Default for EmbeddedConfig {
             reuse_port: false,
             runtime_threads: 1,
             login_delay: None,
+            tls: false,
+            tls_files: None,
         }
     }
 }
@@ -123,6 +131,11 @@ pub enum EmbeddedError {
 /// A running embedded target. Stops on [`EmbeddedServer::stop`] or on drop.
 pub struct EmbeddedServer {
     addr: SocketAddr,
+    /// FTPS: the certificate served, and its PEM when made at start.
+    tls: Option<(
+        rustls::pki_types::CertificateDer<'static>,
+        Option<(String, String)>,
+    )>,
     root: PathBuf,
     owns_root: bool,
     cfg: EmbeddedConfig,
@@ -177,7 +190,13 @@ impl EmbeddedServer {
             error,
         })?;
 
+        let tls = match (&cfg.tls, &cfg.tls_files) {
+            (false, _) => None,
+            (true, None) => Some(tls::make()?),
+            (true, Some((cert, key))) => Some(tls::load(cert, key)?),
+        };
         let shared = Shared {
+            tls: tls.as_ref().map(|t| t.config.clone()),
             root: Arc::new(root.clone()),
             auth: Arc::new(FixedUser {
                 user: cfg.user.clone(),
@@ -223,6 +242,7 @@ impl EmbeddedServer {
         guard.0 = None;
         Ok(EmbeddedServer {
             addr,
+            tls: tls.map(|t| (t.cert, t.made)),
             root,
             owns_root,
             cfg,
@@ -234,6 +254,16 @@ impl EmbeddedServer {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// FTPS: the certificate it serves, for a client to trust.
+    pub fn certificate(&self) -> Option<&rustls::pki_types::CertificateDer<'static>> {
+        self.tls.as_ref().map(|(c, _)| c)
+    }
+
+    /// FTPS: the certificate and key in PEM, when made at start.
+    pub fn made_certificate(&self) -> Option<&(String, String)> {
+        self.tls.as_ref().and_then(|(_, m)| m.as_ref())
     }
 
     pub fn root(&self) -> &Path {

@@ -11,6 +11,7 @@ pub mod ops;
 pub mod sessions;
 pub mod shard;
 pub mod sources;
+pub mod tls;
 
 /// The failure vocabulary is the protocol layer's; counted here.
 pub use crate::proto::{ErrorClass, Step};
@@ -21,6 +22,7 @@ pub use live::Live;
 pub use ops::{OpStats, Ops, OP_METRICS};
 pub use sessions::{SessionLimit, SessionStats};
 pub use sources::{SourceCounts, Sources};
+pub use tls::TlsStats;
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -43,10 +45,16 @@ pub enum Metric {
     TcpConnect,
     Banner,
     Login,
+    /// FTPS: the control connection's TLS handshake (after `AUTH TLS`'s
+    /// 234, or at connect for implicit FTPS).
+    TlsHandshake,
     /// Connect start to the 230: what a user waits before the first command.
     SessionSetup,
     /// PASV/EPSV/PORT/EPRT sent until the data socket is connected or accepted.
     DataSetup,
+    /// FTPS with `PROT P`: a data channel's TLS handshake, after its TCP
+    /// connection (not part of `data_setup`).
+    DataTlsHandshake,
     /// Transfer command sent until the first data byte (downloads and listings)
     /// or until the server's go-ahead 1xx (uploads).
     FirstByte,
@@ -68,12 +76,14 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 11] = [
+    pub const ALL: [Metric; 13] = [
         Metric::TcpConnect,
         Metric::Banner,
         Metric::Login,
+        Metric::TlsHandshake,
         Metric::SessionSetup,
         Metric::DataSetup,
+        Metric::DataTlsHandshake,
         Metric::FirstByte,
         Metric::Transfer,
         Metric::Throughput,
@@ -87,8 +97,10 @@ impl Metric {
             Metric::TcpConnect => "tcp_connect",
             Metric::Banner => "banner",
             Metric::Login => "login",
+            Metric::TlsHandshake => "tls_handshake",
             Metric::SessionSetup => "session_setup",
             Metric::DataSetup => "data_setup",
+            Metric::DataTlsHandshake => "data_tls_handshake",
             Metric::FirstByte => "first_byte",
             Metric::Transfer => "transfer",
             Metric::Throughput => "throughput",
@@ -208,7 +220,7 @@ impl AddAssign for ErrorStat {
 
 /// An empty histogram of each metric, for a metric with nothing recorded.
 fn empty(m: Metric) -> &'static Histogram<u64> {
-    static EMPTY: std::sync::OnceLock<[Histogram<u64>; 11]> = std::sync::OnceLock::new();
+    static EMPTY: std::sync::OnceLock<[Histogram<u64>; 13]> = std::sync::OnceLock::new();
     &EMPTY.get_or_init(|| Metric::ALL.map(Metric::new_histogram))[m.index()]
 }
 
@@ -219,7 +231,7 @@ pub struct ModeStats {
     /// however few values, and the sampler starts every shard afresh each
     /// second, so zeroing eleven of them per mode, shard and second was a
     /// page fault storm (40% of a short run's CPU) for metrics never used.
-    hists: [Option<Histogram<u64>>; 11],
+    hists: [Option<Histogram<u64>>; 13],
     pub counters: Counters,
     pub errors: BTreeMap<ErrorClass, ErrorStat>,
     pub channels: ChannelStats,
@@ -229,6 +241,8 @@ pub struct ModeStats {
     pub sessions: SessionStats,
     /// Per source address, when the run spreads over several.
     pub sources: Sources,
+    /// FTPS: handshakes, versions and suites, data-channel resumption.
+    pub tls: TlsStats,
 }
 
 /// Records `v` clamped into the histogram's range: a value out of range is
@@ -308,6 +322,7 @@ impl AddAssign<&ModeStats> for ModeStats {
         self.ops += &o.ops;
         self.sessions += &o.sessions;
         self.sources += &o.sources;
+        self.tls += &o.tls;
     }
 }
 

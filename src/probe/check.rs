@@ -34,6 +34,7 @@ fn timeouts(o: &Options) -> Timeouts {
         data_connect: t,
         accept: t,
         transfer_idle: t,
+        tls_handshake: t,
     }
 }
 

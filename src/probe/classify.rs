@@ -204,6 +204,19 @@ mod tests {
             ErrorClass::FileLimit { step } => io(step, libc::EMFILE),
             ErrorClass::Reset { step } => io(step, libc::ECONNRESET),
             ErrorClass::Os { step, errno } => io(step, errno),
+            ErrorClass::Tls { step } | ErrorClass::TlsCertificate { step } => ProtoError::Tls {
+                step,
+                error: text.into(),
+                certificate: matches!(class, ErrorClass::TlsCertificate { .. }),
+            },
+            ErrorClass::TlsReuseRequired { command } => ProtoError::Unexpected {
+                step: Step::Transfer,
+                command,
+                reply: Reply {
+                    code: 522,
+                    text: "SSL connection failed: session reuse required".into(),
+                },
+            },
         }
     }
 

@@ -226,6 +226,9 @@ fn sentence(r: &Report, c: Cause, modes: &[Mode], group: &[&ModeFindings]) -> St
         Cause::SessionFailed => format!("{m}: a fresh session for this mode could not get in ({}), though the first one did: the server may limit sessions per client address", f.map(|f| f.message.as_str()).unwrap_or("")),
         Cause::BadReply => format!("{m}: ftpload could not read the server's reply ({})", f.map(|f| f.message.as_str()).unwrap_or("")),
         Cause::ClientResources => format!("{m}: this client ran out of ports or file descriptors ({})", label(f)),
+        Cause::TlsReuseRequired => format!("{m}: the data connection was made, but the server refused it for not resuming the control connection's TLS session ({}): vsftpd's require_ssl_reuse; ftpload resumes by default (tls_resume = true)", reply_of(f)),
+        Cause::TlsUntrusted => format!("{m}: the server's certificate is not trusted ({}): give its CA with --ca-file, or --insecure for a test server", f.map(|f| f.message.as_str()).unwrap_or("")),
+        Cause::TlsFailed => format!("{m}: a TLS handshake failed ({})", f.map(|f| f.message.as_str()).unwrap_or("")),
         Cause::Unsupported | Cause::OsError | Cause::ConnectRefused | Cause::ConnectTimeout | Cause::NoBanner | Cause::LoginRefused | Cause::SessionLimit => format!("{m}: {}", f.map(|f| f.message.as_str()).unwrap_or("failed")),
         Cause::NatReplaced => {
             let g = group[0];

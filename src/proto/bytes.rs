@@ -7,10 +7,10 @@
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use super::control::timed;
 use super::error::{ProtoError, Step};
+use super::tls::Stream;
 
 /// Holds a transfer at or under a byte rate, as a user on a slow line would:
 /// after each chunk it waits until the bytes so far are due. A token bucket
@@ -52,25 +52,41 @@ impl Pacer {
 /// kernel hands over what its receive buffer holds, often more.
 const READ_CHUNK: usize = 256 * 1024;
 
+/// What a download read, and when.
+pub(super) struct Downloaded {
+    pub bytes: u64,
+    pub first: Option<Instant>,
+    pub done: Instant,
+    /// TLS: the channel closed without a close_notify.
+    pub unclean: bool,
+}
+
 /// Reads to end of file, then closes at once: proftpd holds its 226 back about
 /// 10 s until the client closes its end.
 pub(super) async fn download(
-    mut s: TcpStream,
+    mut s: Stream,
     idle: Duration,
     rate: Option<u64>,
-) -> Result<(u64, Option<Instant>, Instant), ProtoError> {
+) -> Result<Downloaded, ProtoError> {
     let mut pacer = Pacer::new(rate);
     // Capacity only: `read_buf` fills spare capacity, so the buffer is never
     // zeroed, and a small file touches no more of it than its size.
     let mut buf = Vec::with_capacity(pacer.chunk(READ_CHUNK));
     let mut bytes = 0u64;
     let mut first = None;
+    let mut unclean = false;
     loop {
         buf.clear();
         let n = timed(Step::Transfer, idle, async {
-            s.read_buf(&mut buf)
-                .await
-                .map_err(|e| ProtoError::io(Step::Transfer, e))
+            match s.read_buf(&mut buf).await {
+                // rustls' word for a TCP close with no close_notify; plain
+                // TCP reads 0 instead. The 226 still says whether all came.
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    unclean = true;
+                    Ok(0)
+                }
+                r => r.map_err(|e| ProtoError::io(Step::Transfer, e)),
+            }
         })
         .await?;
         if n == 0 {
@@ -83,14 +99,28 @@ pub(super) async fn download(
     }
     let done = Instant::now();
     drop(s);
-    Ok((bytes, first, done))
+    Ok(Downloaded {
+        bytes,
+        first,
+        done,
+        unclean,
+    })
+}
+
+/// After an upload's 226: what the server sent since (a TLS close_notify)
+/// is read, with one poll and no wait, before the close. Closed with it
+/// unread, the socket would answer with a reset: one per FTPS upload in
+/// the kernel's counters, where a run looks for trouble.
+pub(super) async fn close_after_upload(mut s: Stream) {
+    let mut sink = [0u8; 256];
+    let _ = tokio::time::timeout(Duration::ZERO, s.read(&mut sink)).await;
 }
 
 /// The bytes uploaded: content does not matter to an FTP server, only the count.
 static UPLOAD_CHUNK: [u8; 32 * 1024] = [0x5a; 32 * 1024];
 
 pub(super) async fn upload_bytes(
-    mut s: TcpStream,
+    s: &mut Stream,
     n: u64,
     idle: Duration,
     rate: Option<u64>,
@@ -110,7 +140,8 @@ pub(super) async fn upload_bytes(
         sent += k as u64;
         pacer.pace(sent).await;
     }
-    // The FIN is what tells the server the file is complete.
+    // The FIN (after a close_notify, on TLS) is what tells the server the
+    // file is complete.
     timed(Step::Transfer, idle, async {
         s.shutdown()
             .await

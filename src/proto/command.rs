@@ -30,6 +30,10 @@ pub enum Verb {
     Quit,
     /// FEAT (RFC 2389): the extensions a server announces, for the probe.
     Feat,
+    /// FTPS (RFC 4217): `AUTH TLS`, `PBSZ 0`, `PROT P`/`PROT C`.
+    Auth,
+    Pbsz,
+    Prot,
 }
 
 impl Verb {
@@ -59,11 +63,14 @@ impl Verb {
             Verb::Noop => "NOOP",
             Verb::Quit => "QUIT",
             Verb::Feat => "FEAT",
+            Verb::Auth => "AUTH",
+            Verb::Pbsz => "PBSZ",
+            Verb::Prot => "PROT",
         }
     }
 
     pub fn parse(s: &str) -> Option<Verb> {
-        const ALL: [Verb; 19] = [
+        const ALL: [Verb; 22] = [
             Verb::User,
             Verb::Pass,
             Verb::Type,
@@ -83,6 +90,9 @@ impl Verb {
             Verb::Noop,
             Verb::Quit,
             Verb::Feat,
+            Verb::Auth,
+            Verb::Pbsz,
+            Verb::Prot,
         ];
         ALL.into_iter().find(|v| v.as_str().eq_ignore_ascii_case(s))
     }
@@ -118,6 +128,12 @@ pub enum Command<'a> {
     Noop,
     Quit,
     Feat,
+    /// `AUTH TLS`: the control connection turns to TLS after the 234.
+    AuthTls,
+    /// `PBSZ 0`: required before PROT, meaningless for TLS (RFC 4217 9).
+    Pbsz0,
+    /// `PROT P` (data channels encrypted) or `PROT C` (clear).
+    Prot(bool),
 }
 
 /// An argument that would smuggle a second command onto the wire.
@@ -150,6 +166,9 @@ impl Command<'_> {
             Command::Noop => Verb::Noop,
             Command::Quit => Verb::Quit,
             Command::Feat => Verb::Feat,
+            Command::AuthTls => Verb::Auth,
+            Command::Pbsz0 => Verb::Pbsz,
+            Command::Prot(_) => Verb::Prot,
         }
     }
 
@@ -185,6 +204,9 @@ impl Command<'_> {
         use std::io::Write;
         let _ = match self {
             Command::TypeImage => write!(out, "TYPE I"),
+            Command::AuthTls => write!(out, "AUTH TLS"),
+            Command::Pbsz0 => write!(out, "PBSZ 0"),
+            Command::Prot(private) => write!(out, "PROT {}", if *private { 'P' } else { 'C' }),
             Command::Port(a) => {
                 let [h1, h2, h3, h4] = a.ip().octets();
                 let p = a.port();

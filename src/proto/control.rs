@@ -10,12 +10,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
 
 use super::command::Command;
 use super::error::ProtoError;
 use super::error::Step;
 use super::reply::{self, Reply, ReplyLimits};
+pub(crate) use super::source::connect_tcp;
+use super::tls::{Handshake, SessionTls, Stream, TlsClient};
 
 /// One timeout per network step: a single global timeout would hide which step stalled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -36,6 +37,9 @@ pub struct Timeouts {
     /// Longest silence on a data channel while a transfer runs.
     #[serde(with = "humantime_serde_compat")]
     pub transfer_idle: Duration,
+    /// FTPS: each TLS handshake, on the control connection and on each data channel.
+    #[serde(with = "humantime_serde_compat")]
+    pub tls_handshake: Duration,
 }
 
 impl Default for Timeouts {
@@ -47,6 +51,7 @@ impl Default for Timeouts {
             data_connect: Duration::from_secs(5),
             accept: Duration::from_secs(5),
             transfer_idle: Duration::from_secs(30),
+            tls_handshake: Duration::from_secs(10),
         }
     }
 }
@@ -73,31 +78,6 @@ pub async fn timed<T>(
     }
 }
 
-/// A TCP connect within `limit`, its failures tied to `step`; from local
-/// address `from` when given ([`super::source::bind_source`]).
-pub(crate) async fn connect_tcp(
-    addr: SocketAddr,
-    from: Option<IpAddr>,
-    step: Step,
-    limit: Duration,
-) -> Result<TcpStream, ProtoError> {
-    timed(step, limit, async {
-        let sock = if addr.is_ipv4() {
-            TcpSocket::new_v4()
-        } else {
-            TcpSocket::new_v6()
-        }
-        .map_err(|e| ProtoError::io(step, e))?;
-        if let Some(ip) = from {
-            super::source::bind_source(&sock, ip).map_err(|e| ProtoError::io(step, e))?;
-        }
-        sock.connect(addr)
-            .await
-            .map_err(|e| ProtoError::io(step, e))
-    })
-    .await
-}
-
 /// One line of a control connection's transcript: a command sent (a password
 /// shown as `PASS ****`) or a reply received. Kept only when asked for
 /// ([`Control::keep_transcript`]): a diagnosis needs the server's exact words,
@@ -110,7 +90,10 @@ pub enum Exchange {
 }
 
 pub struct Control {
-    stream: TcpStream,
+    stream: Stream,
+    /// FTPS: the session's TLS, for its data channels once the control
+    /// connection is secured. Boxed for the reason `transcript` is.
+    tls: Option<Box<SessionTls>>,
     buf: Vec<u8>,
     limits: ReplyLimits,
     local: SocketAddr,
@@ -148,7 +131,8 @@ impl Control {
             .local_addr()
             .map_err(|e| ProtoError::io(Step::Connect, e))?;
         Ok(Control {
-            stream,
+            stream: Stream::Plain(stream),
+            tls: None,
             buf: Vec::new(),
             limits: ReplyLimits::default(),
             local,
@@ -157,6 +141,43 @@ impl Control {
             transcript: None,
             timeouts,
         })
+    }
+
+    /// Secures the control connection: at once for implicit FTPS, after
+    /// `AUTH TLS`'s 234 for explicit. Its data channels then use the same
+    /// session's TLS ([`Control::data_tls`]).
+    pub async fn secure(mut self, tls: &TlsClient) -> Result<(Control, Handshake), ProtoError> {
+        let step = Step::TlsHandshake;
+        // Bytes after the 234 and before our ClientHello would be read as
+        // TLS records, or lost: no server sends them but a hostile one.
+        if !self.buf.is_empty() {
+            return Err(ProtoError::Unsupported(
+                "the server sent more after its reply to AUTH TLS, before the TLS handshake",
+            ));
+        }
+        let Stream::Plain(tcp) = self.stream else {
+            return Err(ProtoError::Unsupported(
+                "the control connection is secured already",
+            ));
+        };
+        let session = tls.session();
+        let (s, hs) = session
+            .handshake(tcp, step, self.timeouts.tls_handshake)
+            .await?;
+        self.stream = Stream::Tls(s);
+        self.tls = Some(Box::new(session));
+        Ok((self, hs))
+    }
+
+    /// The session's TLS for its data channels: `Some` when the control
+    /// connection is secured and `PROT P` was asked for.
+    pub fn data_tls(&self) -> Option<&SessionTls> {
+        self.tls.as_deref().filter(|t| t.protect_data)
+    }
+
+    /// Whether the control connection is secured.
+    pub fn is_secure(&self) -> bool {
+        self.tls.is_some()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -270,6 +291,25 @@ impl Control {
     ) -> Result<Reply, ProtoError> {
         let r = self.command(cmd, step).await?;
         if r.class() == class {
+            Ok(r)
+        } else {
+            Err(ProtoError::Unexpected {
+                step,
+                command: Some(cmd.verb()),
+                reply: r,
+            })
+        }
+    }
+
+    /// Sends a command and requires exactly `code` (234 to AUTH TLS).
+    pub async fn expect_code(
+        &mut self,
+        cmd: &Command<'_>,
+        step: Step,
+        code: u16,
+    ) -> Result<Reply, ProtoError> {
+        let r = self.command(cmd, step).await?;
+        if r.code == code {
             Ok(r)
         } else {
             Err(ProtoError::Unexpected {

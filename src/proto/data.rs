@@ -2,19 +2,21 @@
 //! the time edges of each step. One path serves all four modes, with a
 //! `match` where they differ, rather than a copy per mode.
 
-use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::TcpListener;
 
-use super::bytes::{download, upload_bytes};
+use super::bytes::{close_after_upload, download, upload_bytes};
 use super::command::Command;
 use super::control::{connect_tcp, Control};
 use super::error::ProtoError;
 use super::error::Step;
-use super::mode::{DataOptions, Mode, PortRange};
-use super::reply::{self, Reply};
+use super::listen::bind_active;
+use super::mode::{DataOptions, Mode};
+use super::reply;
+use super::tls::{Handshake, Stream};
+use super::wait::{accept_and_preliminary, require_preliminary, secure_and_preliminary};
 
 /// Told when a data channel starts waiting for its connection and when it is
 /// connected or closed, as it happens, so a run can see how many are pending
@@ -121,6 +123,19 @@ pub struct Edges {
 pub struct Transferred {
     pub edges: Edges,
     pub bytes: u64,
+    /// FTPS with PROT P: the data channel's handshake.
+    pub tls: Option<DataTls>,
+}
+
+/// A secured data channel: what its handshake negotiated and how long it took.
+#[derive(Debug, Clone, Copy)]
+pub struct DataTls {
+    pub handshake: Handshake,
+    pub took: Duration,
+    /// The server closed the channel without a TLS close_notify: a
+    /// download ended this way could have been cut short, and only the
+    /// 226 says it was not.
+    pub unclean: bool,
 }
 
 /// One data channel in the making: its mode, the run's data options, who
@@ -165,13 +180,18 @@ impl<'a> Channel<'a> {
         let setup_start = Instant::now();
         let negotiated = self.negotiate(ctrl).await?;
         let pending = Raised::pending(self.watch, self.mode);
-        let (stream, data_ready, command_sent, prelim_at) = match negotiated {
+        // FTPS with PROT P: the data channel's handshake runs once both the
+        // connection and the transfer command are there (servers start TLS
+        // on it only then), beside the wait for the 1xx, which some servers
+        // send only after it.
+        let tls = ctrl.data_tls().cloned();
+        let (tcp, data_ready, command_sent, prelim_at) = match negotiated {
             Negotiated::Active(listener) => {
                 ctrl.send(&cmd, Step::Transfer).await?;
                 let sent = Instant::now();
                 self.info.waiting_since = Some(sent);
                 let (s, from, ready, prelim_at) =
-                    accept_and_preliminary(ctrl, &listener, &cmd, t.accept).await?;
+                    accept_and_preliminary(ctrl, &listener, &cmd, t.accept, tls.is_none()).await?;
                 self.info.server_source_port = Some(from.port());
                 self.info.connected = true;
                 (s, ready, sent, prelim_at)
@@ -187,23 +207,51 @@ impl<'a> Channel<'a> {
                 self.info.connected = true;
                 ctrl.send(&cmd, Step::Transfer).await?;
                 let sent = Instant::now();
-                let r = ctrl.read_reply(Step::Transfer, t.reply).await?;
-                require_preliminary(&cmd, r)?;
-                (s, ready, sent, Instant::now())
+                let prelim_at = match tls {
+                    Some(_) => None,
+                    None => {
+                        let r = ctrl.read_reply(Step::Transfer, t.reply).await?;
+                        require_preliminary(&cmd, r)?;
+                        Some(Instant::now())
+                    }
+                };
+                (s, ready, sent, prelim_at)
             }
+        };
+        let (stream, prelim_at, secured) = match (tls, prelim_at) {
+            (Some(tls), prelim) => {
+                let (s, hs, prelim_at) =
+                    secure_and_preliminary(ctrl, &tls, tcp, &cmd, prelim).await?;
+                (Stream::Tls(s), prelim_at, Some(hs))
+            }
+            (None, Some(p)) => (Stream::Plain(tcp), p, None),
+            (None, None) => unreachable!("a plain channel reads its 1xx first"),
         };
         drop(pending);
         let open = Raised::open(self.watch, self.mode);
+        let mut unclean = false;
+        let mut uploaded = None;
         let (bytes, first_byte, data_done) = match upload {
-            None => download(stream, t.transfer_idle, self.bandwidth).await?,
+            None => {
+                let d = download(stream, t.transfer_idle, self.bandwidth).await?;
+                unclean = d.unclean;
+                (d.bytes, d.first, d.done)
+            }
             Some(n) => {
-                let start = prelim_at.max(data_ready);
-                let done = upload_bytes(stream, n, t.transfer_idle, self.bandwidth).await?;
+                let secured_at = secured.map_or(data_ready, |h| h.done);
+                let start = prelim_at.max(data_ready).max(secured_at);
+                let mut stream = stream;
+                let done = upload_bytes(&mut stream, n, t.transfer_idle, self.bandwidth).await?;
+                uploaded = Some(stream);
                 (n, Some(start), done)
             }
         };
         drop(open);
-        let r = ctrl.read_reply(Step::Transfer, t.reply).await?;
+        let r = ctrl.read_reply(Step::Transfer, t.reply).await;
+        if let Some(s) = uploaded {
+            close_after_upload(s).await;
+        }
+        let r = r?;
         if r.class() != 2 {
             return Err(ProtoError::Unexpected {
                 step: Step::Transfer,
@@ -221,6 +269,11 @@ impl<'a> Channel<'a> {
                 complete: Instant::now(),
             },
             bytes,
+            tls: secured.map(|h| DataTls {
+                handshake: h.handshake,
+                took: h.done - h.start,
+                unclean,
+            }),
         })
     }
 
@@ -299,98 +352,5 @@ impl<'a> Channel<'a> {
         };
         self.info.data_target = Some(target);
         Ok(target)
-    }
-}
-
-fn require_preliminary(cmd: &Command<'_>, r: Reply) -> Result<(), ProtoError> {
-    if r.is_preliminary() {
-        Ok(())
-    } else {
-        Err(ProtoError::Unexpected {
-            step: Step::Transfer,
-            command: Some(cmd.verb()),
-            reply: r,
-        })
-    }
-}
-
-/// Spreads active listeners over the range so concurrent clients do not all
-/// probe from its first port.
-static NEXT_ACTIVE_PORT: AtomicU32 = AtomicU32::new(0);
-
-/// Binds the active-mode listener on the control connection's local address
-/// (servers refuse or misroute a PORT naming another address), within `range`.
-fn bind_active(ip: IpAddr, range: Option<PortRange>) -> Result<TcpListener, ProtoError> {
-    let step = Step::DataSetup;
-    let listen_on = |port: u16| -> std::io::Result<TcpListener> {
-        let sock = if ip.is_ipv4() {
-            TcpSocket::new_v4()
-        } else {
-            TcpSocket::new_v6()
-        }?;
-        // In a fixed range, a closed data connection leaves its port in
-        // TIME_WAIT; reuse lets the next listener take it, as servers' passive
-        // listeners do. Not for port 0: with SO_REUSEADDR the kernel may hand
-        // out a port still used by an established socket.
-        sock.set_reuseaddr(port != 0)?;
-        sock.bind(SocketAddr::new(ip, port))?;
-        sock.listen(1)
-    };
-    let Some(range) = range else {
-        return listen_on(0).map_err(|e| ProtoError::io(step, e));
-    };
-    let start = NEXT_ACTIVE_PORT.fetch_add(1, Ordering::Relaxed) % range.size();
-    let mut last_err = None;
-    for i in 0..range.size() {
-        let port = range.first as u32 + (start + i) % range.size();
-        match listen_on(port as u16) {
-            Ok(l) => return Ok(l),
-            Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => last_err = Some(e),
-            Err(e) => return Err(ProtoError::io(step, e)),
-        }
-    }
-    Err(ProtoError::io(
-        step,
-        last_err.unwrap_or_else(|| std::io::Error::from_raw_os_error(libc::EADDRINUSE)),
-    ))
-}
-
-/// Waits for both the server's connection and its 1xx, which real servers send
-/// in either order; a negative reply first means no connection is coming.
-async fn accept_and_preliminary(
-    ctrl: &mut Control,
-    listener: &TcpListener,
-    cmd: &Command<'_>,
-    accept_limit: Duration,
-) -> Result<(TcpStream, SocketAddr, Instant, Instant), ProtoError> {
-    let reply_limit = ctrl.timeouts.reply;
-    let accept_deadline = tokio::time::Instant::now() + accept_limit;
-    // With the peer accept(2) already gave: asking the socket again was a
-    // `getpeername` per channel.
-    let mut stream: Option<(TcpStream, SocketAddr, Instant)> = None;
-    let mut prelim: Option<Instant> = None;
-    loop {
-        // Biased, deadline before reply: when the server sends nothing at all
-        // (vsftpd sends its 150 only once connected), the accept deadline and
-        // a reply timeout of the same length expire together, and the missing
-        // connect-back, not the silence it causes, is what went wrong.
-        tokio::select! {
-            biased;
-            a = listener.accept(), if stream.is_none() => {
-                let (s, from) = a.map_err(|e| ProtoError::io(Step::DataAccept, e))?;
-                stream = Some((s, from, Instant::now()));
-            }
-            _ = tokio::time::sleep_until(accept_deadline), if stream.is_none() => {
-                return Err(ProtoError::Timeout { step: Step::DataAccept });
-            }
-            r = ctrl.read_reply(Step::Transfer, reply_limit), if prelim.is_none() => {
-                require_preliminary(cmd, r?)?;
-                prelim = Some(Instant::now());
-            }
-        }
-        if let (Some(p), true) = (prelim, stream.is_some()) {
-            let (s, from, ready) = stream.take().expect("checked above");
-            return Ok((s, from, ready, p));
-        }
     }
 }

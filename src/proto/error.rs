@@ -22,6 +22,9 @@ pub enum Step {
     Connect,
     Banner,
     Login,
+    /// FTPS: the control connection's TLS handshake (after `AUTH TLS`, or at
+    /// connect for implicit FTPS).
+    TlsHandshake,
     /// A command outside login and data transfer (TYPE, SIZE, NOOP).
     Command,
     /// The PASV/EPSV/PORT/EPRT exchange.
@@ -30,6 +33,8 @@ pub enum Step {
     DataConnect,
     /// Active: waiting for the server to connect to our listener.
     DataAccept,
+    /// FTPS: a data channel's TLS handshake.
+    DataTlsHandshake,
     /// Bytes moving on the data channel, or waiting for the final 226.
     Transfer,
     Quit,
@@ -41,10 +46,12 @@ impl Step {
             Step::Connect => "connect",
             Step::Banner => "banner",
             Step::Login => "login",
+            Step::TlsHandshake => "tls_handshake",
             Step::Command => "command",
             Step::DataSetup => "data_setup",
             Step::DataConnect => "data_connect",
             Step::DataAccept => "data_accept",
+            Step::DataTlsHandshake => "data_tls_handshake",
             Step::Transfer => "transfer",
             Step::Quit => "quit",
         }
@@ -94,6 +101,22 @@ pub enum ErrorClass {
     Protocol {
         step: Step,
     },
+    /// A TLS handshake that failed: an alert from the server, or a
+    /// protocol error.
+    Tls {
+        step: Step,
+    },
+    /// The server's certificate was not trusted (`--ca-file`, `--insecure`).
+    TlsCertificate {
+        step: Step,
+    },
+    /// The server refused a data channel that did not resume the control
+    /// connection's TLS session (vsftpd's `require_ssl_reuse`: "522 SSL
+    /// connection failed: session reuse required"). A class of its own: it
+    /// is a configuration to match, not a fault of the server or the load.
+    TlsReuseRequired {
+        command: Option<Verb>,
+    },
     /// Any other OS error, by errno.
     Os {
         step: Step,
@@ -114,9 +137,11 @@ impl ErrorClass {
             | Reset { step }
             | Closed { step }
             | Protocol { step }
+            | Tls { step }
+            | TlsCertificate { step }
             | Os { step, .. } => Some(step),
             NoBanner => Some(Step::Banner),
-            Reply { .. } => None,
+            Reply { .. } | TlsReuseRequired { .. } => None,
         }
     }
 }
@@ -152,6 +177,14 @@ pub enum ProtoError {
     /// A mode that cannot work over this control connection (PORT over IPv6).
     #[error("{0}")]
     Unsupported(&'static str),
+    /// A TLS handshake failed; `certificate`: because the server's
+    /// certificate was not trusted.
+    #[error("{step}: TLS: {error}", step = step.as_str())]
+    Tls {
+        step: Step,
+        error: String,
+        certificate: bool,
+    },
 }
 
 impl ProtoError {
@@ -162,8 +195,41 @@ impl ProtoError {
         ProtoError::Io { step, error }
     }
 
+    /// A failed TLS handshake: rustls' own error when it is one, else the
+    /// connection's (reset, closed) as for any other step.
+    pub fn tls(step: Step, error: io::Error) -> Self {
+        let certificate = match error
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<rustls::Error>())
+        {
+            Some(rustls::Error::InvalidCertificate(_)) => true,
+            Some(_) => false,
+            None => return ProtoError::io(step, error),
+        };
+        let error = match certificate {
+            true => format!("{error} (the server's certificate is not trusted: give its CA with --ca-file, or --insecure for a test server)"),
+            false => error.to_string(),
+        };
+        ProtoError::Tls {
+            step,
+            error,
+            certificate,
+        }
+    }
+
     pub fn class(&self) -> ErrorClass {
         match self {
+            ProtoError::Tls {
+                step, certificate, ..
+            } => match certificate {
+                true => ErrorClass::TlsCertificate { step: *step },
+                false => ErrorClass::Tls { step: *step },
+            },
+            ProtoError::Unexpected { reply, command, .. }
+                if reply.code == 522 && reply.text.to_ascii_lowercase().contains("reuse") =>
+            {
+                ErrorClass::TlsReuseRequired { command: *command }
+            }
             ProtoError::Io { step, error } => classify_io(*step, error),
             ProtoError::Timeout { step: Step::Banner } => ErrorClass::NoBanner,
             ProtoError::Timeout { step } | ProtoError::Unfinished { step, .. } => {

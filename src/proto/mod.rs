@@ -8,9 +8,13 @@ pub mod command;
 pub mod control;
 pub mod data;
 pub mod error;
+mod listen;
 pub mod mode;
 pub mod reply;
+pub mod session;
 pub mod source;
+pub mod tls;
+mod wait;
 
 pub use addr::{resolve, ResolveError};
 pub use command::{Command, Verb};

@@ -4,8 +4,12 @@
 //! with the number of addresses.
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
-use tokio::net::TcpSocket;
+use tokio::net::{TcpSocket, TcpStream};
+
+use super::control::timed;
+use super::error::{ProtoError, Step};
 
 /// Binds `sock` to `ip`, leaving the port to `connect`.
 ///
@@ -58,6 +62,31 @@ pub fn trial_bind(ip: IpAddr) -> std::io::Result<()> {
         TcpSocket::new_v6()
     }?;
     bind_source(&sock, ip)
+}
+
+/// A TCP connect within `limit`, its failures tied to `step`; from local
+/// address `from` when given ([`super::source::bind_source`]).
+pub(crate) async fn connect_tcp(
+    addr: SocketAddr,
+    from: Option<IpAddr>,
+    step: Step,
+    limit: Duration,
+) -> Result<TcpStream, ProtoError> {
+    timed(step, limit, async {
+        let sock = if addr.is_ipv4() {
+            TcpSocket::new_v4()
+        } else {
+            TcpSocket::new_v6()
+        }
+        .map_err(|e| ProtoError::io(step, e))?;
+        if let Some(ip) = from {
+            bind_source(&sock, ip).map_err(|e| ProtoError::io(step, e))?;
+        }
+        sock.connect(addr)
+            .await
+            .map_err(|e| ProtoError::io(step, e))
+    })
+    .await
 }
 
 #[cfg(test)]

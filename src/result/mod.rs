@@ -23,7 +23,8 @@ pub use thresholds::ThresholdOutcome;
 
 use crate::kernel::KernelCounters;
 use crate::metrics::{
-    Count, Counters, ErrorClass, ErrorStat, Metric, ModeStats, Recorder, SessionStats, OP_METRICS,
+    Count, Counters, ErrorClass, ErrorStat, Metric, ModeStats, Recorder, SessionStats, TlsStats,
+    OP_METRICS,
 };
 use crate::proto::{Mode, PortRange};
 use timeline::Interval;
@@ -38,9 +39,12 @@ use timeline::Interval;
 /// those with the target's address (a walk of the whole table each second).
 /// 5: `sources`, per local source address (`--source-ips`); the
 /// generator's `memory`.
-pub const SCHEMA_VERSION: u32 = 5;
-/// The oldest version [`RunResult::read`] still reads: what 2, 3 and 5 added
-/// is optional, 4 changed what a field counts, not its shape (`operations`, `sessions`, `sources`), so older results read without it;
+/// 6: FTPS: each mode's `tls` (handshakes, versions and suites, data
+/// channels resumed) and the metrics `tls_handshake` and
+/// `data_tls_handshake`.
+pub const SCHEMA_VERSION: u32 = 6;
+/// The oldest version [`RunResult::read`] still reads: what 2, 3, 5 and 6
+/// added is optional, 4 changed what a field counts, not its shape (`operations`, `sessions`, `sources`), so older results read without it;
 /// a counter a file lacks reads as unknown ([`Count`]).
 pub const OLDEST_READ: u32 = 1;
 
@@ -125,6 +129,10 @@ pub struct ModeResult {
     /// (unknown, not zero) when read from an older result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sessions: Option<SessionStats>,
+    /// FTPS: handshakes, negotiated versions and suites, data channels
+    /// resumed. Schema 6; absent in a plain-FTP run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsStats>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -222,6 +230,7 @@ impl ModeResult {
                 })
                 .collect(),
             sessions: Some(s.sessions.clone()),
+            tls: (!s.tls.is_empty()).then(|| s.tls.clone()),
         }
     }
 
@@ -230,6 +239,7 @@ impl ModeResult {
         let mut s = stats_of(mode, &self.metrics, self.counters, &self.errors)?;
         s.channels = self.channels.to_stats(mode)?;
         s.sessions = self.sessions.clone().unwrap_or_default();
+        s.tls = self.tls.clone().unwrap_or_default();
         for (name, metrics) in &self.operations {
             let o = s.ops.get_or_insert(name);
             for (m, r) in metrics {

@@ -65,6 +65,19 @@ pub struct TargetSection {
     /// mod their number: "127.0.0.2-127.0.0.200", "10.0.0.5,10.0.0.6",
     /// "10.0.1.0/28". Spanned, so a bad one is pointed at.
     pub source_ips: Option<Spanned<String>>,
+    /// FTPS: "explicit" (`AUTH TLS`) or "implicit"; with no `url`, the
+    /// embedded target serves explicit FTPS. A URL's `ftpes://` or
+    /// `ftps://` says the same.
+    pub tls: Option<crate::proto::tls::TlsMode>,
+    /// Data channels resume the control connection's TLS session (default
+    /// true); false measures what resumption saves.
+    pub tls_resume: Option<bool>,
+    /// `PROT P` (default true): data channels encrypted; false sends `PROT C`.
+    pub tls_protect_data: Option<bool>,
+    /// The certificates (PEM) a server's is checked against (`--ca-file`).
+    pub ca_file: Option<std::path::PathBuf>,
+    /// No certificate check (`--insecure`), for self-signed test servers.
+    pub insecure: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -104,6 +117,7 @@ pub struct TimeoutsSection {
     pub data_connect: Option<HumanDuration>,
     pub accept: Option<HumanDuration>,
     pub transfer_idle: Option<HumanDuration>,
+    pub tls_handshake: Option<HumanDuration>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -10,6 +10,7 @@ mod plan;
 mod shard;
 pub mod sources;
 pub mod think;
+pub mod tls;
 pub mod units;
 mod url;
 mod validate;
@@ -104,6 +105,7 @@ impl Plan {
             (None, e) => ScenarioError::Flags(e),
             (Some(span), e) => at(span, format!("target.source_ips: {e}")),
         })?;
+        let tls = tls::settings(&f, o, &target).map_err(whole)?;
         validate::stop_above_zero(run, o).map_err(|e| at(e.span(), e.into_inner()))?;
         let open_loop = OpenLoop::from_run(run, o).map_err(in_run)?;
         let user_stages = UserStages::from_run(run, o).map_err(in_run)?;
@@ -146,6 +148,7 @@ impl Plan {
             seed: o.seed.or(run.seed).unwrap_or(0),
             shard: o.shard,
             source_ips,
+            tls,
             target,
             files,
             stop,
@@ -343,6 +346,7 @@ ops = ["retr 1k.bin", "stor 1KiB", "list"]
                 port,
                 user,
                 password,
+                ..
             } => {
                 assert_eq!(
                     (host.as_str(), *port, user.as_str(), password.as_str()),

@@ -38,6 +38,10 @@ pub struct Overrides {
     pub shard: Option<super::Shard>,
     /// `--source-ips`, parsed and checked to be local.
     pub source_ips: Option<super::SourceIps>,
+    /// `--ca-file`: the certificates FTPS servers are checked against.
+    pub ca_file: Option<PathBuf>,
+    /// `--insecure`: FTPS without checking the server's certificate.
+    pub insecure: bool,
 }
 
 /// When a run ends.
@@ -86,6 +90,9 @@ pub enum TargetPlan {
         user: String,
         #[serde(skip)]
         password: String,
+        /// FTPS as the URL's scheme says (`ftpes://`, `ftps://`).
+        #[serde(skip)]
+        tls: Option<crate::proto::tls::TlsMode>,
     },
 }
 
@@ -117,10 +124,12 @@ impl std::fmt::Debug for TargetPlan {
                 port,
                 user,
                 password: _,
+                tls,
             } => f
                 .debug_struct("External")
                 .field("host", host)
                 .field("port", port)
+                .field("tls", tls)
                 .field("user", user)
                 .field("password", &HIDDEN)
                 .finish(),
@@ -147,6 +156,8 @@ impl std::fmt::Debug for Overrides {
             seed,
             shard,
             source_ips,
+            ca_file,
+            insecure,
         } = self;
         f.debug_struct("Overrides")
             .field("target", &target.as_deref().map(super::url::redacted))
@@ -164,6 +175,8 @@ impl std::fmt::Debug for Overrides {
             .field("seed", seed)
             .field("shard", shard)
             .field("source_ips", source_ips)
+            .field("ca_file", ca_file)
+            .field("insecure", insecure)
             .finish()
     }
 }
@@ -264,6 +277,10 @@ pub struct Plan {
     /// its data connections too. `None`: wherever the kernel routes them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_ips: Option<super::SourceIps>,
+    /// FTPS: the URL's scheme (`ftpes://`, `ftps://`) or `[target] tls`,
+    /// with `--ca-file`/`--insecure`. `None`: plain FTP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::proto::tls::TlsSettings>,
     pub groups: Vec<GroupPlan>,
     /// `[thresholds]` as written; the `threshold` module parses and checks them.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -3,6 +3,7 @@
 //! crate would add nothing.
 
 use super::TargetPlan;
+use crate::proto::tls::TlsMode;
 
 /// What is wrong with a target URL, or with the credentials it leaves out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,7 +17,7 @@ pub enum UrlError {
 /// The part of a URL that is wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Malformed {
-    #[error("must start with ftp://")]
+    #[error("must start with ftp://, ftpes:// (explicit FTPS) or ftps:// (implicit FTPS)")]
     Scheme,
     #[error("empty user")]
     EmptyUser,
@@ -49,6 +50,7 @@ pub fn external_target(url: &str, password: Option<String>) -> Result<TargetPlan
         port: u.port,
         user: u.user,
         password,
+        tls: u.tls,
     })
 }
 
@@ -68,6 +70,8 @@ pub(super) fn redacted(url: &str) -> String {
 }
 
 struct FtpUrl {
+    /// `ftpes://`: explicit FTPS; `ftps://`: implicit (port 990 by default).
+    tls: Option<TlsMode>,
     user: String,
     password: Option<String>,
     host: String,
@@ -75,15 +79,21 @@ struct FtpUrl {
 }
 
 impl FtpUrl {
-    /// `ftp://user[:password]@host[:port]`; IPv6 hosts in brackets.
+    /// `ftp://user[:password]@host[:port]` (or `ftpes://`, `ftps://`);
+    /// IPv6 hosts in brackets.
     fn parse(url: &str) -> Result<FtpUrl, UrlError> {
         let bad = |problem| UrlError::Malformed {
             url: redacted(url),
             problem,
         };
-        let rest = url
-            .strip_prefix("ftp://")
-            .ok_or_else(|| bad(Malformed::Scheme))?;
+        let (tls, rest) = [
+            ("ftp://", None),
+            ("ftpes://", Some(TlsMode::Explicit)),
+            ("ftps://", Some(TlsMode::Implicit)),
+        ]
+        .into_iter()
+        .find_map(|(scheme, tls)| url.strip_prefix(scheme).map(|rest| (tls, rest)))
+        .ok_or_else(|| bad(Malformed::Scheme))?;
         let rest = rest.trim_end_matches('/');
         let (userinfo, hostport) = match rest.rsplit_once('@') {
             Some((u, h)) => (Some(u), h),
@@ -117,6 +127,7 @@ impl FtpUrl {
             return Err(bad(Malformed::NoHost));
         }
         let port = match port {
+            None if tls == Some(TlsMode::Implicit) => 990,
             None => 21,
             Some(p) => p
                 .parse()
@@ -125,6 +136,7 @@ impl FtpUrl {
                 .ok_or_else(|| bad(Malformed::Port))?,
         };
         Ok(FtpUrl {
+            tls,
             user,
             password,
             host,
@@ -152,6 +164,11 @@ mod tests {
         let u = FtpUrl::parse("ftp://127.0.0.1").unwrap();
         assert_eq!((u.user.as_str(), u.port), ("anonymous", 21));
         assert!(FtpUrl::parse("http://x").is_err());
+        let u = FtpUrl::parse("ftps://a@h").unwrap();
+        assert_eq!((u.tls, u.port), (Some(TlsMode::Implicit), 990));
+        let u = FtpUrl::parse("ftpes://a@h").unwrap();
+        assert_eq!((u.tls, u.port), (Some(TlsMode::Explicit), 21));
+        assert_eq!(FtpUrl::parse("ftp://a@h").unwrap().tls, None);
         assert!(FtpUrl::parse("ftp://u@h:0").is_err());
     }
 
@@ -160,7 +177,7 @@ mod tests {
         let e = |url: &str| external_target(url, None).unwrap_err();
         assert_eq!(
             e("http://x").to_string(),
-            "bad target \"http://x\": must start with ftp:// (expected ftp://user@host:port)"
+            "bad target \"http://x\": must start with ftp://, ftpes:// (explicit FTPS) or ftps:// (implicit FTPS) (expected ftp://user@host:port)"
         );
         for (url, problem) in [
             ("ftp://@h", Malformed::EmptyUser),

@@ -318,6 +318,7 @@ pub(super) fn timeouts(t: &TimeoutsSection) -> Timeouts {
         data_connect: pick(t.data_connect, d.data_connect),
         accept: pick(t.accept, d.accept),
         transfer_idle: pick(t.transfer_idle, d.transfer_idle),
+        tls_handshake: pick(t.tls_handshake, d.tls_handshake),
     }
 }
 

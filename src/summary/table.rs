@@ -128,6 +128,20 @@ pub(super) fn render(r: &RunResult) -> String {
     table.extend(counter_row("227 mismatch", &|s| {
         s.counters.pasv_address_mismatch.to_string()
     }));
+    // FTPS: what the handshakes negotiated, and whether data channels
+    // resumed their control connection's session (vsftpd requires it).
+    table.extend(counter_row("tls", &|s| match &s.tls {
+        Some(t) => t
+            .negotiated
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map_or("-".into(), |(name, _)| name.clone()),
+        None => "-".into(),
+    }));
+    table.extend(counter_row("data tls resumed", &|s| match &s.tls {
+        Some(t) => format!("{} of {}", t.data_resumed, t.data_handshakes),
+        None => "-".into(),
+    }));
     table.extend(counter_row("errors", &|s| s.error_count().to_string()));
     align(&table)
 }

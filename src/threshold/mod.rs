@@ -418,6 +418,7 @@ mod tests {
                 .collect(),
             operations: BTreeMap::new(),
             sessions: None,
+            tls: None,
             channels: crate::result::ChannelsResult::from_stats(
                 &Default::default(),
                 Mode::Passive,

@@ -72,6 +72,11 @@ fn one_of_each_class() -> Vec<ErrorClass> {
         ErrorClass::Closed { step },
         ErrorClass::Protocol { step },
         ErrorClass::Os { step, errno: 113 },
+        ErrorClass::Tls { step },
+        ErrorClass::TlsCertificate { step },
+        ErrorClass::TlsReuseRequired {
+            command: Some(Verb::Retr),
+        },
     ];
     for c in &all {
         match c {
@@ -85,7 +90,10 @@ fn one_of_each_class() -> Vec<ErrorClass> {
             | ErrorClass::Reset { .. }
             | ErrorClass::Closed { .. }
             | ErrorClass::Protocol { .. }
-            | ErrorClass::Os { .. } => {}
+            | ErrorClass::Os { .. }
+            | ErrorClass::Tls { .. }
+            | ErrorClass::TlsCertificate { .. }
+            | ErrorClass::TlsReuseRequired { .. } => {}
         }
     }
     all
@@ -97,10 +105,12 @@ fn every_step() -> Vec<Step> {
         Step::Connect,
         Step::Banner,
         Step::Login,
+        Step::TlsHandshake,
         Step::Command,
         Step::DataSetup,
         Step::DataConnect,
         Step::DataAccept,
+        Step::DataTlsHandshake,
         Step::Transfer,
         Step::Quit,
     ];
@@ -109,6 +119,8 @@ fn every_step() -> Vec<Step> {
             Step::Connect
             | Step::Banner
             | Step::Login
+            | Step::TlsHandshake
+            | Step::DataTlsHandshake
             | Step::Command
             | Step::DataSetup
             | Step::DataConnect
@@ -139,6 +151,7 @@ fn every_error_class_and_step_is_documented_and_round_trips() {
             ErrorClass::Reply { .. } => set(&["class", "code", "command", "count", "sample"]),
             ErrorClass::NoBanner => set(&["class", "count", "sample"]),
             ErrorClass::Os { .. } => set(&["class", "step", "errno", "count", "sample"]),
+            ErrorClass::TlsReuseRequired { .. } => set(&["class", "command", "count", "sample"]),
             _ => set(&["class", "step", "count", "sample"]),
         };
         assert_eq!(keys(&v), expected, "{v}");

@@ -124,7 +124,8 @@ fn every_documented_field_is_present_with_its_type() {
             "reply",
             "data_connect",
             "accept",
-            "transfer_idle"
+            "transfer_idle",
+            "tls_handshake"
         ])
     );
     for (k, v) in s["timeouts"].as_object().unwrap() {
@@ -174,6 +175,9 @@ fn every_documented_field_is_present_with_its_type() {
             let x = &metrics[metric.as_str()];
             if metric == Metric::ScheduleLag {
                 assert_eq!(u64_at(x, "count"), 0, "{at}: closed loop has no schedule");
+            } else if matches!(metric, Metric::TlsHandshake | Metric::DataTlsHandshake) {
+                // Plain FTP: tests/ftps.rs checks them with TLS.
+                assert_eq!(u64_at(x, "count"), 0, "{at}: no TLS here");
             } else {
                 assert!(u64_at(x, "count") > 0, "{at}: no samples");
             }

@@ -270,14 +270,18 @@ pub fn str_at<'a>(v: &'a Value, path: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{path}: not a string: {}", v[path]))
 }
 
-/// Every object key anywhere in `v`, except under `scenario.files` and a
-/// mode's `operations`, whose keys are the user's file names and operations.
+/// Every object key anywhere in `v`, except under `scenario.files`, a
+/// mode's `operations` and its `tls.negotiated`, whose keys are the user's
+/// file names and operations, and the TLS versions and suites met.
 pub fn all_keys(v: &Value, path: &str, out: &mut BTreeSet<String>) {
     match v {
         Value::Object(m) => {
             for (k, x) in m {
                 let p = format!("{path}.{k}");
-                if path != ".scenario.files" && !path.ends_with(".operations") {
+                if path != ".scenario.files"
+                    && !path.ends_with(".operations")
+                    && !path.ends_with(".tls.negotiated")
+                {
                     out.insert(k.clone());
                 }
                 all_keys(x, &p, out);
