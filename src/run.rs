@@ -53,6 +53,15 @@ pub enum RunError {
     /// name resolved to: bad input, found once resolved.
     #[error("{0}")]
     SourceFamily(String),
+    /// PASV or PORT against an IPv6 target: neither can carry an IPv6
+    /// address (RFC 2428), so the run is refused before it starts.
+    #[error("mode {mode} cannot work against {addr}: {verb} cannot carry an IPv6 address (RFC 2428); use {instead}")]
+    Ipv4Only {
+        mode: Mode,
+        addr: SocketAddr,
+        verb: &'static str,
+        instead: Mode,
+    },
     #[error("cannot start the load runtime: {0}")]
     Runtime(std::io::Error),
     #[error(transparent)]
@@ -162,6 +171,7 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
                 port: *port,
                 user: user.clone(),
                 banner: String::new(),
+                family: String::new(),
             },
         ),
         (TargetPlan::Embedded { user, .. }, Some(s)) => (
@@ -172,12 +182,28 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
                 port: s.addr().port(),
                 user: user.clone(),
                 banner: String::new(),
+                family: String::new(),
             },
         ),
         (TargetPlan::Embedded { .. }, None) => unreachable!("embedded target started above"),
     };
     if let Some(s) = &plan.source_ips {
         s.check_family(addr.ip()).map_err(RunError::SourceFamily)?;
+    }
+    if addr.is_ipv6() {
+        for mode in driver::modes(plan) {
+            let (verb, instead) = match mode {
+                Mode::Passive => ("PASV", Mode::Epsv),
+                Mode::Active => ("PORT", Mode::Eprt),
+                _ => continue,
+            };
+            return Err(RunError::Ipv4Only {
+                mode,
+                addr,
+                verb,
+                instead,
+            });
+        }
     }
     let tls = tls_client(plan, embedded.as_ref())?;
     let banner = set_up(plan, addr, tls.as_ref(), embedded.is_none())?;
@@ -210,7 +236,11 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
         duration_s: outcome.elapsed.as_secs_f64(),
         interrupted: outcome.interrupted,
         cut_off: outcome.cut_off.into(),
-        target: TargetInfo { banner, ..info },
+        target: TargetInfo {
+            banner,
+            family: result::family(addr).into(),
+            ..info
+        },
         scenario: serde_json::to_value(plan).unwrap_or_default(),
         modes: RunResult::modes_from(&outcome.recorder, plan.declared_passive),
         groups: group_results(plan, &outcome.groups),

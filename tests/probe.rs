@@ -386,7 +386,11 @@ fn json_has_exactly_the_documented_fields() {
 
     let top = "probe_version tool_version target timeout_ms follow_pasv_address path status control banner feat passive_ports modes verdict";
     assert_eq!(keys(&v), sorted(top.split(' ').collect()));
-    assert_eq!(keys(&v["target"]), ["addr", "host", "port", "url", "user"]);
+    assert_eq!(
+        keys(&v["target"]),
+        ["addr", "family", "host", "port", "url", "user"]
+    );
+    assert_eq!(v["target"]["family"], "ipv4");
     let control = "peer local connected logged_in connect_ms banner_ms login_ms failure transcript";
     assert_eq!(keys(&v["control"]), sorted(control.split(' ').collect()));
     assert_eq!(keys(&v["feat"]), ["code", "features"]);

@@ -14,6 +14,7 @@
 //!   target and against pyftpdlib (which has EPRT).
 //! - `ftps`: FTPS against the embedded target: every mode, handshakes
 //!   counted, resumption, `PROT C`, certificates checked.
+//! - `ipv6`: EPSV over ::1 against the embedded target, plain and FTPS.
 //! - `workload`, `think`, `bandwidth`, `open_loop`: workload models, think
 //!   time, bandwidth caps and the open-loop executor.
 //! - `errors`: each failing command prints its cause once.
@@ -68,6 +69,7 @@ mod export_csv;
 mod faults;
 mod ftps;
 mod hostile;
+mod ipv6;
 mod layers;
 mod open_loop;
 mod output;

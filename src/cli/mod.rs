@@ -372,7 +372,11 @@ pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
             .is_some()
         || matches!(
             e.downcast_ref::<crate::run::RunError>(),
-            Some(crate::run::RunError::SourceFamily(_) | crate::run::RunError::Tls(_))
+            Some(
+                crate::run::RunError::SourceFamily(_)
+                    | crate::run::RunError::Tls(_)
+                    | crate::run::RunError::Ipv4Only { .. }
+            )
         )
     {
         ExitCode::from(exit::USAGE)

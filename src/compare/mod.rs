@@ -381,6 +381,7 @@ mod tests {
                 port: 2121,
                 user: "ftpload".into(),
                 banner: String::new(),
+                family: "ipv4".into(),
             },
             scenario: serde_json::Value::Null,
             modes: BTreeMap::new(),

@@ -55,8 +55,9 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct EmbeddedConfig {
     /// Control address; port 0 picks a free port, read it back with
-    /// [`EmbeddedServer::addr`]. Must be IPv4: libunftp's `PASV` fails on an
-    /// IPv6 control connection.
+    /// [`EmbeddedServer::addr`]. IPv4 or IPv6; over IPv6 only EPSV works
+    /// (PASV and PORT cannot carry an IPv6 address, and libunftp has no
+    /// EPRT).
     pub bind: SocketAddr,
     /// Ports for passive data listeners, bound on the control connection's
     /// local IP. The default, 20000-27999, stays below Linux's ephemeral range
@@ -306,12 +307,6 @@ impl Drop for EmbeddedServer {
 }
 
 fn validate(cfg: &EmbeddedConfig) -> Result<(), EmbeddedError> {
-    if !cfg.bind.is_ipv4() {
-        return Err(EmbeddedError::Config(format!(
-            "bind address {} is not IPv4; libunftp's PASV only works over IPv4",
-            cfg.bind
-        )));
-    }
     if cfg.passive_ports.is_empty() || *cfg.passive_ports.start() == 0 {
         return Err(EmbeddedError::Config(format!(
             "passive port range {}-{} is empty or includes port 0",

@@ -50,6 +50,8 @@ pub struct Target {
     pub user: String,
     /// The address `host` resolved to, the one every session connects to.
     pub addr: SocketAddr,
+    /// "ipv4" or "ipv6": over IPv6 only EPSV and EPRT can work (RFC 2428).
+    pub family: &'static str,
 }
 
 /// The probe's outcome, which the exit code reports.

@@ -130,6 +130,7 @@ async fn probe(o: &Options, addr: SocketAddr) -> Report {
             port: o.port,
             user: o.user.clone(),
             addr,
+            family: crate::result::family(addr),
         },
         timeout_ms: u64::try_from(o.timeout.as_millis()).unwrap_or(u64::MAX),
         follow_pasv_address: o.data.follow_pasv_address,

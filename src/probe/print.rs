@@ -16,8 +16,8 @@ pub fn text(r: &Report) -> String {
     let t = &r.target;
     let _ = writeln!(
         o,
-        "ftpload probe {} ({}), timeout {} ms per step\n",
-        t.url, t.addr, r.timeout_ms
+        "ftpload probe {} ({}, {}), timeout {} ms per step\n",
+        t.url, t.addr, t.family, r.timeout_ms
     );
     control(&mut o, r);
     if let Some(b) = &r.banner {

@@ -298,6 +298,7 @@ mod tests {
                 port: 21,
                 user: "u".into(),
                 addr: PEER.into(),
+                family: "ipv4",
             },
             timeout_ms: 3000,
             follow_pasv_address: follow,

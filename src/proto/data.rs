@@ -303,7 +303,7 @@ impl<'a> Channel<'a> {
             (Mode::Active, SocketAddr::V4(a)) => Command::Port(a),
             (Mode::Active, SocketAddr::V6(_)) => {
                 return Err(ProtoError::Unsupported(
-                    "PORT cannot name an IPv6 address: use eprt",
+                    "PORT cannot carry an IPv6 address (RFC 2428): use eprt",
                 ))
             }
             _ => Command::Eprt(local),
@@ -316,6 +316,11 @@ impl<'a> Channel<'a> {
     /// connection's peer is used unless the user opted in to follow the 227's address.
     async fn negotiate_passive(&mut self, ctrl: &mut Control) -> Result<SocketAddr, ProtoError> {
         let peer = ctrl.peer_addr();
+        if self.mode == Mode::Passive && peer.is_ipv6() {
+            return Err(ProtoError::Unsupported(
+                "PASV cannot carry an IPv6 address (RFC 2428): use epsv",
+            ));
+        }
         let (cmd, code) = match self.mode {
             Mode::Epsv => (Command::Epsv, 229),
             _ => (Command::Pasv, 227),

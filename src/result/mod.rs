@@ -86,6 +86,19 @@ pub struct TargetInfo {
     /// The first line of the server's 220 banner, which usually names it.
     #[serde(default)]
     pub banner: String,
+    /// "ipv4" or "ipv6": the family of the address the sessions connected
+    /// to. Schema 6; empty when read from an older result.
+    #[serde(default)]
+    pub family: String,
+}
+
+/// "ipv4" or "ipv6", as results and the probe name an address's family.
+pub fn family(addr: std::net::SocketAddr) -> &'static str {
+    if addr.is_ipv6() {
+        "ipv6"
+    } else {
+        "ipv4"
+    }
 }
 
 /// One metric of one mode: a summary for people and the histogram for programs.

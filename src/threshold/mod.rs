@@ -449,6 +449,7 @@ mod tests {
                 port: 21,
                 user: "u".into(),
                 banner: String::new(),
+                family: "ipv4".into(),
             },
             scenario: serde_json::Value::Null,
             modes,

@@ -94,7 +94,11 @@ fn every_documented_field_is_present_with_its_type() {
 
     // Target: no password, ever.
     let t = &j["target"];
-    assert_eq!(keys(t), set(&["kind", "host", "port", "user", "banner"]));
+    assert_eq!(
+        keys(t),
+        set(&["kind", "host", "port", "user", "banner", "family"])
+    );
+    assert_eq!(str_at(t, "family"), "ipv4");
     assert!(t["banner"].is_string());
     assert_eq!(str_at(t, "kind"), "embedded");
     assert_eq!(str_at(t, "host"), "127.0.0.1");
