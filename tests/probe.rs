@@ -62,7 +62,7 @@ fn embedded_target_passive_epsv_active_work_and_eprt_is_not_implemented() {
     let url = format!("ftp://ftpload:ftpload@{}", s.addr());
     let (code, v) = probe_json(&[&url, "--path", "1k.bin", "--timeout", "2s"]);
     assert_eq!(code, 4, "{v:#}");
-    assert_eq!(v["probe_version"], 4);
+    assert_eq!(v["probe_version"], ftpload::probe::PROBE_VERSION);
     assert_eq!(v["status"], "modes_failed");
     assert_eq!(v["banner"], "ftpload embedded target");
     let feat: Vec<&str> = v["feat"]["features"]
@@ -391,7 +391,8 @@ fn json_has_exactly_the_documented_fields() {
         ["addr", "family", "host", "port", "url", "user"]
     );
     assert_eq!(v["target"]["family"], "ipv4");
-    let control = "peer local connected logged_in connect_ms banner_ms login_ms failure transcript";
+    let control =
+        "peer local connected logged_in connect_ms banner_ms login_ms tls failure transcript";
     assert_eq!(keys(&v["control"]), sorted(control.split(' ').collect()));
     assert_eq!(keys(&v["feat"]), ["code", "features"]);
     let ports = "command asked ports distinct min max announced_hosts failure";
@@ -399,12 +400,12 @@ fn json_has_exactly_the_documented_fields() {
         keys(&v["passive_ports"]),
         sorted(ports.split(' ').collect())
     );
-    let mode = "works cause command control_peer announced data_target address_mismatch address_replaced listener server_source_port list retr failure transcript";
+    let mode = "works cause command control_peer announced data_target address_mismatch address_replaced listener server_source_port list retr failure plain_works transcript";
     assert_eq!(keys(&v["modes"]), ["active", "eprt", "epsv", "passive"]);
     for (_, x) in v["modes"].as_object().unwrap() {
         assert_eq!(keys(x), sorted(mode.split(' ').collect()));
     }
-    let transfer = ["bytes", "data_setup_ms", "total_ms"];
+    let transfer = ["bytes", "data_setup_ms", "tls", "total_ms"];
     assert_eq!(keys(&v["modes"]["passive"]["list"]), transfer);
     assert_eq!(keys(&v["modes"]["active"]["retr"]), transfer);
     let failure = "cause class connection after_ms reply message";
@@ -437,4 +438,52 @@ fn json_has_exactly_the_documented_fields() {
             "docs/probe.md does not name `{k}`"
         );
     }
+}
+
+/// FTPS: the probe secures each session (AUTH TLS, PBSZ, PROT P), shows
+/// each handshake, and every data channel resumes its control connection's
+/// session; an untrusted certificate is its own cause.
+#[test]
+fn ftps_probe_shows_each_handshake_and_resumption() {
+    let s = EmbeddedServer::start(EmbeddedConfig {
+        files: vec![("1k.bin".into(), 1024)],
+        tls: true,
+        ..EmbeddedConfig::default()
+    })
+    .unwrap();
+    let url = format!("ftpes://ftpload:ftpload@{}", s.addr());
+    let (code, v) = probe_json(&[
+        &url,
+        "--insecure",
+        "--path",
+        "1k.bin",
+        "--mode",
+        "passive,epsv,active",
+        "--timeout",
+        "2s",
+    ]);
+    assert_eq!(code, 0, "{v:#}");
+    assert!(v["target"]["url"].as_str().unwrap().starts_with("ftpes://"));
+    let tls = &v["control"]["tls"];
+    assert!(
+        tls["negotiated"].as_str().unwrap().starts_with("TLSv1.3 "),
+        "{tls}"
+    );
+    for m in ["passive", "epsv", "active"] {
+        for t in ["list", "retr"] {
+            let x = &v["modes"][m][t]["tls"];
+            assert_eq!(x["resumed"], true, "{m} {t}: {x}");
+        }
+        let replies: Vec<&str> = v["modes"][m]["transcript"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["sent"].as_str())
+            .collect();
+        assert_eq!(&replies[..2], ["AUTH TLS", "USER ftpload"], "{m}");
+        assert!(replies.contains(&"PROT P"), "{m}: {replies:?}");
+    }
+    let (code, v) = probe_json(&[&url, "--mode", "passive", "--timeout", "2s"]);
+    assert_eq!(code, 3, "{v:#}");
+    assert_eq!(v["control"]["failure"]["cause"], "tls_untrusted", "{v:#}");
 }

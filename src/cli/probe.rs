@@ -67,6 +67,13 @@ pub struct ProbeArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// FTPS (an ftpes:// or ftps:// URL): check the server's certificate
+    /// against the certificates in this PEM file only.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// FTPS: do not check the server's certificate (test servers).
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 pub(super) fn execute(a: ProbeArgs) -> anyhow::Result<ExitCode> {
@@ -87,12 +94,29 @@ pub(super) fn execute(a: ProbeArgs) -> anyhow::Result<ExitCode> {
     else {
         unreachable!("external_target makes an external target")
     };
-    if tls.is_some() {
-        return Err(UsageError(
-            "probe speaks plain FTP only so far: give the target as ftp:// (run and capacity speak FTPS)".into(),
-        )
-        .into());
-    }
+    let tls = match tls {
+        None if a.ca_file.is_some() || a.insecure => {
+            return Err(UsageError(
+                "--ca-file and --insecure are for FTPS: give the URL as ftpes:// (explicit) or ftps:// (implicit)".into(),
+            )
+            .into())
+        }
+        None => None,
+        Some(mode) => {
+            let verify = crate::scenario::tls::verify(a.ca_file, a.insecure).map_err(UsageError)?;
+            let settings = crate::proto::tls::TlsSettings {
+                mode,
+                protect_data: true,
+                resume: true,
+                verify,
+                server_name: host.clone(),
+            };
+            Some(
+                crate::proto::tls::TlsClient::new(&settings)
+                    .map_err(|e| UsageError(e.to_string()))?,
+            )
+        }
+    };
     let report = probe::run(&probe::Options {
         host,
         port,
@@ -110,6 +134,7 @@ pub(super) fn execute(a: ProbeArgs) -> anyhow::Result<ExitCode> {
             follow_pasv_address: a.follow_pasv_address,
             active_ports: a.active_ports,
         },
+        tls,
     })?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -68,6 +68,11 @@ pub enum Cause {
     /// FTPS: the server requires data channels to resume the control
     /// connection's TLS session, and this one did not.
     TlsReuseRequired,
+    /// The probe: a mode that fails under TLS with the data connection
+    /// filtered, and works in plain FTP: a firewall opens its data ports
+    /// through an FTP helper (Linux conntrack's `ftp`), which reads the
+    /// 227/229 or PORT/EPRT on the control connection, and TLS hides them.
+    TlsHidesFromHelper,
     /// Not a failure: passive worked only because ftpload connected to the
     /// control peer instead of the address the 227 announced.
     NatReplaced,
@@ -104,6 +109,7 @@ impl Cause {
             TlsFailed => "tls_failed",
             TlsUntrusted => "tls_untrusted",
             TlsReuseRequired => "tls_reuse_required",
+            TlsHidesFromHelper => "tls_hides_from_helper",
             NatReplaced => "nat_replaced",
         }
     }

@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use super::classify::failure;
 use super::findings::{
-    ms, Cause, ControlFindings, Failure, Feat, ModeFindings, PortSamples, Transfer,
+    ms, Cause, ControlFindings, Failure, Feat, ModeFindings, PortSamples, TlsFindings, Transfer,
 };
 use super::Options;
 use crate::metrics::Step;
 use crate::proto::data::Channel;
+use crate::proto::session;
 use crate::proto::{Command, Control, Mode, ProtoError, Timeouts};
 
 /// What the first session found; the modes are checked after it.
@@ -59,17 +60,34 @@ async fn open_session(
     partial.local = Some(ctrl.local_addr());
     partial.connect_ms = Some(ms(t0.elapsed()));
     ctrl.keep_transcript();
+    let tls = o.tls.as_ref();
+    let t = Instant::now();
+    let (mut ctrl, implicit) = session::secure_at_connect(ctrl, tls)
+        .await
+        .map_err(|e| (e, t.elapsed()))?;
     let t1 = Instant::now();
     let banner = ctrl.banner().await;
     partial.transcript = ctrl.take_transcript();
     let banner = banner.map_err(|e| (e, t1.elapsed()))?;
     partial.banner_ms = Some(ms(t1.elapsed()));
+    let t = Instant::now();
+    let explicit = session::secure_after_banner(ctrl, tls).await;
+    let (mut ctrl, explicit) = explicit.map_err(|e| (e, t.elapsed()))?;
+    partial.tls = implicit.or(explicit).map(|(h, took)| TlsFindings {
+        negotiated: h.name(),
+        handshake_ms: ms(took),
+        resumed: h.resumed,
+    });
     let t2 = Instant::now();
     let login = ctrl.login(&o.user, &o.password).await;
     partial.transcript.append(&mut ctrl.take_transcript());
     login.map_err(|e| (e, t2.elapsed()))?;
     partial.logged_in = true;
     partial.login_ms = Some(ms(t2.elapsed()));
+    let t = Instant::now();
+    let protected = session::protect(&mut ctrl, tls).await;
+    partial.transcript.append(&mut ctrl.take_transcript());
+    protected.map_err(|e| (e, t.elapsed()))?;
     Ok(Session {
         ctrl,
         banner: banner.text,
@@ -233,8 +251,43 @@ async fn transfer(
             bytes: t.bytes,
             data_setup_ms: ms(t.edges.data_ready - t.edges.setup_start),
             total_ms: ms(t.edges.complete - t.edges.setup_start),
+            tls: t.tls.map(|d| TlsFindings {
+                negotiated: d.handshake.name(),
+                handshake_ms: ms(d.took),
+                resumed: d.handshake.resumed,
+            }),
         }),
         Err(e) => Err(failure(Some(mode), &e, t0.elapsed(), Some(&info))),
+    }
+}
+
+/// FTPS: each mode whose data connection was filtered is tried again in
+/// plain FTP, on a session of its own. Working there means a firewall opens
+/// data ports through an FTP helper reading the control connection, which
+/// TLS hides from it: the probe names that, not a closed range.
+pub(super) async fn against_plain(
+    o: &Options,
+    addr: SocketAddr,
+    modes: &mut std::collections::BTreeMap<Mode, ModeFindings>,
+) {
+    let plain = Options {
+        tls: None,
+        path: None,
+        ..o.clone()
+    };
+    for (m, f) in modes.iter_mut() {
+        let filtered = matches!(
+            f.cause,
+            Some(Cause::DataConnectTimeout | Cause::AcceptTimeout | Cause::PortReplyTimeout)
+        );
+        if !filtered {
+            continue;
+        }
+        let works = check_mode(&plain, addr, *m).await.works;
+        f.plain_works = Some(works);
+        if works {
+            f.cause = Some(Cause::TlsHidesFromHelper);
+        }
     }
 }
 

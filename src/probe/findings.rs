@@ -14,7 +14,7 @@ use crate::proto::{Exchange, Mode, Verb};
 
 /// Bumped on any change a reader could notice: a field added, removed,
 /// renamed or retyped, a new cause or status, a changed meaning (docs/probe.md).
-pub const PROBE_VERSION: u32 = 4;
+pub const PROBE_VERSION: u32 = 5;
 
 /// The whole diagnosis of one server.
 #[derive(Debug, Clone, Serialize)]
@@ -89,6 +89,8 @@ pub struct ControlFindings {
     pub banner_ms: Option<f64>,
     /// From the 220 to the 230.
     pub login_ms: Option<f64>,
+    /// FTPS: what the control connection's handshake negotiated, and how long it took.
+    pub tls: Option<TlsFindings>,
     pub failure: Option<Failure>,
     /// Commands and replies of this session (passwords shown as `PASS ****`).
     pub transcript: Vec<Exchange>,
@@ -105,10 +107,21 @@ impl ControlFindings {
             connect_ms: None,
             banner_ms: None,
             login_ms: None,
+            tls: None,
             failure: None,
             transcript: Vec::new(),
         }
     }
+}
+
+/// One TLS handshake, as the probe saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TlsFindings {
+    /// Version and cipher suite, "TLSv1.3 TLS13_AES_256_GCM_SHA384".
+    pub negotiated: String,
+    pub handshake_ms: f64,
+    /// A data channel's: it resumed the control connection's session.
+    pub resumed: bool,
 }
 
 /// The reply to FEAT (RFC 2389).
@@ -210,6 +223,10 @@ pub struct ModeFindings {
     /// RETR of `--path`, when given and LIST worked.
     pub retr: Option<Transfer>,
     pub failure: Option<Failure>,
+    /// FTPS, when the mode failed with its data connection filtered: the
+    /// same mode in plain FTP on a session of its own worked (`true`) or
+    /// not. `None`: not tried.
+    pub plain_works: Option<bool>,
     pub transcript: Vec<Exchange>,
 }
 
@@ -229,19 +246,22 @@ impl ModeFindings {
             list: None,
             retr: None,
             failure: None,
+            plain_works: None,
             transcript: Vec::new(),
         }
     }
 }
 
 /// One transfer that worked.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Transfer {
     pub bytes: u64,
     /// From PASV/EPSV/PORT/EPRT sent to the data connection made.
     pub data_setup_ms: f64,
     /// From PASV/EPSV/PORT/EPRT sent to the final 2xx.
     pub total_ms: f64,
+    /// FTPS with `PROT P`: the data channel's handshake.
+    pub tls: Option<TlsFindings>,
 }
 
 /// Why a step failed, with the evidence.

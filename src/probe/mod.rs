@@ -39,6 +39,8 @@ pub struct Options {
     pub pasv_samples: u32,
     /// Whether to follow a 227's address, and the active listeners' ports.
     pub data: DataOptions,
+    /// FTPS, as the URL's scheme says.
+    pub tls: Option<crate::proto::tls::TlsClient>,
 }
 
 // Manual so the password never lands in a log or a panic message.
@@ -85,10 +87,16 @@ pub fn run(o: &Options) -> Result<Report, ProbeError> {
 
 /// The target as a URL without its password, for the report.
 fn url(o: &Options) -> String {
+    use crate::proto::tls::TlsMode;
+    let scheme = match o.tls.as_ref().map(|t| t.mode) {
+        None => "ftp",
+        Some(TlsMode::Explicit) => "ftpes",
+        Some(TlsMode::Implicit) => "ftps",
+    };
     if o.host.contains(':') {
-        format!("ftp://{}@[{}]:{}", o.user, o.host, o.port)
+        format!("{scheme}://{}@[{}]:{}", o.user, o.host, o.port)
     } else {
-        format!("ftp://{}@{}:{}", o.user, o.host, o.port)
+        format!("{scheme}://{}@{}:{}", o.user, o.host, o.port)
     }
 }
 
@@ -98,6 +106,9 @@ async fn probe(o: &Options, addr: SocketAddr) -> Report {
     if first.control.logged_in {
         for &m in &o.modes {
             modes.insert(m, check::check_mode(o, addr, m).await);
+        }
+        if o.tls.is_some() {
+            check::against_plain(o, addr, &mut modes).await;
         }
     }
     let refused = first.control.failure.as_ref().is_some_and(|f| {

@@ -79,6 +79,9 @@ fn control(o: &mut String, r: &Report) {
     if let Some(b) = c.banner_ms {
         let _ = write!(v, ", banner after {b} ms");
     }
+    if let Some(t) = &c.tls {
+        let _ = write!(v, ", TLS {} in {} ms", t.negotiated, t.handshake_ms);
+    }
     if let Some(l) = c.login_ms {
         let _ = write!(v, ", logged in as {} in {l} ms", r.target.user);
     }
@@ -151,7 +154,7 @@ fn mode_lines(o: &mut String, r: &Report, m: &ModeFindings) {
         };
         line(o, pad, &v);
     }
-    for (what, t) in [("LIST", m.list), ("RETR", m.retr)] {
+    for (what, t) in [("LIST", &m.list), ("RETR", &m.retr)] {
         if let Some(t) = t {
             let name = match (what, &r.path) {
                 ("RETR", Some(p)) => format!("RETR {p}"),
@@ -161,14 +164,39 @@ fn mode_lines(o: &mut String, r: &Report, m: &ModeFindings) {
                 o,
                 pad,
                 &format!(
-                    "{name}: {} bytes, data connection after {} ms, done after {} ms",
-                    t.bytes, t.data_setup_ms, t.total_ms
+                    "{name}: {} bytes, data connection after {} ms{}, done after {} ms",
+                    t.bytes,
+                    t.data_setup_ms,
+                    t.tls.as_ref().map_or(String::new(), |h| format!(
+                        ", TLS {} in {} ms ({})",
+                        h.negotiated,
+                        h.handshake_ms,
+                        if h.resumed {
+                            "resumed"
+                        } else {
+                            "full handshake"
+                        }
+                    )),
+                    t.total_ms
                 ),
             );
         }
     }
     if let Some(f) = &m.failure {
         line(o, pad, &format!("failure: {}", failure(f)));
+    }
+    match m.plain_works {
+        Some(true) => line(
+            o,
+            pad,
+            "in plain FTP (no AUTH TLS), on a session of its own: works",
+        ),
+        Some(false) => line(
+            o,
+            pad,
+            "in plain FTP (no AUTH TLS), on a session of its own: fails too",
+        ),
+        None => {}
     }
     line(o, pad, &format!("replies: {}", exchanges(&m.transcript)));
 }
@@ -191,18 +219,19 @@ fn failure(f: &Failure) -> String {
 /// codes that followed it.
 fn exchanges(t: &[Exchange]) -> String {
     let mut parts: Vec<String> = Vec::new();
-    let mut after_login = false;
+    // The banner's and the login's replies are said elsewhere: a reply
+    // belongs to the last command sent, unless that was USER or PASS.
+    let mut skip = true;
     for x in t {
         match x {
             Exchange::Sent { sent } => {
                 let verb = sent.split(' ').next().and_then(Verb::parse);
-                if matches!(verb, Some(Verb::User | Verb::Pass)) {
-                    continue;
+                skip = matches!(verb, Some(Verb::User | Verb::Pass));
+                if !skip {
+                    parts.push(sent.clone());
                 }
-                after_login = true;
-                parts.push(sent.clone());
             }
-            Exchange::Received { code, .. } if after_login => {
+            Exchange::Received { code, .. } if !skip => {
                 if let Some(p) = parts.last_mut() {
                     let _ = write!(p, " {code}");
                 }

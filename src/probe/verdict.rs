@@ -226,6 +226,18 @@ fn sentence(r: &Report, c: Cause, modes: &[Mode], group: &[&ModeFindings]) -> St
         Cause::SessionFailed => format!("{m}: a fresh session for this mode could not get in ({}), though the first one did: the server may limit sessions per client address", f.map(|f| f.message.as_str()).unwrap_or("")),
         Cause::BadReply => format!("{m}: ftpload could not read the server's reply ({})", f.map(|f| f.message.as_str()).unwrap_or("")),
         Cause::ClientResources => format!("{m}: this client ran out of ports or file descriptors ({})", label(f)),
+        Cause::TlsHidesFromHelper => {
+            let (what, open) = if modes.iter().any(|x| x.is_active()) {
+                ("the PORT/EPRT", "allow inbound connections from the server on the client's side".to_string())
+            } else {
+                let range = match (range_seen(r), &r.passive_ports) {
+                    (Some(range), Some(_)) => format!(" ({range} seen)"),
+                    _ => String::new(),
+                };
+                ("the 227/229", format!("open the passive range{range} on the server's firewall"))
+            };
+            format!("{m}: works in plain FTP through the firewall's FTP helper; under TLS the helper cannot see {what}: {open}")
+        }
         Cause::TlsReuseRequired => format!("{m}: the data connection was made, but the server refused it for not resuming the control connection's TLS session ({}): vsftpd's require_ssl_reuse; ftpload resumes by default (tls_resume = true)", reply_of(f)),
         Cause::TlsUntrusted => format!("{m}: the server's certificate is not trusted ({}): give its CA with --ca-file, or --insecure for a test server", f.map(|f| f.message.as_str()).unwrap_or("")),
         Cause::TlsFailed => format!("{m}: a TLS handshake failed ({})", f.map(|f| f.message.as_str()).unwrap_or("")),

@@ -46,35 +46,18 @@ pub struct Dial<'a> {
 
 pub async fn open(d: Dial<'_>, user: &str, password: &str) -> Result<Opened, ProtoError> {
     let start = Instant::now();
-    let mut c = Control::connect_from(d.addr, d.from, d.timeouts).await?;
+    let c = Control::connect_from(d.addr, d.from, d.timeouts).await?;
     let connected = Instant::now();
-    let mut tls = None;
-    if let Some(t) = d.tls.filter(|t| t.mode == TlsMode::Implicit) {
-        let (sc, hs) = c.secure(t).await?;
-        c = sc;
-        tls = Some((hs, connected.elapsed()));
-    }
+    let (mut c, mut tls) = secure_at_connect(c, d.tls).await?;
     let banner_from = Instant::now();
     let banner = c.banner().await?;
     let banner_at = Instant::now();
-    if let Some(t) = d.tls.filter(|t| t.mode == TlsMode::Explicit) {
-        c.expect_code(&Command::AuthTls, Step::TlsHandshake, 234)
-            .await?;
-        let from = Instant::now();
-        let (sc, hs) = c.secure(t).await?;
-        c = sc;
-        tls = Some((hs, from.elapsed()));
-    }
+    let (mut c, explicit) = secure_after_banner(c, d.tls).await?;
+    tls = tls.or(explicit);
     let login_from = Instant::now();
     c.login(user, password).await?;
     let logged_in = Instant::now();
-    if let Some(t) = d.tls {
-        // RFC 4217 9: PBSZ 0 before PROT; both after the login, as curl
-        // and FileZilla send them.
-        c.expect(&Command::Pbsz0, Step::Login, 2).await?;
-        c.expect(&Command::Prot(t.protect_data), Step::Login, 2)
-            .await?;
-    }
+    protect(&mut c, d.tls).await?;
     Ok(Opened {
         ctrl: c,
         banner,
@@ -86,4 +69,47 @@ pub async fn open(d: Dial<'_>, user: &str, password: &str) -> Result<Opened, Pro
             setup: start.elapsed(),
         },
     })
+}
+
+/// Implicit FTPS: the handshake at once, before the banner.
+pub async fn secure_at_connect(
+    c: Control,
+    tls: Option<&TlsClient>,
+) -> Result<(Control, Option<(Handshake, Duration)>), ProtoError> {
+    match tls.filter(|t| t.mode == TlsMode::Implicit) {
+        Some(t) => {
+            let from = Instant::now();
+            let (c, hs) = c.secure(t).await?;
+            Ok((c, Some((hs, from.elapsed()))))
+        }
+        None => Ok((c, None)),
+    }
+}
+
+/// Explicit FTPS: `AUTH TLS`, its 234, then the handshake (timed from the 234).
+pub async fn secure_after_banner(
+    mut c: Control,
+    tls: Option<&TlsClient>,
+) -> Result<(Control, Option<(Handshake, Duration)>), ProtoError> {
+    match tls.filter(|t| t.mode == TlsMode::Explicit) {
+        Some(t) => {
+            c.expect_code(&Command::AuthTls, Step::TlsHandshake, 234)
+                .await?;
+            let from = Instant::now();
+            let (c, hs) = c.secure(t).await?;
+            Ok((c, Some((hs, from.elapsed()))))
+        }
+        None => Ok((c, None)),
+    }
+}
+
+/// FTPS after the login: `PBSZ 0`, then `PROT P` (or `C`). RFC 4217 9 wants
+/// PBSZ before PROT; both after the login, as curl and FileZilla send them.
+pub async fn protect(c: &mut Control, tls: Option<&TlsClient>) -> Result<(), ProtoError> {
+    if let Some(t) = tls {
+        c.expect(&Command::Pbsz0, Step::Login, 2).await?;
+        c.expect(&Command::Prot(t.protect_data), Step::Login, 2)
+            .await?;
+    }
+    Ok(())
 }

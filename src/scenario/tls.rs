@@ -48,18 +48,13 @@ pub(super) fn settings(
         }
         return Ok(None);
     };
-    let verify = match (ca_file, insecure, target) {
-        (Some(_), true, _) => {
-            return Err("--ca-file and --insecure contradict each other: give one".into())
-        }
-        // The embedded target's certificate, filled in when it starts.
-        (None, _, TargetPlan::Embedded { .. }) => Verify::Trust(Vec::new()),
-        (Some(_), _, TargetPlan::Embedded { .. }) => {
+    let verify = match (ca_file, target) {
+        (Some(_), TargetPlan::Embedded { .. }) => {
             return Err("--ca-file: the embedded target's certificate is made at start and trusted as it is; give no CA file".into())
         }
-        (Some(path), false, _) => Verify::CaFile(path),
-        (None, true, _) => Verify::Insecure,
-        (None, false, _) => Verify::System,
+        // The embedded target's certificate, filled in when it starts.
+        (None, TargetPlan::Embedded { .. }) if !insecure => Verify::Trust(Vec::new()),
+        (ca_file, _) => verify(ca_file, insecure)?,
     };
     Ok(Some(TlsSettings {
         mode,
@@ -68,6 +63,16 @@ pub(super) fn settings(
         verify,
         server_name: host.to_string(),
     }))
+}
+
+/// Whom to trust, from `--ca-file` and `--insecure` (or their keys).
+pub fn verify(ca_file: Option<std::path::PathBuf>, insecure: bool) -> Result<Verify, String> {
+    match (ca_file, insecure) {
+        (Some(_), true) => Err("--ca-file and --insecure contradict each other: give one".into()),
+        (Some(path), false) => Ok(Verify::CaFile(path)),
+        (None, true) => Ok(Verify::Insecure),
+        (None, false) => Ok(Verify::System),
+    }
 }
 
 fn name(m: TlsMode) -> &'static str {
