@@ -18,6 +18,12 @@
 //!   peer). With --follow-pasv-address passive mode fails at once at
 //!   `data_connect` with ENETUNREACH (no route to the private network).
 //!
+//! - server-ftp-helper (embedded target, plain and explicit FTPS on one
+//!   port): only the control port is open, with the kernel's FTP conntrack
+//!   helper attached. Plain FTP works in every mode; under FTPS passive and
+//!   EPSV time out at `data_connect` (the helper cannot read an encrypted
+//!   227), active works, and the probe names the helper.
+//!
 //! - source-ips (embedded target, server-range-open): the client host's
 //!   ephemeral range narrowed to 10 ports (its namespace's own
 //!   `net.ipv4.ip_local_port_range`), 15 clients holding sessions from one
@@ -91,6 +97,11 @@ fn modes(server: Server) -> Vec<Mode> {
 
 /// `ftpload run scenarios/firewall-<kind>.toml` on the client host.
 fn load(topo: &Topology, modes: &[Mode], extra: &[&str]) -> Ran {
+    load_from(topo, &topo.target, modes, extra)
+}
+
+/// The same against `target` (the topology's, or it over FTPS).
+fn load_from(topo: &Topology, target: &str, modes: &[Mode], extra: &[&str]) -> Ran {
     let dir = tempfile::tempdir().expect("temporary directory");
     let out = dir.path().join("result.json");
     let scenario: PathBuf =
@@ -99,7 +110,7 @@ fn load(topo: &Topology, modes: &[Mode], extra: &[&str]) -> Ran {
     let mut cmd = topo.client(env!("CARGO_BIN_EXE_ftpload"));
     cmd.arg("run")
         .arg(&scenario)
-        .args(["--target", &topo.target, "--mode", &list.join(",")])
+        .args(["--target", target, "--mode", &list.join(",")])
         .args(["--users", &(USERS_PER_MODE * modes.len()).to_string()])
         .args(["--workers", "1", "--quiet", "--out"])
         .arg(&out)
@@ -132,10 +143,16 @@ struct Probed {
 }
 
 fn probe(topo: &Topology, modes: &[Mode]) -> Probed {
+    probe_from(topo, &topo.target, modes, &[])
+}
+
+/// The same against `target`, with `extra` flags.
+fn probe_from(topo: &Topology, target: &str, modes: &[Mode], extra: &[&str]) -> Probed {
     let list: Vec<String> = modes.iter().map(|m| m.to_string()).collect();
     let run = |json: bool| {
         let mut cmd = topo.client(env!("CARGO_BIN_EXE_ftpload"));
-        cmd.args(["probe", &topo.target, "--timeout", "2s", "--path", "1k.bin"])
+        cmd.args(["probe", target, "--timeout", "2s", "--path", "1k.bin"])
+            .args(extra)
             .args(["--mode", &list.join(",")])
             .env("FTPLOAD_PASSWORD", &topo.password);
         if json {
@@ -261,6 +278,9 @@ fn timeout(step: Step) -> ErrorClass {
 fn check(name: &str, kind: &str, server: Server) -> Option<String> {
     if kind == SOURCE_IPS {
         return check_source_ips(name, server);
+    }
+    if kind == FTP_HELPER {
+        return check_ftp_helper(name);
     }
     let topo = match Topology::up(kind, server) {
         Ok(t) => t,
@@ -414,6 +434,64 @@ fn check(name: &str, kind: &str, server: Server) -> Option<String> {
 
 /// The check of the client's port supply growing with source addresses.
 const SOURCE_IPS: &str = "source-ips";
+/// The firewall that opens data connections through the kernel's FTP
+/// helper: plain FTP passes, FTPS passive does not (embedded target only).
+const FTP_HELPER: &str = "server-ftp-helper";
+
+/// server-ftp-helper: plain FTP works in every mode though the passive
+/// range is closed (the helper reads each 227/229); under FTPS passive and
+/// EPSV time out at data_connect while active works, and the probe says
+/// why. Where the kernel has no FTP helper, the topology is skipped.
+fn check_ftp_helper(name: &str) -> Option<String> {
+    let topo = match Topology::up(FTP_HELPER, Server::Embedded) {
+        Ok(t) => t,
+        Err(reason) => {
+            netns::skip(name, &reason);
+            return None;
+        }
+    };
+    let what = name;
+    let ms = modes(Server::Embedded);
+    let ftps = topo.target.replacen("ftp://", "ftpes://", 1);
+    let p = probe(&topo, &ms);
+    assert_eq!(p.code, Some(0), "{what}: plain probe\n{}", p.text);
+    let ran = load(&topo, &ms, &[]);
+    exit_code(&ran, 0, what);
+    let mut note = Vec::new();
+    for &m in &ms {
+        probe_says(&p, m, true, None, what);
+        note.push(format!("plain {m} {} transfers", works(&ran, m, what)));
+    }
+    let tp = probe_from(&topo, &ftps, &ms, &["--insecure"]);
+    assert_eq!(tp.code, Some(4), "{what}: FTPS probe\n{}", tp.text);
+    let tran = load_from(&topo, &ftps, &ms, &["--insecure"]);
+    exit_code(&tran, 1, what);
+    for &m in &ms {
+        if m.is_active() {
+            probe_says(&tp, m, true, None, what);
+            note.push(format!("FTPS {m} {} transfers", works(&tran, m, what)));
+            continue;
+        }
+        probe_says(&tp, m, false, Some("tls_hides_from_helper"), what);
+        assert_eq!(
+            tp.json["modes"][m.as_str()]["plain_works"],
+            true,
+            "{what} {m}\n{}",
+            tp.text
+        );
+        let n = fails_with(&tran, m, timeout(Step::DataConnect), what);
+        note.push(format!("FTPS {m} {n}× timeout at data_connect"));
+    }
+    let said = "works in plain FTP through the firewall's FTP helper; under TLS the helper cannot see the 227/229: open the passive range";
+    assert!(tp.text.contains(said), "{what}: want {said:?}\n{}", tp.text);
+    let verdict = tp
+        .text
+        .lines()
+        .find(|l| l.contains(said))
+        .unwrap_or_default();
+    println!("{what}: FTPS probe verdict: {}", verdict.trim());
+    Some(note.join(", "))
+}
 /// The client host's ephemeral ports in that check: 10.
 const NARROW_RANGE: &str = "40000 40009";
 const HELD: u64 = 15;
@@ -577,9 +655,11 @@ fn main() {
             }
         }
     }
-    let name = format!("netns::{SOURCE_IPS}::embedded");
-    if filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())) {
-        queue.push_back((name, SOURCE_IPS, Server::Embedded));
+    for kind in [SOURCE_IPS, FTP_HELPER] {
+        let name = format!("netns::{kind}::embedded");
+        if filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())) {
+            queue.push_back((name, kind, Server::Embedded));
+        }
     }
     let queue = Arc::new(Mutex::new(queue));
     let outcomes = Arc::new(Mutex::new(Vec::new()));
