@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates $REPO/.venv with the Python packages the integration tests need:
 #   pyftpdlib    a real FTP server that, unlike the embedded libunftp target, has EPRT
+#   pyopenssl    what pyftpdlib's TLS_FTPHandler needs (FTPD_TLS in scripts/targets/ftpd)
 #   hdrhistogram an independent decoder, to check our serialized HDR histograms
 #
 # Test binaries call this concurrently (cargo runs them in parallel), so the
@@ -14,7 +15,7 @@ PY="$VENV/bin/python"
 STAMP="$VENV/.ftpload-pyenv-stamp"
 LOCK_DIR="$REPO/target"
 LOCK="$LOCK_DIR/.pyenv.lock"
-PACKAGES=(pyftpdlib==2.2.0 hdrhistogram==0.10.8)
+PACKAGES=(pyftpdlib==2.2.0 pyopenssl==26.4.0 hdrhistogram==0.10.8)
 WANT="${PACKAGES[*]}"
 # pip's own retries and timeouts bound each download; this bounds waiting for
 # another process that holds the lock while it installs.
@@ -53,7 +54,7 @@ if ! "$PY" -m pip install --disable-pip-version-check --no-input "${PACKAGES[@]}
     die "pip install ${WANT} into $VENV failed (output above)"
 fi
 
-"$PY" -c 'import pyftpdlib, hdrh.histogram' >"$LOG" 2>&1 || {
+"$PY" -c 'import pyftpdlib, OpenSSL.SSL, hdrh.histogram' >"$LOG" 2>&1 || {
     cat "$LOG" >&2
     die "packages installed but do not import (output above)"
 }

@@ -9,6 +9,10 @@ accepts it prints `LISTENING <port>` on stdout, so `--port 0` lets a test
 take a free port without racing the server. With --exit-on-stdin-eof it also
 exits when its stdin closes: a test process that dies closes the pipe, so no
 server outlives the test that started it.
+
+With --tls explicit it serves explicit FTPS (AUTH TLS, RFC 4217) through
+TLS_FTPHandler, which needs pyOpenSSL; TLS stays optional for the client.
+pyftpdlib has no implicit TLS.
 """
 
 import argparse
@@ -57,7 +61,13 @@ def main():
     ap.add_argument("--backlog", type=int, default=1024)
     ap.add_argument("--exit-on-stdin-eof", action="store_true",
                     help="exit when stdin closes (for tests that hold a pipe)")
+    ap.add_argument("--tls", choices=["off", "explicit"], default="off",
+                    help="explicit: AUTH TLS (RFC 4217), optional for clients")
+    ap.add_argument("--certfile", help="PEM certificate (with --tls)")
+    ap.add_argument("--keyfile", help="PEM private key (with --tls)")
     args = ap.parse_args()
+    if args.tls != "off" and not args.certfile:
+        ap.error("--tls needs --certfile")
 
     # Warnings only: the default INFO level logs every command, which would
     # cost more CPU than serving it. Passive-range exhaustion is a WARNING.
@@ -68,10 +78,25 @@ def main():
     auth = DummyAuthorizer()
     auth.add_user(args.user, args.password, args.root, perm="elradfmwMT")
 
+    base = FTPHandler
+    if args.tls != "off":
+        try:
+            from pyftpdlib.handlers import TLS_FTPHandler
+        except ImportError:
+            sys.exit("pyftpdlib's TLS_FTPHandler needs pyOpenSSL, which "
+                     "this Python lacks (scripts/setup-pyenv.sh installs it)")
+        base = TLS_FTPHandler
+
     # Subclasses keep the settings off the library's shared classes.
-    class Handler(FTPHandler):
+    class Handler(base):
         authorizer = auth
         passive_ports = args.passive
+        if args.tls != "off":
+            certfile = args.certfile
+            keyfile = args.keyfile
+            # TLS optional: plain logins and PROT C transfers still work.
+            tls_control_required = False
+            tls_data_required = False
 
     class Server(FTPServer):
         max_cons = 0         # 0 = unlimited (default 512)
@@ -79,9 +104,10 @@ def main():
 
     server = Server((args.address, args.port), Handler, backlog=args.backlog)
     port = server.socket.getsockname()[1]
+    tls = "" if args.tls == "off" else f", TLS {args.tls}"
     print(f"pyftpdlib {pyftpdlib.__ver__} serving {args.root} on "
           f"{args.address}:{port}, passive {args.passive.start}-"
-          f"{args.passive.stop - 1}, backlog {args.backlog}",
+          f"{args.passive.stop - 1}, backlog {args.backlog}{tls}",
           file=sys.stderr, flush=True)
 
     def stop(signum, _frame):
