@@ -102,6 +102,27 @@ fn without_resumption_every_data_channel_has_a_full_handshake() {
     assert_eq!(t.data_resumed, 0, "{t:?}");
 }
 
+/// TLS 1.2 held: every handshake negotiates it, and data channels still
+/// resume (a TLS 1.2 session, reusable, where a 1.3 ticket is used once).
+#[test]
+fn tls_1_2_held_resumes_every_data_channel_too() {
+    let ran = run_scenario(
+        &scenario("tls_version = \"1.2\""),
+        &Overrides::default(),
+        "ftps-tls12",
+    );
+    let s = mode(&ran.result, Mode::Passive);
+    check_counts(s, Mode::Passive);
+    let t = s.tls.as_ref().unwrap();
+    assert!(
+        t.negotiated.keys().all(|k| k.starts_with("TLSv1.2 ")),
+        "{t:?}"
+    );
+    assert_eq!(t.data_handshakes, s.counters.transfers, "{t:?}");
+    assert_eq!(t.data_resumed, t.data_handshakes, "{t:?}");
+    assert_eq!(ran.json["scenario"]["tls"]["version"], "1.2");
+}
+
 #[test]
 fn prot_c_secures_the_control_connection_only() {
     let ran = run_scenario(

@@ -110,6 +110,7 @@ pub(super) fn execute(a: ProbeArgs) -> anyhow::Result<ExitCode> {
                 resume: true,
                 verify,
                 server_name: host.clone(),
+                version: None,
             };
             Some(
                 crate::proto::tls::TlsClient::new(&settings)

@@ -109,7 +109,7 @@ impl Cause {
                 "active listeners found no free port in the client's range".into()
             }
             Cause::TlsReuseRequired => format!(
-                "data channels refused for not resuming the control connection's TLS session ({reply}; vsftpd's require_ssl_reuse: keep resumption on, or set it NO on the server)"
+                "data channels refused for not resuming the control connection's TLS session ({reply}; vsftpd's require_ssl_reuse, proftpd without TLSOptions NoSessionReuseRequired: keep tls_resume on; a TLS 1.3 ticket is used once, and proftpd sends none after an upload, so a session's third upload cannot resume there)"
             ),
             Cause::TlsUntrusted => {
                 "TLS handshakes refused the server's certificate (give --ca-file, or --insecure for a test server)".into()

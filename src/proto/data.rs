@@ -253,6 +253,16 @@ impl<'a> Channel<'a> {
         }
         let r = r?;
         if r.class() != 2 {
+            // A data-connection refusal after a full handshake where a
+            // resumed one was due: proftpd says only "425 Unable to build
+            // data connection", vsftpd names the reuse itself (522).
+            let not_resumed = secured.is_some_and(|h| !h.handshake.resumed);
+            if not_resumed && matches!(r.code, 425 | 426 | 522) {
+                return Err(ProtoError::NotResumed {
+                    command: cmd.verb(),
+                    reply: r,
+                });
+            }
             return Err(ProtoError::Unexpected {
                 step: Step::Transfer,
                 command: Some(cmd.verb()),

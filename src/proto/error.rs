@@ -177,6 +177,11 @@ pub enum ProtoError {
     /// A mode that cannot work over this control connection (PORT over IPv6).
     #[error("{0}")]
     Unsupported(&'static str),
+    /// The server refused a transfer (425, 426, 522) whose data channel's
+    /// TLS handshake was a full one, not a resumption of the control
+    /// connection's session: what servers requiring reuse do.
+    #[error("transfer: the server refused a data channel that did not resume the control connection's TLS session: {reply}")]
+    NotResumed { command: Verb, reply: Reply },
     /// A TLS handshake failed; `certificate`: because the server's
     /// certificate was not trusted.
     #[error("{step}: TLS: {error}", step = step.as_str())]
@@ -230,6 +235,9 @@ impl ProtoError {
             {
                 ErrorClass::TlsReuseRequired { command: *command }
             }
+            ProtoError::NotResumed { command, .. } => ErrorClass::TlsReuseRequired {
+                command: Some(*command),
+            },
             ProtoError::Io { step, error } => classify_io(*step, error),
             ProtoError::Timeout { step: Step::Banner } => ErrorClass::NoBanner,
             ProtoError::Timeout { step } | ProtoError::Unfinished { step, .. } => {
@@ -311,6 +319,34 @@ mod tests {
             ProtoError::Timeout { step: Step::Banner }.class(),
             ErrorClass::NoBanner
         );
+    }
+
+    /// Both ways a server refuses a data channel for not resuming the TLS
+    /// session are one class: vsftpd's words, and any 425/426/522 after a
+    /// full handshake (proftpd's "425 Unable to build data connection").
+    #[test]
+    fn a_refused_unresumed_channel_is_tls_reuse_required() {
+        let want = ErrorClass::TlsReuseRequired {
+            command: Some(Verb::Stor),
+        };
+        let vsftpd = ProtoError::Unexpected {
+            step: Step::Transfer,
+            command: Some(Verb::Stor),
+            reply: Reply {
+                code: 522,
+                text: "SSL connection failed: session reuse required".into(),
+            },
+        };
+        assert_eq!(vsftpd.class(), want);
+        let proftpd = ProtoError::NotResumed {
+            command: Verb::Stor,
+            reply: Reply {
+                code: 425,
+                text: "Unable to build data connection: Operation not permitted".into(),
+            },
+        };
+        assert_eq!(proftpd.class(), want);
+        assert!(proftpd.to_string().contains("did not resume"), "{proftpd}");
     }
 
     #[test]

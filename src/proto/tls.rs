@@ -81,6 +81,15 @@ impl std::fmt::Debug for Verify {
     }
 }
 
+/// A TLS version to hold a run to, rather than negotiate (1.3 first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum TlsVersion {
+    #[serde(rename = "1.2")]
+    V12,
+    #[serde(rename = "1.3")]
+    V13,
+}
+
 /// What a run asks of TLS, validated into the plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TlsSettings {
@@ -92,6 +101,9 @@ pub struct TlsSettings {
     pub verify: Verify,
     /// Checked against the certificate and sent as SNI (a DNS name only).
     pub server_name: String,
+    /// Only this version; `None`: TLS 1.3 or 1.2, as the server prefers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<TlsVersion>,
 }
 
 /// Why TLS could not be set up before the run.
@@ -137,8 +149,12 @@ impl TlsClient {
     pub fn new(s: &TlsSettings) -> Result<TlsClient, TlsSetupError> {
         let name = ServerName::try_from(s.server_name.clone())
             .map_err(|_| TlsSetupError::ServerName(s.server_name.clone()))?;
-        let builder = ClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()?;
+        let builder = ClientConfig::builder_with_provider(provider());
+        let builder = match s.version {
+            None => builder.with_safe_default_protocol_versions()?,
+            Some(TlsVersion::V12) => builder.with_protocol_versions(&[&rustls::version::TLS12])?,
+            Some(TlsVersion::V13) => builder.with_protocol_versions(&[&rustls::version::TLS13])?,
+        };
         let mut roots = RootCertStore::empty();
         let config = match &s.verify {
             Verify::Insecure => builder

@@ -74,6 +74,8 @@ pub struct TargetSection {
     pub tls_resume: Option<bool>,
     /// `PROT P` (default true): data channels encrypted; false sends `PROT C`.
     pub tls_protect_data: Option<bool>,
+    /// "1.2" or "1.3": only that version (default: negotiated, 1.3 first).
+    pub tls_version: Option<crate::proto::tls::TlsVersion>,
     /// The certificates (PEM) a server's is checked against (`--ca-file`).
     pub ca_file: Option<std::path::PathBuf>,
     /// No certificate check (`--insecure`), for self-signed test servers.

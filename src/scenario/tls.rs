@@ -43,8 +43,10 @@ pub(super) fn settings(
         if ca_file.is_some() || insecure {
             return Err("--ca-file and --insecure are for FTPS: give the target as ftpes:// (explicit) or ftps:// (implicit), or set [target] tls".into());
         }
-        if t.is_some_and(|t| t.tls_resume.is_some() || t.tls_protect_data.is_some()) {
-            return Err("[target] tls_resume and tls_protect_data are for FTPS: set [target] tls, or give the target as ftpes:// or ftps://".into());
+        if t.is_some_and(|t| {
+            t.tls_resume.is_some() || t.tls_protect_data.is_some() || t.tls_version.is_some()
+        }) {
+            return Err("[target] tls_resume, tls_protect_data and tls_version are for FTPS: set [target] tls, or give the target as ftpes:// or ftps://".into());
         }
         return Ok(None);
     };
@@ -62,6 +64,7 @@ pub(super) fn settings(
         resume: t.and_then(|t| t.tls_resume).unwrap_or(true),
         verify,
         server_name: host.to_string(),
+        version: t.and_then(|t| t.tls_version),
     }))
 }
 
