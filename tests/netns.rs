@@ -18,6 +18,10 @@
 //!   peer). With --follow-pasv-address passive mode fails at once at
 //!   `data_connect` with ENETUNREACH (no route to the private network).
 //!
+//! - ipv6-open (embedded target: EPSV; vsftpd: EPSV and EPRT), on
+//!   2001:db8::/32 with no route out: every byte moved over IPv6, the
+//!   result's family `ipv6`; the probe says PASV and PORT cannot carry an
+//!   IPv6 address, and a passive run is refused before it starts (exit 2).
 //! - server-ftp-helper (embedded target, plain and explicit FTPS on one
 //!   port): only the control port is open, with the kernel's FTP conntrack
 //!   helper attached. Plain FTP works in every mode; under FTPS passive and
@@ -282,6 +286,9 @@ fn check(name: &str, kind: &str, server: Server) -> Option<String> {
     if kind == FTP_HELPER {
         return check_ftp_helper(name);
     }
+    if kind == IPV6 {
+        return check_ipv6(name, server);
+    }
     let topo = match Topology::up(kind, server) {
         Ok(t) => t,
         Err(reason) => {
@@ -434,6 +441,65 @@ fn check(name: &str, kind: &str, server: Server) -> Option<String> {
 
 /// The check of the client's port supply growing with source addresses.
 const SOURCE_IPS: &str = "source-ips";
+/// IPv6 in namespaces, on 2001:db8::/32 (no route out): EPSV and EPRT
+/// transfer, PASV and PORT are refused before anything is sent.
+const IPV6: &str = "ipv6-open";
+
+/// ipv6-open: EPSV (and EPRT on vsftpd) move every byte over IPv6, the
+/// result says the family; the probe says PASV and PORT cannot carry an
+/// IPv6 address, and a run in passive mode is refused before it starts.
+fn check_ipv6(name: &str, server: Server) -> Option<String> {
+    let topo = match Topology::up(IPV6, server) {
+        Ok(t) => t,
+        Err(reason) => {
+            netns::skip(name, &reason);
+            return None;
+        }
+    };
+    let what = name;
+    let ms: Vec<Mode> = match server {
+        Server::Embedded => vec![Mode::Epsv],
+        Server::Vsftpd => vec![Mode::Epsv, Mode::Eprt],
+    };
+    let ran = load(&topo, &ms, &[]);
+    exit_code(&ran, 0, what);
+    assert_eq!(ran.result.target.family, "ipv6", "{what}");
+    let mut note = Vec::new();
+    for &m in &ms {
+        note.push(format!("{m} {} transfers", works(&ran, m, what)));
+    }
+    let p = probe(&topo, &[Mode::Passive, Mode::Epsv, Mode::Active]);
+    assert_eq!(p.json["target"]["family"], "ipv6", "{what}");
+    probe_says(&p, Mode::Epsv, true, None, what);
+    for m in [Mode::Passive, Mode::Active] {
+        probe_says(&p, m, false, Some("unsupported"), what);
+    }
+    for (verb, instead) in [("PASV", "epsv"), ("PORT", "eprt")] {
+        let said = format!("{verb} cannot carry an IPv6 address (RFC 2428): use {instead}");
+        assert!(p.text.contains(&said), "{what}: want {said:?}\n{}", p.text);
+    }
+    let refused = load_refused(&topo, Mode::Passive);
+    assert!(
+        refused.contains("PASV cannot carry an IPv6 address (RFC 2428); use epsv"),
+        "{what}: {refused}"
+    );
+    note.push("passive refused before the run".into());
+    Some(note.join(", "))
+}
+
+/// A run that must be refused before it starts (exit 2): its stderr.
+fn load_refused(topo: &Topology, m: Mode) -> String {
+    let scenario = netns::repo_root().join(format!("scenarios/firewall-{}.toml", topo.kind));
+    let mut cmd = topo.client(env!("CARGO_BIN_EXE_ftpload"));
+    cmd.arg("run")
+        .arg(&scenario)
+        .args(["--target", &topo.target, "--mode", m.as_str(), "--quiet"])
+        .env("FTPLOAD_PASSWORD", &topo.password);
+    let f = netns::run_bounded(cmd, RUN_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(f.status.code(), Some(2), "{}{}", f.stdout, f.stderr);
+    f.stderr
+}
+
 /// The firewall that opens data connections through the kernel's FTP
 /// helper: plain FTP passes, FTPS passive does not (embedded target only).
 const FTP_HELPER: &str = "server-ftp-helper";
@@ -659,6 +725,12 @@ fn main() {
         let name = format!("netns::{kind}::embedded");
         if filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())) {
             queue.push_back((name, kind, Server::Embedded));
+        }
+    }
+    for server in SERVERS {
+        let name = format!("netns::{IPV6}::{}", server.as_str());
+        if filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())) {
+            queue.push_back((name, IPV6, server));
         }
     }
     let queue = Arc::new(Mutex::new(queue));

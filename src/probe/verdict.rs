@@ -241,7 +241,17 @@ fn sentence(r: &Report, c: Cause, modes: &[Mode], group: &[&ModeFindings]) -> St
         Cause::TlsReuseRequired => format!("{m}: the data connection was made, but the server refused it for not resuming the control connection's TLS session ({}): vsftpd's require_ssl_reuse; ftpload resumes by default (tls_resume = true)", reply_of(f)),
         Cause::TlsUntrusted => format!("{m}: the server's certificate is not trusted ({}): give its CA with --ca-file, or --insecure for a test server", f.map(|f| f.message.as_str()).unwrap_or("")),
         Cause::TlsFailed => format!("{m}: a TLS handshake failed ({})", f.map(|f| f.message.as_str()).unwrap_or("")),
-        Cause::Unsupported | Cause::OsError | Cause::ConnectRefused | Cause::ConnectTimeout | Cause::NoBanner | Cause::LoginRefused | Cause::SessionLimit => format!("{m}: {}", f.map(|f| f.message.as_str()).unwrap_or("failed")),
+        // Each mode's own words: PASV and PORT over IPv6 say different things.
+        Cause::Unsupported => group
+            .iter()
+            .zip(modes)
+            .map(|(g, x)| {
+                let why = g.failure.as_ref().map_or("failed", |f| f.message.as_str());
+                format!("{x}: {why}")
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        Cause::OsError | Cause::ConnectRefused | Cause::ConnectTimeout | Cause::NoBanner | Cause::LoginRefused | Cause::SessionLimit => format!("{m}: {}", f.map(|f| f.message.as_str()).unwrap_or("failed")),
         Cause::NatReplaced => {
             let g = group[0];
             let (announced, used) = (

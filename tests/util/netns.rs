@@ -19,7 +19,7 @@
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -94,11 +94,11 @@ pub struct Topology {
     pub server_ns: String,
     /// The router's namespace (nat only).
     pub router_ns: Option<String>,
-    pub client_addr: Ipv4Addr,
+    pub client_addr: IpAddr,
     /// The server's own address (the private one behind nat).
-    pub server_addr: Ipv4Addr,
+    pub server_addr: IpAddr,
     /// What the client connects to (the router's public address for nat).
-    pub target_addr: Ipv4Addr,
+    pub target_addr: IpAddr,
     pub control_port: u16,
     pub passive: RangeInclusive<u16>,
     pub user: String,
@@ -156,7 +156,7 @@ impl Topology {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_else(|| panic!("topo up printed no {key}:\n{}", out.stdout))
         };
-        let addr = |key: &str| -> Ipv4Addr {
+        let addr = |key: &str| -> IpAddr {
             get(key)
                 .parse()
                 .unwrap_or_else(|e| panic!("{key}={:?}: {e}", get(key)))
