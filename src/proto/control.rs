@@ -290,15 +290,7 @@ impl Control {
         class: u8,
     ) -> Result<Reply, ProtoError> {
         let r = self.command(cmd, step).await?;
-        if r.class() == class {
-            Ok(r)
-        } else {
-            Err(ProtoError::Unexpected {
-                step,
-                command: Some(cmd.verb()),
-                reply: r,
-            })
-        }
+        wanted(r, |r: &Reply| r.class() == class, cmd, step)
     }
 
     /// Sends a command and requires exactly `code` (234 to AUTH TLS).
@@ -309,15 +301,7 @@ impl Control {
         code: u16,
     ) -> Result<Reply, ProtoError> {
         let r = self.command(cmd, step).await?;
-        if r.code == code {
-            Ok(r)
-        } else {
-            Err(ProtoError::Unexpected {
-                step,
-                command: Some(cmd.verb()),
-                reply: r,
-            })
-        }
+        wanted(r, |r: &Reply| r.code == code, cmd, step)
     }
 
     /// Reads the banner: a 220, or for a server that refuses the session, its
@@ -387,6 +371,24 @@ impl Control {
                 reply: r,
             })
         }
+    }
+}
+
+/// `r` if it is what `ok` wants, else the unexpected reply to `cmd`.
+fn wanted(
+    r: Reply,
+    ok: impl Fn(&Reply) -> bool,
+    cmd: &Command<'_>,
+    step: Step,
+) -> Result<Reply, ProtoError> {
+    if ok(&r) {
+        Ok(r)
+    } else {
+        Err(ProtoError::Unexpected {
+            step,
+            command: Some(cmd.verb()),
+            reply: r,
+        })
     }
 }
 
