@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sourced (not run) by the result generators beside it, baseline.sh and
-# exhaustion.sh, so that every committed result set describes its machine the
-# same way and every generator judges ftpload's exit code the same way.
+# Sourced (not run) by the result generators beside it (baseline.sh,
+# exhaustion.sh, tls-cost.sh, ...), so that every committed result set
+# describes its machine the same way and every generator judges ftpload's
+# exit code the same way.
 
 # The generator's name, for its messages.
 GEN="${0##*/}"
