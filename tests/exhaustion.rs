@@ -24,13 +24,15 @@
 #[allow(dead_code)]
 #[path = "util/harness.rs"]
 mod harness;
+#[allow(dead_code)]
+#[path = "util/homes.rs"]
+mod homes;
 #[path = "exhaustion/overload.rs"]
 mod overload;
 
 use std::net::TcpListener;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Instant;
 
 use ftpload::metrics::exhaustion::OUTSIDE_RANGE;
@@ -38,6 +40,7 @@ use ftpload::metrics::{ErrorClass, Exhaustion};
 use ftpload::proto::{Mode, PortRange};
 use ftpload::result::ModeResult;
 use ftpload::scenario::Overrides;
+use homes::{shared_paths, Home};
 
 const SERVERS: [&str; 4] = ["vsftpd", "pure-ftpd", "proftpd", "pyftpdlib"];
 /// Data channels held at once in every run.
@@ -66,28 +69,8 @@ const ACTIVE_LARGE: PortRange = PortRange {
 };
 /// Servers checked in active mode too (each costs two runs).
 const ACTIVE_SERVERS: [&str; 2] = ["vsftpd", "proftpd"];
-/// Bound on each harness command (start waits at most 10 s, stop about 15 s).
-const HARNESS_TIMEOUT_SECS: &str = "90";
 /// The test command installs the packages and the fixture first.
 const HOW: &str = "scripts/test --test exhaustion";
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Where the default harness home keeps the packages and the served files.
-fn shared_paths() -> (PathBuf, PathBuf) {
-    let home = std::env::var_os("FTPD_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("target/ftpd"));
-    let pkgs = std::env::var_os("FTPD_PKGS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join("pkgs"));
-    let root = std::env::var_os("FTPD_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join("root"));
-    (pkgs, root)
-}
 
 fn range(first: u16, size: u16) -> PortRange {
     PortRange {
@@ -108,97 +91,9 @@ fn large_range(server: &str) -> PortRange {
     range(LARGE_BASE + LARGE * index(server), LARGE)
 }
 
-/// Why a server cannot run here, if it cannot.
+/// Why a server cannot run here, if it cannot (plain FTP).
 fn missing(server: &str, pkgs: &Path, root: &Path) -> Option<String> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("the harness must run as root".into());
-    }
-    let bin = match server {
-        "vsftpd" => pkgs.join("vsftpd/usr/sbin/vsftpd"),
-        "pure-ftpd" => pkgs.join("pure-ftpd/usr/sbin/pure-ftpd"),
-        "proftpd" => PathBuf::from("/usr/sbin/proftpd"),
-        _ => repo().join(".venv/bin/python"),
-    };
-    if !bin.exists() {
-        return Some(format!("not installed ({} is missing)", bin.display()));
-    }
-    let file = root.join("1k.bin");
-    if !file.exists() {
-        return Some(format!("no fixture ({} is missing)", file.display()));
-    }
-    None
-}
-
-/// One harness home: its instances, sharing the default home's packages and
-/// files. Dropping it stops them all.
-struct Instances {
-    home: PathBuf,
-    pkgs: PathBuf,
-    root: PathBuf,
-    /// More of the harness's variables (FTPD_MAX_CLIENTS).
-    env: Vec<(&'static str, String)>,
-}
-
-impl Instances {
-    fn new(name: &str, pkgs: &Path, root: &Path) -> Instances {
-        let i = Instances {
-            home: repo().join("target").join(name),
-            pkgs: pkgs.to_path_buf(),
-            root: root.to_path_buf(),
-            env: Vec::new(),
-        };
-        // Left by a run that was killed before its guard ran.
-        let _ = i.ftpd(&["stop", "all"]);
-        i
-    }
-
-    /// Runs the harness in this home; its output, or why it failed.
-    fn ftpd(&self, args: &[&str]) -> Result<String, String> {
-        let out = Command::new("timeout")
-            .arg(HARNESS_TIMEOUT_SECS)
-            .arg(repo().join("scripts/targets/ftpd"))
-            .args(args)
-            .env("FTPD_HOME", &self.home)
-            .env("FTPD_PKGS", &self.pkgs)
-            .env("FTPD_ROOT", &self.root)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .output()
-            .map_err(|e| format!("scripts/targets/ftpd: {e}"))?;
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        if out.status.success() {
-            Ok(text)
-        } else {
-            Err(format!("ftpd {} ({}):\n{text}", args.join(" "), out.status))
-        }
-    }
-
-    fn start(&self, server: &str, port: u16, passive: PortRange) -> Result<(), String> {
-        self.ftpd(&[
-            "start",
-            server,
-            "--port",
-            &port.to_string(),
-            "--passive",
-            &passive.to_string(),
-        ])
-        .map(|_| ())
-    }
-}
-
-impl Drop for Instances {
-    fn drop(&mut self) {
-        if let Err(e) = self.ftpd(&["stop", "all"]) {
-            println!(
-                "warning: could not stop the instances in {}: {e}",
-                self.home.display()
-            );
-        }
-    }
+    homes::missing(server, false, pkgs, root)
 }
 
 /// The target of a run: the embedded server, or a real one on a port.
@@ -511,13 +406,13 @@ fn run() -> i32 {
         .collect();
     let mut failed_start: Vec<(&str, String)> = Vec::new();
     let homes = (!startable.is_empty()).then(|| {
-        let small = Instances::new("ftpd-exhaustion-small", &pkgs, &root);
-        let large = Instances::new("ftpd-exhaustion-large", &pkgs, &root);
+        let small = Home::new("ftpd-exhaustion-small", &pkgs, &root);
+        let large = Home::new("ftpd-exhaustion-large", &pkgs, &root);
         for s in &startable {
             let i = index(s);
             let r = small
-                .start(s, SMALL_PORT + i, small_range(s))
-                .and_then(|_| large.start(s, LARGE_PORT + i, large_range(s)));
+                .start(s, SMALL_PORT + i, small_range(s), None)
+                .and_then(|_| large.start(s, LARGE_PORT + i, large_range(s), None));
             if let Err(e) = r {
                 failed_start.push((s, e));
             }

@@ -34,6 +34,8 @@
 #[allow(dead_code)]
 #[path = "util/harness.rs"]
 mod harness;
+#[path = "util/homes.rs"]
+mod homes;
 #[path = "interop/ipv6.rs"]
 mod ipv6;
 #[path = "interop/own.rs"]

@@ -17,7 +17,7 @@ use ftpload::metrics::{ErrorClass, SessionStats, Step};
 use ftpload::proto::{Mode, Verb};
 use ftpload::result::{ModeResult, RunResult};
 
-use super::{missing, Check, Instances, SMALL_BASE};
+use super::{missing, Check, Home, SMALL_BASE};
 
 /// Users at once, against a cap of fewer sessions.
 const USERS: u32 = 8;
@@ -268,13 +268,13 @@ pub fn real(
     refusal: Refusal,
 ) -> String {
     const CAP: u32 = 3;
-    let mut home = Instances::new("ftpd-exhaustion-overload", pkgs, root);
+    let mut home = Home::new("ftpd-exhaustion-overload", pkgs, root);
     home.env = vec![(var, CAP.to_string())];
     let passive = ftpload::proto::PortRange {
         first: SMALL_BASE + 60,
         last: SMALL_BASE + 69,
     };
-    home.start(server, PORT, passive)
+    home.start(server, PORT, passive, None)
         .unwrap_or_else(|e| panic!("{e}"));
     let o = run(&format!("{server}-{var}"), Some(PORT), None, USERS);
     let what = format!("{server}, {var}={CAP}");

@@ -1,11 +1,8 @@
 //! The instances the interop binary starts itself, beside the default ones
 //! (2121-2124) that it only finds: FTPS (explicit, implicit, and vsftpd
 //! without its session-reuse requirement) and IPv6 (bound to ::1), each set
-//! in a harness home of its own under `target/`, sharing the default home's
-//! unpacked packages and served files through FTPD_PKGS and FTPD_ROOT, as
-//! tests/exhaustion.rs does. Control ports 2151-2164. Dropping a set stops
-//! it, also when a check panicked; a set left by a killed run is stopped
-//! when the next run makes it.
+//! in a harness home of its own under `target/` (tests/util/homes.rs, which
+//! tests/exhaustion.rs uses too). Control ports 2151-2164.
 //!
 //! Every instance has the same passive range, 19500-19999 (below the
 //! kernel's ephemeral ports, see tests/exhaustion.rs): the checks run one at
@@ -21,12 +18,10 @@
 //! ranges of tests/exhaustion.rs use too: none of them runs beside another.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use ftpload::proto::PortRange;
 
-/// Bound on each harness command (start waits at most 10 s, stop about 15 s).
-const HARNESS_TIMEOUT_SECS: &str = "90";
+use crate::homes::Home;
 /// Every instance's passive range (see above).
 const PASSIVE: PortRange = PortRange {
     first: 19500,
@@ -123,129 +118,41 @@ impl Set {
     }
 }
 
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Where the default harness home keeps the packages and the served files.
-pub fn shared_paths() -> (PathBuf, PathBuf) {
-    let home = std::env::var_os("FTPD_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("target/ftpd"));
-    let pkgs = std::env::var_os("FTPD_PKGS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join("pkgs"));
-    let root = std::env::var_os("FTPD_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join("root"));
-    (pkgs, root)
-}
+pub use crate::homes::shared_paths;
 
 /// Why `server` cannot run in `set` here, if it cannot.
 pub fn missing(set: Set, server: &str, pkgs: &Path, root: &Path) -> Option<String> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("the harness must run as root".into());
-    }
-    let bin = match server {
-        "vsftpd" => pkgs.join("vsftpd/usr/sbin/vsftpd"),
-        "pure-ftpd" => pkgs.join("pure-ftpd/usr/sbin/pure-ftpd"),
-        "proftpd" => PathBuf::from("/usr/sbin/proftpd"),
-        _ => repo().join(".venv/bin/python"),
-    };
-    if !bin.exists() {
-        return Some(format!("not installed ({} is missing)", bin.display()));
-    }
-    let tls_module = PathBuf::from("/usr/lib/proftpd/mod_tls.so");
-    if set.is_tls() && server == "proftpd" && !tls_module.exists() {
-        return Some(format!("no mod_tls ({} is missing)", tls_module.display()));
-    }
-    let file = root.join("1k.bin");
-    if !file.exists() {
-        return Some(format!("no fixture ({} is missing)", file.display()));
-    }
-    None
+    crate::homes::missing(server, set.is_tls(), pkgs, root)
 }
 
 /// One set's harness home, its instances sharing the default home's
 /// packages and files. Dropping it stops them all.
 pub struct Instances {
     pub set: Set,
-    home: PathBuf,
-    pkgs: PathBuf,
-    root: PathBuf,
+    home: Home,
 }
 
 impl Instances {
     pub fn new(set: Set, pkgs: &Path, root: &Path) -> Instances {
-        let i = Instances {
-            set,
-            home: repo().join("target").join(set.home()),
-            pkgs: pkgs.to_path_buf(),
-            root: root.to_path_buf(),
-        };
-        // Left by a run that was killed before its guard ran.
-        let _ = i.ftpd(&["stop", "all"]);
-        i
-    }
-
-    /// Runs the harness in this home: its standard output, or why it failed.
-    fn ftpd(&self, args: &[&str]) -> Result<String, String> {
-        let out = Command::new("timeout")
-            .arg(HARNESS_TIMEOUT_SECS)
-            .arg(repo().join("scripts/targets/ftpd"))
-            .args(args)
-            .env("FTPD_HOME", &self.home)
-            .env("FTPD_PKGS", &self.pkgs)
-            .env("FTPD_ROOT", &self.root)
-            .envs(self.set.env())
-            .output()
-            .map_err(|e| format!("scripts/targets/ftpd: {e}"))?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(format!(
-                "ftpd {} ({}):\n{}{}",
-                args.join(" "),
-                out.status,
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
+        let mut home = Home::new(set.home(), pkgs, root);
+        home.env = set.env().map(|(k, v)| (k, v.to_string())).to_vec();
+        Instances { set, home }
     }
 
     pub fn start(&self, server: &str) -> Result<(), String> {
-        self.ftpd(&[
-            "start",
-            server,
-            "--port",
-            &self.set.port(server).to_string(),
-            "--passive",
-            &self.set.passive().to_string(),
-            "--bind",
-            self.set.bind(),
-        ])
-        .map(|_| ())
+        let set = self.set;
+        let port = set.port(server);
+        self.home
+            .start(server, port, set.passive(), Some(set.bind()))
     }
 
     /// The home's self-signed certificate (`ftpd cert`), a client's CA file.
     pub fn cert(&self) -> Result<PathBuf, String> {
-        let path = self.ftpd(&["cert"])?;
+        let path = self.home.ftpd(&["cert"])?;
         Ok(PathBuf::from(path.trim()))
     }
 
     pub fn home(&self) -> &Path {
-        &self.home
-    }
-}
-
-impl Drop for Instances {
-    fn drop(&mut self) {
-        if let Err(e) = self.ftpd(&["stop", "all"]) {
-            println!(
-                "warning: could not stop the instances in {}: {e}",
-                self.home.display()
-            );
-        }
+        self.home.path()
     }
 }
