@@ -75,6 +75,7 @@ fn cases() -> Vec<Case> {
         Case { name: "source-ips-syntax", input: "`--source-ips 127.0.0.2-127.0.0.300`", edit: none, args: &["--source-ips", "127.0.0.2-127.0.0.300"], exit: 2, says: &["\"127.0.0.300\" is not an IPv4 or IPv6 address", "--source-ips"] },
         Case { name: "source-ips-not-local", input: "`--source-ips 203.0.113.7` (an address of no interface here)", edit: none, args: &["--source-ips", "203.0.113.7"], exit: 2, says: &["source address 203.0.113.7 is not an address of this host (bind: EADDRNOTAVAIL)", "--source-ips"] },
         Case { name: "source-ips-family", input: "`--source-ips ::1` against the embedded target (IPv4)", edit: none, args: &["--source-ips", "::1"], exit: 2, says: &["are IPv6 but the target 127.0.0.1 is IPv4"] },
+        Case { name: "shard-auto-none", input: "`--shard auto` outside a Slurm job array or a Kubernetes Indexed Job", edit: none, args: &["--shard", "auto"], exit: 2, says: &["--shard auto: neither a Slurm job array"] },
         Case { name: "source-ips-in-file", input: "`[target] source_ips = \"127.0.0.2,127.0.0.2\"`", edit: ("[files]", "[target]\nsource_ips = \"127.0.0.2,127.0.0.2\"\n[files]"), args: &[], exit: 2, says: &["127.0.0.2 is named twice", "{file}:2:14: target.source_ips"] },
         Case { name: "pasv-over-ipv6", input: "`--mode passive --target ftp://bob:pw@[::1]:PORT`", edit: none, args: &["--mode", "passive", "--target", "ftp://bob:pw@[::1]:{port}"], exit: 2, says: &["mode passive cannot work against [::1]:", "PASV cannot carry an IPv6 address (RFC 2428); use epsv"] },
         Case { name: "ca-file-plain", input: "`--ca-file F` with an `ftp://` target", edit: none, args: &["--target", "ftp://bob:pw@127.0.0.1:{port}", "--ca-file", "{dir}/ca.pem"], exit: 2, says: &["--ca-file and --insecure are for FTPS"] },
@@ -142,7 +143,11 @@ fn every_bad_input_says_what_and_where_once_and_exits_as_documented() {
             .arg("-q")
             .args(case.args.iter().map(|a| places.fill(a, &scenario)))
             .current_dir(dir.path())
-            .env("FTPLOAD_PASSWORD", "secret");
+            .env("FTPLOAD_PASSWORD", "secret")
+            // Whatever runs the tests (a Slurm job, a Kubernetes pod) must
+            // not hand `--shard auto` a slice.
+            .env_remove("SLURM_ARRAY_TASK_ID")
+            .env_remove("JOB_COMPLETION_INDEX");
         let r = common::run_bounded(c, None, Duration::from_secs(60)).unwrap();
         let code = r.status.code();
         let stderr = String::from_utf8_lossy(&r.stderr).into_owned();

@@ -209,3 +209,77 @@ fn local_shards_add_their_generators_memory_and_sessions() {
     assert!(m["per_session_bytes"].is_u64(), "{m}");
     assert!(r.stdout.contains("generator memory:"), "{}", r.stdout);
 }
+
+/// A Slurm job array's tasks, as sbatch starts them: `--shard auto` reads
+/// each one's slice from its environment, the results land in one
+/// directory, and `merge DIR` adds them into the whole run; a directory
+/// short of a shard is refused, naming it.
+#[test]
+fn shard_auto_from_a_slurm_array_and_merge_of_a_directory() {
+    let toml = "[run]\niterations = 30\n[[group]]\nusers = 3\nops = [\"noop\"]\n";
+    let dir = crate::util::harness::temp_dir("shard-auto");
+    let scenario = dir.join("s.toml");
+    std::fs::write(&scenario, toml).unwrap();
+    let results = dir.join("results");
+    std::fs::create_dir_all(&results).unwrap();
+    let ftpload = |args: &[&str], env: &[(&str, String)]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_ftpload"));
+        c.args(args).envs(env.iter().map(|(k, v)| (k, v)));
+        let r = crate::util::common::run_bounded(c, None, std::time::Duration::from_secs(120));
+        crate::util::common::Ran::from(r.unwrap())
+    };
+    let s = scenario.to_str().unwrap();
+    // sbatch --array=0-2: task ids 0, 1 and 2.
+    for task in 0..3 {
+        let out = results.join(format!("shard-{task}.json"));
+        let env = [
+            ("SLURM_ARRAY_TASK_ID", task.to_string()),
+            ("SLURM_ARRAY_TASK_COUNT", "3".into()),
+            ("SLURM_ARRAY_TASK_MIN", "0".into()),
+        ];
+        let r = ftpload(
+            &[
+                "run",
+                s,
+                "--shard",
+                "auto",
+                "-q",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &env,
+        );
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        let j: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        assert_eq!(j["scenario"]["shard"]["index"], task + 1);
+        assert_eq!(j["scenario"]["shard"]["count"], 3);
+    }
+    let merged = dir.join("merged.json");
+    let m = ftpload(
+        &[
+            "merge",
+            results.to_str().unwrap(),
+            "--out",
+            merged.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(m.code, Some(0), "{}", m.stderr);
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&merged).unwrap()).unwrap();
+    assert_eq!(j["modes"]["passive"]["counters"]["iterations"], 30);
+    assert!(j["scenario"].get("shard").is_none(), "the whole run");
+    std::fs::remove_file(results.join("shard-1.json")).unwrap();
+    let m = ftpload(
+        &[
+            "merge",
+            results.to_str().unwrap(),
+            "--out",
+            merged.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(m.code, Some(2), "{}", m.stderr);
+    assert!(m.stderr.contains("shard 2/3 missing"), "{}", m.stderr);
+}

@@ -103,7 +103,10 @@ pub enum Cmd {
     /// Merge result files from several machines exactly (histograms and
     /// counters add) into one.
     Merge {
-        /// Result files written by `ftpload run`, of one scenario.
+        /// Result files written by `ftpload run`, of one scenario, or
+        /// directories of them (every `*.json` inside): a directory holds a
+        /// sharded run's results, and a shard missing from it is an error
+        /// naming it.
         #[arg(required = true)]
         results: Vec<PathBuf>,
         /// Where to write the merged result.
@@ -238,6 +241,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             force,
         } => {
             write::check_file("--out", &out)?;
+            let (results, from_dir) = expand_dirs(results)?;
             let runs = crate::report::read_all(&results).map_err(|e| UsageError(e.to_string()))?;
             if !force {
                 let first = crate::compare::identity(&runs[0].1);
@@ -263,6 +267,15 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 Err(_) => false,
             };
+            let missing = crate::compare::missing_shards(&all);
+            if let (Some(dir), false) = (&from_dir, missing.is_empty() || force) {
+                return Err(UsageError(format!(
+                    "{}: shard {} missing: a merge would describe part of the run; pass --force to merge what is there",
+                    dir.display(),
+                    missing.join(", ")
+                ))
+                .into());
+            }
             let mut merged = crate::report::merge(runs)?.expect("clap requires one file");
             if whole {
                 crate::compare::as_whole_run(&mut merged);
@@ -276,6 +289,36 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(exit::OK))
         }
     }
+}
+
+/// `merge`'s inputs with each directory replaced by its `*.json` files (in
+/// name order), and the first directory given, if any. An empty
+/// directory is an error: a shard array that wrote nothing.
+fn expand_dirs(inputs: Vec<PathBuf>) -> Result<(Vec<PathBuf>, Option<PathBuf>), UsageError> {
+    let mut files = Vec::new();
+    let mut dir = None;
+    for p in inputs {
+        if !p.is_dir() {
+            files.push(p);
+            continue;
+        }
+        let read =
+            std::fs::read_dir(&p).map_err(|e| UsageError(format!("{}: {e}", p.display())))?;
+        let mut found: Vec<PathBuf> = read
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|f| f.extension().is_some_and(|x| x == "json") && f.is_file())
+            .collect();
+        if found.is_empty() {
+            return Err(UsageError(format!(
+                "{}: no result (*.json) in it",
+                p.display()
+            )));
+        }
+        found.sort();
+        files.extend(found);
+        dir.get_or_insert(p);
+    }
+    Ok((files, dir))
 }
 
 /// What `ftpload report` writes.

@@ -48,8 +48,15 @@ pub struct RunArgs {
     /// iterations (e.g. 2/4), each client keeping the id, mode, start time
     /// and random draws it has in the whole run: N shards, on one machine or
     /// several, together make the one run; `ftpload merge` their results.
-    #[arg(long, value_name = "I/N", value_parser = crate::scenario::Shard::parse)]
-    pub shard: Option<crate::scenario::Shard>,
+    /// `auto`: I and N from a Slurm job array's task (SLURM_ARRAY_TASK_ID,
+    /// _COUNT, _MIN) or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX
+    /// (with --shard-count N).
+    #[arg(long, value_name = "I/N|auto", value_parser = crate::scenario::ShardArg::parse)]
+    pub shard: Option<crate::scenario::ShardArg>,
+    /// How many shards the run has, for --shard auto under a Kubernetes
+    /// Indexed Job (its completions); checked against Slurm's count.
+    #[arg(long, value_name = "N", requires = "shard", value_parser = clap::value_parser!(u32).range(1..))]
+    pub shard_count: Option<u32>,
     /// Run as N shard processes on this machine (`--shard 1/N` to `N/N`,
     /// each its own process with its own open-file limit) and merge their
     /// results exactly into one; the thresholds are judged on the merge.
@@ -93,7 +100,11 @@ pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode>
         follow_pasv_address: a.follow_pasv_address,
         rate: a.rate,
         seed: a.seed,
-        shard: a.shard,
+        shard: a
+            .shard
+            .map(|s| s.resolve(a.shard_count, |k| std::env::var(k).ok()))
+            .transpose()
+            .map_err(super::UsageError)?,
         ..a.target.clone().overrides()?
     };
     let plan = Plan::load(&a.scenario, &o)?;

@@ -225,6 +225,19 @@ pub fn shards_complete(runs: &[&RunResult]) -> Result<bool, String> {
     Ok(seen.len() as u64 == n)
 }
 
+/// The slices of an N-shard run that `runs` lack, as "I/N" (empty when
+/// they are no shards, or all there).
+pub fn missing_shards(runs: &[&RunResult]) -> Vec<String> {
+    let shards: Vec<(u64, u64)> = runs.iter().filter_map(|r| shard_of(r)).collect();
+    let Some(&(_, n)) = shards.first() else {
+        return Vec::new();
+    };
+    (1..=n)
+        .filter(|i| !shards.iter().any(|(j, _)| j == i))
+        .map(|i| format!("{i}/{n}"))
+        .collect()
+}
+
 /// Marks a merge of every slice as the whole run: its scenario is no
 /// longer a shard's.
 pub fn as_whole_run(r: &mut RunResult) {

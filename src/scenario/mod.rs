@@ -22,7 +22,7 @@ pub use plan::{
     GroupPlan, Mix, Overrides, Plan, Stop, TargetPlan, ThresholdSpec, DEFAULT_MAX_WAIT,
     DEFAULT_RAMP_PER_CLIENT, DEFAULT_RETRY_PAUSE, EMBEDDED_PASSWORD, EMBEDDED_USER,
 };
-pub use shard::Shard;
+pub use shard::{Shard, ShardArg};
 pub use sources::SourceIps;
 pub use url::{external_target, Malformed, UrlError};
 

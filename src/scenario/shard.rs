@@ -51,6 +51,84 @@ impl Shard {
     }
 }
 
+/// `--shard`: a slice given, or `auto`, read from the engine that started
+/// the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardArg {
+    Given(Shard),
+    Auto,
+}
+
+impl ShardArg {
+    /// "I/N", or "auto".
+    pub fn parse(s: &str) -> Result<ShardArg, String> {
+        if s.trim().eq_ignore_ascii_case("auto") {
+            return Ok(ShardArg::Auto);
+        }
+        Shard::parse(s).map(ShardArg::Given)
+    }
+
+    /// The slice: as given, or from the environment `env` reads (a Slurm
+    /// job array's task, a Kubernetes Indexed Job's completion index with
+    /// `count` from `--shard-count`). An engine's variables that are
+    /// present but wrong are an error naming them, never a guess.
+    pub fn resolve(
+        self,
+        count: Option<u32>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Shard, String> {
+        if let ShardArg::Given(s) = self {
+            return match count {
+                Some(c) if c != s.count => Err(format!(
+                    "--shard {s} cuts the run into {} but --shard-count says {c}",
+                    s.count
+                )),
+                _ => Ok(s),
+            };
+        }
+        let num = |var: &str| -> Result<Option<u64>, String> {
+            match env(var) {
+                None => Ok(None),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| format!("--shard auto: {var}={v:?} is not a number")),
+            }
+        };
+        let slice = |index: u64, n: u64, from: &str| -> Result<Shard, String> {
+            let shard = u32::try_from(index)
+                .ok()
+                .zip(u32::try_from(n).ok())
+                .map(|(index, count)| Shard { index, count })
+                .filter(|s| s.count > 0 && s.index >= 1 && s.index <= s.count);
+            shard.ok_or_else(|| {
+                format!("--shard auto: {from} make shard {index} of {n}, not one from 1 to N")
+            })
+        };
+        if let Some(id) = num("SLURM_ARRAY_TASK_ID")? {
+            let n = num("SLURM_ARRAY_TASK_COUNT")?.ok_or(
+                "--shard auto: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not",
+            )?;
+            let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+            if let Some(c) = count.filter(|c| u64::from(*c) != n) {
+                return Err(format!("--shard-count {c}, but the Slurm job array has {n} tasks (SLURM_ARRAY_TASK_COUNT)"));
+            }
+            let index = id.checked_sub(min).map(|i| i + 1).unwrap_or(0);
+            return slice(index, n, "SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_MIN");
+        }
+        if let Some(i) = num("JOB_COMPLETION_INDEX")? {
+            let n = count.ok_or("--shard auto: a Kubernetes Indexed Job (JOB_COMPLETION_INDEX) does not say how many shards there are: give --shard-count N, the Job's completions")?;
+            return slice(
+                i + 1,
+                u64::from(n),
+                "JOB_COMPLETION_INDEX and --shard-count",
+            );
+        }
+        Err("--shard auto: neither a Slurm job array (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT) nor a Kubernetes Indexed Job (JOB_COMPLETION_INDEX) in the environment: give --shard I/N".into())
+    }
+}
+
 impl fmt::Display for Shard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.index, self.count)
@@ -60,6 +138,60 @@ impl fmt::Display for Shard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn auto_reads_slurm_arrays_and_kubernetes_indexed_jobs() {
+        let auto = ShardArg::parse("auto").unwrap();
+        // sbatch --array=1-4: task 3 of 4; --array=0-3: task 2 is the third.
+        let slurm = [
+            ("SLURM_ARRAY_TASK_ID", "3"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+        ];
+        let want = Shard { index: 3, count: 4 };
+        assert_eq!(auto.resolve(None, env(&slurm)), Ok(want));
+        let zero = [
+            ("SLURM_ARRAY_TASK_ID", "2"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+        ];
+        assert_eq!(auto.resolve(None, env(&zero)), Ok(want));
+        assert!(auto
+            .resolve(Some(5), env(&slurm))
+            .unwrap_err()
+            .contains("has 4 tasks"));
+        let k8s = [("JOB_COMPLETION_INDEX", "0")];
+        assert_eq!(
+            auto.resolve(Some(4), env(&k8s)),
+            Ok(Shard { index: 1, count: 4 })
+        );
+        assert!(auto
+            .resolve(None, env(&k8s))
+            .unwrap_err()
+            .contains("--shard-count"));
+        assert!(auto
+            .resolve(Some(4), env(&[("JOB_COMPLETION_INDEX", "4")]))
+            .is_err());
+        let none = auto.resolve(Some(4), env(&[])).unwrap_err();
+        assert!(none.contains("neither a Slurm job array"), "{none}");
+        assert!(auto
+            .resolve(None, env(&[("SLURM_ARRAY_TASK_ID", "x")]))
+            .unwrap_err()
+            .contains("not a number"));
+        let given = ShardArg::parse("2/3").unwrap();
+        assert_eq!(
+            given.resolve(None, env(&slurm)),
+            Ok(Shard { index: 2, count: 3 })
+        );
+    }
 
     #[test]
     fn shards_are_disjoint_and_cover_the_run() {
