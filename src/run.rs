@@ -211,6 +211,9 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
     let kernel_before = crate::kernel::is_local(addr.ip())
         .then(|| crate::kernel::Sample::take(None))
         .flatten();
+    let start_at = plan
+        .start_at
+        .map(|at| hold_until(at, &opts.cancel, opts.quiet));
     let mut progress = Progress::new(plan.stop, opts.quiet);
     let stop = plan.stop;
     let outcome = driver::run(plan, addr, tls, &opts.cancel, &mut |t| {
@@ -250,6 +253,7 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
         kernel,
         thresholds: Vec::new(),
         aborted_by_threshold: None,
+        start_at,
     };
     judge(&mut result);
     let wanted = opts
@@ -309,6 +313,36 @@ fn check_file_budget(plan: &Plan) -> Result<(), RunError> {
 /// credentials (so a typo fails in a second with a clear message, not as a
 /// million errors), and on an external target uploads the declared files that
 /// are missing or of the wrong size.
+/// Waits until `at` (or a cancel), in steps of at most 100 ms so Ctrl-C is
+/// heard at once; a shard already past it starts at once and says so.
+fn hold_until(at: std::time::SystemTime, cancel: &Cancel, quiet: bool) -> result::StartAt {
+    let requested = humantime::format_rfc3339_millis(at).to_string();
+    let late = std::time::SystemTime::now() > at;
+    if late {
+        eprintln!("--start-at {requested} had passed when this run was ready: starting at once (counted late)");
+    } else if !quiet {
+        eprintln!("holding the load until {requested} (--start-at)");
+    }
+    // Bounded: MAX_HOLD (24 h) at 100 ms a step.
+    while !cancel.is_cancelled() {
+        let Ok(left) = at.duration_since(std::time::SystemTime::now()) else {
+            break;
+        };
+        std::thread::sleep(left.min(std::time::Duration::from_millis(100)));
+    }
+    let skew_ms = match std::time::SystemTime::now().duration_since(at) {
+        Ok(after) => after.as_secs_f64() * 1e3,
+        Err(before) => -before.duration().as_secs_f64() * 1e3,
+    };
+    result::StartAt {
+        requested,
+        skew_ms_min: skew_ms,
+        skew_ms_max: skew_ms,
+        late: u64::from(late),
+        shards: 1,
+    }
+}
+
 /// The run's TLS client, if it speaks FTPS: trusting the embedded target's
 /// certificate, made as it started, or as the plan says.
 fn tls_client(

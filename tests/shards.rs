@@ -283,3 +283,34 @@ fn shard_auto_from_a_slurm_array_and_merge_of_a_directory() {
     assert_eq!(m.code, Some(2), "{}", m.stderr);
     assert!(m.stderr.contains("shard 2/3 missing"), "{}", m.stderr);
 }
+
+/// `--start-at` with `--local-shards 3`: every shard holds its load for the
+/// one instant the parent resolved `+2s` to, none starts before it, and the
+/// merge keeps the least and the most skew over the three; an instant
+/// already past starts the run at once, counted late.
+#[test]
+fn shards_held_for_one_instant_record_their_skew() {
+    let toml = "[run]\niterations = 6\n[[group]]\nusers = 3\nops = [\"noop\"]\n";
+    let (r, j) = run_local_shards(
+        "start-at",
+        toml,
+        &["--local-shards", "3", "--start-at", "+2s", "-q"],
+    );
+    let s = &j["start_at"];
+    assert_eq!(s["shards"], 3, "{s}\n{}", r.stderr);
+    assert_eq!(s["late"], 0, "{s}");
+    let (min, max) = (
+        s["skew_ms_min"].as_f64().unwrap(),
+        s["skew_ms_max"].as_f64().unwrap(),
+    );
+    // Each waited for the instant: none began before it.
+    assert!(0.0 <= min && min <= max, "{s}");
+    assert_eq!(j["scenario"]["start_at"], s["requested"], "{j:#}");
+    let (r, j) = run_local_shards(
+        "start-late",
+        toml,
+        &["--start-at", "2026-01-01T00:00:00Z", "-q"],
+    );
+    assert_eq!(j["start_at"]["late"], 1, "{}", j["start_at"]);
+    assert!(r.stderr.contains("had passed"), "{}", r.stderr);
+}

@@ -53,6 +53,12 @@ pub struct RunArgs {
     /// (with --shard-count N).
     #[arg(long, value_name = "I/N|auto", value_parser = crate::scenario::ShardArg::parse)]
     pub shard: Option<crate::scenario::ShardArg>,
+    /// Hold the load until this instant, so shards started apart (by a
+    /// cluster's scheduler) begin together: RFC 3339 UTC
+    /// (2026-11-26T14:00:00Z), or +30s from now. A shard that comes after
+    /// it starts at once and says it was late; each records its skew.
+    #[arg(long, value_name = "TIME", value_parser = |s: &str| crate::scenario::parse_start_at(s, std::time::SystemTime::now()))]
+    pub start_at: Option<std::time::SystemTime>,
     /// How many shards the run has, for --shard auto under a Kubernetes
     /// Indexed Job (its completions); checked against Slurm's count.
     #[arg(long, value_name = "N", requires = "shard", value_parser = clap::value_parser!(u32).range(1..))]
@@ -100,6 +106,7 @@ pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode>
         follow_pasv_address: a.follow_pasv_address,
         rate: a.rate,
         seed: a.seed,
+        start_at: a.start_at,
         shard: a
             .shard
             .map(|s| s.resolve(a.shard_count, |k| std::env::var(k).ok()))

@@ -19,10 +19,19 @@ use crate::threshold::{self, Threshold};
 /// The flags the parent keeps for itself: where the merged outputs go and
 /// the progress line. Each shard writes its own result where the parent
 /// says, quietly.
-const PARENT_ONLY: [&str; 5] = ["--local-shards", "--out", "--junit", "--csv", "--threshold"];
+const PARENT_ONLY: [&str; 6] = [
+    "--local-shards",
+    "--out",
+    "--junit",
+    "--csv",
+    "--threshold",
+    // Passed on as the instant it names (a +30s taken by each shard alone
+    // would be thirty seconds after each one's own start).
+    "--start-at",
+];
 
 /// This process's arguments for shard `i` of `n`.
-fn shard_args(i: u32, n: u32, out: &Path) -> Vec<String> {
+fn shard_args(i: u32, n: u32, out: &Path, start_at: Option<std::time::SystemTime>) -> Vec<String> {
     let mut args = Vec::new();
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -37,6 +46,12 @@ fn shard_args(i: u32, n: u32, out: &Path) -> Vec<String> {
             continue;
         }
         args.push(arg);
+    }
+    if let Some(t) = start_at {
+        args.extend([
+            "--start-at".into(),
+            humantime::format_rfc3339_nanos(t).to_string(),
+        ]);
     }
     args.extend([
         "--shard".into(),
@@ -66,7 +81,7 @@ pub(super) fn run(
     let mut children = Vec::new();
     for (i, out) in (1..=n).zip(&outs) {
         let child = Command::new(&exe)
-            .args(shard_args(i, n, out))
+            .args(shard_args(i, n, out, plan.start_at))
             .stdout(Stdio::null())
             .spawn()?;
         children.push(child);

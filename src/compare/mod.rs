@@ -405,6 +405,7 @@ mod tests {
             kernel: None,
             thresholds: Vec::new(),
             aborted_by_threshold: None,
+            start_at: None,
         };
         r.modes = BTreeMap::from([(Mode::Passive, mode)]);
         r.timeline = seconds

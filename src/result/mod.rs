@@ -194,6 +194,40 @@ pub struct RunResult {
     /// The threshold (its key) whose `abort_on_fail` stopped the run early.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aborted_by_threshold: Option<String>,
+    /// `--start-at`: the instant the load was held for, and how far from
+    /// it the load began, over the shards merged. Schema 6; absent when
+    /// the run started at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<StartAt>,
+}
+
+/// A held start: the instant asked for and the load's actual start against
+/// it (positive: after), the least and the most over the shards, so a
+/// merge shows their spread.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StartAt {
+    pub requested: String,
+    pub skew_ms_min: f64,
+    pub skew_ms_max: f64,
+    /// Shards that came after the instant had passed and started at once.
+    pub late: u64,
+    /// Shards (runs) merged into these figures.
+    pub shards: u64,
+}
+
+impl StartAt {
+    fn merge(a: &Option<StartAt>, b: &Option<StartAt>) -> Option<StartAt> {
+        match (a, b) {
+            (Some(x), Some(y)) => Some(StartAt {
+                requested: x.requested.clone(),
+                skew_ms_min: x.skew_ms_min.min(y.skew_ms_min),
+                skew_ms_max: x.skew_ms_max.max(y.skew_ms_max),
+                late: x.late + y.late,
+                shards: x.shards + y.shards,
+            }),
+            (x, y) => x.clone().or_else(|| y.clone()),
+        }
+    }
 }
 
 impl MetricResult {
@@ -401,6 +435,7 @@ impl RunResult {
         self.modes = modes;
         self.groups = groups;
         self.sources = sources::merge(&self.sources, &o.sources);
+        self.start_at = StartAt::merge(&self.start_at, &o.start_at);
         if o.started_at < self.started_at {
             self.started_at = o.started_at.clone();
         }

@@ -22,7 +22,7 @@ pub use plan::{
     GroupPlan, Mix, Overrides, Plan, Stop, TargetPlan, ThresholdSpec, DEFAULT_MAX_WAIT,
     DEFAULT_RAMP_PER_CLIENT, DEFAULT_RETRY_PAUSE, EMBEDDED_PASSWORD, EMBEDDED_USER,
 };
-pub use shard::{Shard, ShardArg};
+pub use shard::{parse_start_at, Shard, ShardArg};
 pub use sources::SourceIps;
 pub use url::{external_target, Malformed, UrlError};
 
@@ -147,6 +147,7 @@ impl Plan {
             user_stages,
             seed: o.seed.or(run.seed).unwrap_or(0),
             shard: o.shard,
+            start_at: o.start_at,
             source_ips,
             tls,
             target,

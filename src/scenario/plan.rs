@@ -36,6 +36,8 @@ pub struct Overrides {
     pub seed: Option<u64>,
     /// `--shard I/N`.
     pub shard: Option<super::Shard>,
+    /// `--start-at`: the load starts at this instant, not at once.
+    pub start_at: Option<std::time::SystemTime>,
     /// `--source-ips`, parsed and checked to be local.
     pub source_ips: Option<super::SourceIps>,
     /// `--ca-file`: the certificates FTPS servers are checked against.
@@ -57,6 +59,16 @@ pub enum Stop {
 fn ser_opt_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
     match d {
         Some(d) => ser_duration(d, s),
+        None => s.serialize_none(),
+    }
+}
+
+fn ser_opt_instant<S: serde::Serializer>(
+    t: &Option<std::time::SystemTime>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.collect_str(&humantime::format_rfc3339_millis(*t)),
         None => s.serialize_none(),
     }
 }
@@ -155,6 +167,7 @@ impl std::fmt::Debug for Overrides {
             rate,
             seed,
             shard,
+            start_at,
             source_ips,
             ca_file,
             insecure,
@@ -174,6 +187,7 @@ impl std::fmt::Debug for Overrides {
             .field("rate", rate)
             .field("seed", seed)
             .field("shard", shard)
+            .field("start_at", start_at)
             .field("source_ips", source_ips)
             .field("ca_file", ca_file)
             .field("insecure", insecure)
@@ -272,6 +286,13 @@ pub struct Plan {
     /// arrivals and iterations (see [`super::Shard`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<super::Shard>,
+    /// `--start-at`: the instant the load was held for (RFC 3339), so that
+    /// shards started apart begin together.
+    #[serde(
+        serialize_with = "ser_opt_instant",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub start_at: Option<std::time::SystemTime>,
     /// Local addresses the clients leave from (`--source-ips`, `[target]
     /// source_ips`): client `k` of the whole run from the `k mod n`-th,
     /// its data connections too. `None`: wherever the kernel routes them.

@@ -129,6 +129,35 @@ impl ShardArg {
     }
 }
 
+/// The furthest ahead `--start-at` may hold a run: a typo'd date must not
+/// park a job for a year.
+pub const MAX_HOLD: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// `--start-at`: an RFC 3339 instant (UTC, `Z`), or `+DURATION` from `now`.
+/// Shards on a cluster get the same absolute instant (computed once, when
+/// the job is submitted); `+30s` suits one machine, and `--local-shards`
+/// turns it into one instant for all its shards.
+pub fn parse_start_at(
+    s: &str,
+    now: std::time::SystemTime,
+) -> Result<std::time::SystemTime, String> {
+    let s = s.trim();
+    let at = match s.strip_prefix('+') {
+        Some(d) => {
+            now + humantime::parse_duration(d).map_err(|e| format!("--start-at {s:?}: {e}"))?
+        }
+        None => humantime::parse_rfc3339_weak(s).map_err(|e| {
+            format!(
+                "--start-at {s:?}: {e} (write an RFC 3339 UTC time, 2026-11-26T14:00:00Z, or +30s)"
+            )
+        })?,
+    };
+    if at.duration_since(now).is_ok_and(|d| d > MAX_HOLD) {
+        return Err(format!("--start-at {s:?} is more than 24 hours away"));
+    }
+    Ok(at)
+}
+
 impl fmt::Display for Shard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.index, self.count)
@@ -145,6 +174,25 @@ mod tests {
                 .find(|(n, _)| *n == k)
                 .map(|(_, v)| v.to_string())
         }
+    }
+
+    #[test]
+    fn start_at_is_an_instant_or_a_delay_and_never_a_day_away() {
+        let now = humantime::parse_rfc3339("2026-11-26T12:00:00Z").unwrap();
+        let at = |s| parse_start_at(s, now);
+        assert_eq!(
+            at("+30s").unwrap(),
+            now + std::time::Duration::from_secs(30)
+        );
+        assert_eq!(
+            at("2026-11-26T12:05:00Z").unwrap(),
+            now + std::time::Duration::from_secs(300)
+        );
+        // In the past is allowed: the shard says it was late and starts.
+        assert!(at("2026-11-26T11:00:00Z").is_ok());
+        assert!(at("2026-11-28T12:00:00Z").unwrap_err().contains("24 hours"));
+        assert!(at("noon").unwrap_err().contains("RFC 3339"));
+        assert!(at("+soon").is_err());
     }
 
     #[test]

@@ -35,6 +35,21 @@ pub(super) fn render(r: &RunResult) -> String {
             }
         );
     }
+    if let Some(s) = &r.start_at {
+        let _ = writeln!(
+            out,
+            "\nstart held for {} (--start-at): the load began {:.1} to {:.1} ms after it over {} shard{}{}",
+            s.requested,
+            s.skew_ms_min,
+            s.skew_ms_max,
+            s.shards,
+            if s.shards == 1 { "" } else { "s" },
+            match s.late {
+                0 => String::new(),
+                n => format!(", {n} of them LATE (ready after the instant, started at once)"),
+            }
+        );
+    }
     if let Some(k) = &r.kernel {
         let _ = writeln!(
             out,

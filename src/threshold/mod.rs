@@ -460,6 +460,7 @@ mod tests {
             kernel: None,
             thresholds: Vec::new(),
             aborted_by_threshold: None,
+            start_at: None,
         }
     }
 
