@@ -7,6 +7,7 @@
 
 mod capacity;
 mod compare;
+mod merge;
 mod probe;
 mod run;
 mod serve;
@@ -239,86 +240,8 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             results,
             out,
             force,
-        } => {
-            write::check_file("--out", &out)?;
-            let (results, from_dir) = expand_dirs(results)?;
-            let runs = crate::report::read_all(&results).map_err(|e| UsageError(e.to_string()))?;
-            if !force {
-                let first = crate::compare::identity(&runs[0].1);
-                if let Some((path, other)) = results
-                    .iter()
-                    .zip(&runs)
-                    .map(|(p, (_, r))| (p, crate::compare::identity(r)))
-                    .find(|(_, id)| *id != first)
-                {
-                    return Err(UsageError(format!(
-                        "{} is {other}, but {} is {first}: a merge of different runs describes none of them; pass --force to merge anyway",
-                        path.display(),
-                        results[0].display()
-                    ))
-                    .into());
-                }
-            }
-            let all: Vec<&crate::result::RunResult> = runs.iter().map(|(_, r)| r).collect();
-            let whole = match crate::compare::shards_complete(&all) {
-                Ok(whole) => whole,
-                Err(why) if !force => {
-                    return Err(UsageError(format!("{why}; pass --force to merge anyway")).into())
-                }
-                Err(_) => false,
-            };
-            let missing = crate::compare::missing_shards(&all);
-            if let (Some(dir), false) = (&from_dir, missing.is_empty() || force) {
-                return Err(UsageError(format!(
-                    "{}: shard {} missing: a merge would describe part of the run; pass --force to merge what is there",
-                    dir.display(),
-                    missing.join(", ")
-                ))
-                .into());
-            }
-            let mut merged = crate::report::merge(runs)?.expect("clap requires one file");
-            if whole {
-                crate::compare::as_whole_run(&mut merged);
-            }
-            let saved = write::or_fallback(&out, |p| merged.write_atomic(p))?;
-            print!("{}", crate::summary::render(&merged));
-            if said_fallback("the merged result", &saved.path, saved.failed.as_ref()) {
-                return Ok(ExitCode::from(exit::RUN));
-            }
-            println!("\nmerged result written to {}", out.display());
-            Ok(ExitCode::from(exit::OK))
-        }
+        } => merge::execute(results, out, force),
     }
-}
-
-/// `merge`'s inputs with each directory replaced by its `*.json` files (in
-/// name order), and the first directory given, if any. An empty
-/// directory is an error: a shard array that wrote nothing.
-fn expand_dirs(inputs: Vec<PathBuf>) -> Result<(Vec<PathBuf>, Option<PathBuf>), UsageError> {
-    let mut files = Vec::new();
-    let mut dir = None;
-    for p in inputs {
-        if !p.is_dir() {
-            files.push(p);
-            continue;
-        }
-        let read =
-            std::fs::read_dir(&p).map_err(|e| UsageError(format!("{}: {e}", p.display())))?;
-        let mut found: Vec<PathBuf> = read
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|f| f.extension().is_some_and(|x| x == "json") && f.is_file())
-            .collect();
-        if found.is_empty() {
-            return Err(UsageError(format!(
-                "{}: no result (*.json) in it",
-                p.display()
-            )));
-        }
-        found.sort();
-        files.extend(found);
-        dir.get_or_insert(p);
-    }
-    Ok((files, dir))
 }
 
 /// What `ftpload report` writes.
