@@ -141,15 +141,11 @@ ops = ["hold 3s"]
         active_ports: active,
         ..Overrides::default()
     };
-    // Each run on a thread of its own. The driver samples the channel gauges
-    // on the calling thread, into a shard the thread caches by the run's
-    // registry address (src/metrics/shard.rs); a later run whose registry
-    // reuses that address writes into the old run's shard, and its gauges
-    // (peak_pending) come out 0. A fresh thread has no cached shard.
-    let tag = format!("exhaustion-{tag}");
-    let ran = std::thread::spawn(move || harness::run_scenario(&toml, &o, &tag))
-        .join()
-        .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    // Runs one after another on this thread: the driver samples the channel
+    // gauges here, into a shard the thread caches under the run's registry
+    // id, unique for the process (src/metrics/shard.rs), so no run writes
+    // into an earlier one's.
+    let ran = harness::run_scenario(&toml, &o, &format!("exhaustion-{tag}"));
     harness::mode(&ran.result, mode).clone()
 }
 

@@ -6,7 +6,8 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use super::{errors_of, metrics_of, stats_of, ErrorEntry, MetricResult, ResultError};
+use super::modes::{errors_of, metrics_of, stats_of};
+use super::{ErrorEntry, MetricResult, ResultError};
 use crate::metrics::{Counters, Metric, ModeStats, Recorder};
 use crate::proto::Mode;
 
