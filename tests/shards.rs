@@ -256,30 +256,18 @@ fn shard_auto_from_a_slurm_array_and_merge_of_a_directory() {
         assert_eq!(j["scenario"]["shard"]["count"], 3);
     }
     let merged = dir.join("merged.json");
-    let m = ftpload(
-        &[
-            "merge",
-            results.to_str().unwrap(),
-            "--out",
-            merged.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let merge = || {
+        let (dir, out) = (results.to_str().unwrap(), merged.to_str().unwrap());
+        ftpload(&["merge", dir, "--out", out], &[])
+    };
+    let m = merge();
     assert_eq!(m.code, Some(0), "{}", m.stderr);
     let j: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&merged).unwrap()).unwrap();
     assert_eq!(j["modes"]["passive"]["counters"]["iterations"], 30);
     assert!(j["scenario"].get("shard").is_none(), "the whole run");
     std::fs::remove_file(results.join("shard-1.json")).unwrap();
-    let m = ftpload(
-        &[
-            "merge",
-            results.to_str().unwrap(),
-            "--out",
-            merged.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let m = merge();
     assert_eq!(m.code, Some(2), "{}", m.stderr);
     assert!(m.stderr.contains("shard 2/3 missing"), "{}", m.stderr);
 }

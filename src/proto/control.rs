@@ -175,11 +175,6 @@ impl Control {
         self.tls.as_deref().filter(|t| t.protect_data)
     }
 
-    /// Whether the control connection is secured.
-    pub fn is_secure(&self) -> bool {
-        self.tls.is_some()
-    }
-
     pub fn local_addr(&self) -> SocketAddr {
         self.local
     }

@@ -19,8 +19,9 @@
 //! "Session reuse"). The mix's order (two downloads, the upload, a listing)
 //! keeps a ticket for every channel.
 
-use ftpload::metrics::Metric;
+use ftpload::metrics::{Metric, TlsStats};
 use ftpload::proto::Mode;
+use ftpload::result::ModeResult;
 
 use crate::harness::{self, count};
 use crate::own::Set;
@@ -40,6 +41,22 @@ fn resumes(server: &str) -> bool {
 
 /// The mix over FTPS: explicit (`ftpes://`) or implicit (`ftps://`) by the
 /// set's FTPD_TLS.
+/// What every working FTPS run has: a handshake per session on the control
+/// connection and per transfer on the data channel, each timed, and its
+/// `tls` section, returned for the checks particular to the run.
+fn tls_counts<'a>(s: &'a ModeResult, what: &str) -> &'a TlsStats {
+    let c = &s.counters;
+    let t = s
+        .tls
+        .as_ref()
+        .unwrap_or_else(|| panic!("{what}: no tls section"));
+    assert_eq!(t.control_handshakes, c.sessions, "{what}: {t:?}");
+    assert_eq!(t.data_handshakes, c.transfers, "{what}: {t:?}");
+    assert_eq!(count(s, Metric::TlsHandshake), c.sessions, "{what}");
+    assert_eq!(count(s, Metric::DataTlsHandshake), c.transfers, "{what}");
+    t
+}
+
 fn check_tls(server: &str, set: Set, mode: Mode, at: &At) -> String {
     let (scheme, plan_mode) = match set {
         Set::Implicit => ("ftps", "implicit"),
@@ -53,12 +70,7 @@ fn check_tls(server: &str, set: Set, mode: Mode, at: &At) -> String {
     let s = harness::mode(&ran.result, mode);
     assert_mix(s, &what);
     let c = &s.counters;
-    let t = s
-        .tls
-        .as_ref()
-        .unwrap_or_else(|| panic!("{what}: no tls section"));
-    assert_eq!(t.control_handshakes, c.sessions, "{what}: {t:?}");
-    assert_eq!(t.data_handshakes, c.transfers, "{what}: {t:?}");
+    let t = tls_counts(s, &what);
     let resumed = if resumes(server) {
         t.data_handshakes
     } else {
@@ -67,8 +79,6 @@ fn check_tls(server: &str, set: Set, mode: Mode, at: &At) -> String {
     assert_eq!(t.data_resumed, resumed, "{what}: {t:?}");
     // All four send close_notify at the end of RETR and LIST.
     assert_eq!(t.data_unclean_close, 0, "{what}: {t:?}");
-    assert_eq!(count(s, Metric::TlsHandshake), c.sessions, "{what}");
-    assert_eq!(count(s, Metric::DataTlsHandshake), c.transfers, "{what}");
     assert_eq!(
         t.negotiated.values().sum::<u64>(),
         c.sessions,
@@ -167,14 +177,8 @@ fn check_reuse_not_required(at: &At) -> String {
     let s = harness::mode(&ran.result, mode);
     assert_mix(s, what);
     let c = &s.counters;
-    let t = s
-        .tls
-        .as_ref()
-        .unwrap_or_else(|| panic!("{what}: no tls section"));
-    assert_eq!(t.control_handshakes, c.sessions, "{what}: {t:?}");
-    assert_eq!(t.data_handshakes, c.transfers, "{what}: {t:?}");
+    let t = tls_counts(s, what);
     assert_eq!(t.data_resumed, 0, "{what}: {t:?}");
-    assert_eq!(count(s, Metric::DataTlsHandshake), c.transfers, "{what}");
     format!(
         "{} transfers, {} of {} data channels resumed",
         c.transfers, t.data_resumed, t.data_handshakes
