@@ -211,9 +211,11 @@ fn local_shards_add_their_generators_memory_and_sessions() {
 }
 
 /// A Slurm job array's tasks, as sbatch starts them: `--shard auto` reads
-/// each one's slice from its environment, the results land in one
-/// directory, and `merge DIR` adds them into the whole run; a directory
-/// short of a shard is refused, naming it.
+/// each one's slice from its environment; two write into one directory
+/// with `--out-dir`, the third to stdout (`--out -`, as a pod's log) and is
+/// saved there by hand; `merge DIR` adds them into the whole run, leaving
+/// out its own earlier output. A directory short of a shard, holding one
+/// twice, or holding a shard of another seed is refused, naming it.
 #[test]
 fn shard_auto_from_a_slurm_array_and_merge_of_a_directory() {
     let toml = "[run]\niterations = 30\n[[group]]\nusers = 3\nops = [\"noop\"]\n";
@@ -221,52 +223,108 @@ fn shard_auto_from_a_slurm_array_and_merge_of_a_directory() {
     let scenario = dir.join("s.toml");
     std::fs::write(&scenario, toml).unwrap();
     let results = dir.join("results");
-    std::fs::create_dir_all(&results).unwrap();
     let ftpload = |args: &[&str], env: &[(&str, String)]| {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_ftpload"));
         c.args(args).envs(env.iter().map(|(k, v)| (k, v)));
         let r = crate::util::common::run_bounded(c, None, std::time::Duration::from_secs(120));
         crate::util::common::Ran::from(r.unwrap())
     };
-    let s = scenario.to_str().unwrap();
-    // sbatch --array=0-2: task ids 0, 1 and 2.
-    for task in 0..3 {
-        let out = results.join(format!("shard-{task}.json"));
-        let env = [
+    let (s, res) = (scenario.to_str().unwrap(), results.to_str().unwrap());
+    let slurm = |task: u32| {
+        [
             ("SLURM_ARRAY_TASK_ID", task.to_string()),
             ("SLURM_ARRAY_TASK_COUNT", "3".into()),
             ("SLURM_ARRAY_TASK_MIN", "0".into()),
-        ];
+        ]
+    };
+    // sbatch --array=0-2: task ids 0, 1 and 2.
+    for task in 0..2 {
         let r = ftpload(
-            &[
-                "run",
-                s,
-                "--shard",
-                "auto",
-                "-q",
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            &env,
+            &["run", s, "--shard", "auto", "-q", "--out-dir", res],
+            &slurm(task),
         );
         assert_eq!(r.code, Some(0), "{}", r.stderr);
+    }
+    let r = ftpload(
+        &["run", s, "--shard", "auto", "-q", "--out", "-"],
+        &slurm(2),
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("SESSIONS") || !r.stderr.is_empty(),
+        "the summary on stderr"
+    );
+    let third: serde_json::Value =
+        serde_json::from_str(&r.stdout).expect("stdout is one JSON document");
+    std::fs::write(results.join("s-shard-3-of-3.json"), &r.stdout).unwrap();
+    for task in 0..3 {
+        let path = results.join(format!("s-shard-{}-of-3.json", task + 1));
         let j: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-        assert_eq!(j["scenario"]["shard"]["index"], task + 1);
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            j["scenario"]["shard"]["index"],
+            task + 1,
+            "{}",
+            path.display()
+        );
         assert_eq!(j["scenario"]["shard"]["count"], 3);
     }
-    let merged = dir.join("merged.json");
-    let merge = || {
-        let (dir, out) = (results.to_str().unwrap(), merged.to_str().unwrap());
-        ftpload(&["merge", dir, "--out", out], &[])
-    };
-    let m = merge();
+    assert_eq!(third["scenario"]["shard"]["index"], 3);
+    // An earlier merge's output in the directory is not a shard of it.
+    let merged = results.join("merged.json");
+    let merge = || ftpload(&["merge", res, "--out", merged.to_str().unwrap()], &[]);
+    for _ in 0..2 {
+        let m = merge();
+        assert_eq!(m.code, Some(0), "{}", m.stderr);
+        let j: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&merged).unwrap()).unwrap();
+        assert_eq!(j["modes"]["passive"]["counters"]["iterations"], 30);
+        assert!(j["scenario"].get("shard").is_none(), "the whole run");
+    }
+    std::fs::remove_file(&merged).unwrap();
+    let m = ftpload(&["merge", res, "--out", "-"], &[]);
     assert_eq!(m.code, Some(0), "{}", m.stderr);
     let j: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&merged).unwrap()).unwrap();
+        serde_json::from_str(&m.stdout).expect("stdout is one JSON document");
     assert_eq!(j["modes"]["passive"]["counters"]["iterations"], 30);
-    assert!(j["scenario"].get("shard").is_none(), "the whole run");
-    std::fs::remove_file(results.join("shard-1.json")).unwrap();
+
+    // Refused, each naming the shard: twice, of another seed, missing.
+    let first = results.join("s-shard-1-of-3.json");
+    let copy = results.join("t-copy.json");
+    std::fs::copy(&first, &copy).unwrap();
+    let m = merge();
+    assert_eq!(m.code, Some(2), "{}", m.stderr);
+    assert!(
+        m.stderr.contains("shard 1/3 is there twice"),
+        "{}",
+        m.stderr
+    );
+    std::fs::remove_file(&copy).unwrap();
+    let r = ftpload(
+        &[
+            "run",
+            s,
+            "--shard",
+            "auto",
+            "-q",
+            "--seed",
+            "7",
+            "--out-dir",
+            res,
+        ],
+        &slurm(1),
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let m = merge();
+    assert_eq!(m.code, Some(2), "{}", m.stderr);
+    assert!(
+        m.stderr
+            .contains("s-shard-2-of-3.json is not a shard of the same run")
+            && m.stderr.contains("its seed is 7 against"),
+        "{}",
+        m.stderr
+    );
+    std::fs::remove_file(results.join("s-shard-2-of-3.json")).unwrap();
     let m = merge();
     assert_eq!(m.code, Some(2), "{}", m.stderr);
     assert!(m.stderr.contains("shard 2/3 missing"), "{}", m.stderr);

@@ -13,7 +13,7 @@ pub(super) fn execute(
     force: bool,
 ) -> anyhow::Result<ExitCode> {
     write::check_file("--out", &out)?;
-    let (results, from_dir) = expand_dirs(results)?;
+    let (results, from_dir) = expand_dirs(results, &out)?;
     let runs = crate::report::read_all(&results).map_err(|e| UsageError(e.to_string()))?;
     if !force {
         let first = crate::compare::identity(&runs[0].1);
@@ -40,6 +40,16 @@ pub(super) fn execute(
         Err(_) => false,
     };
     let missing = crate::compare::missing_shards(&all);
+    if !force && (whole || !missing.is_empty()) {
+        let labels: Vec<String> = results.iter().map(|p| p.display().to_string()).collect();
+        let labelled: Vec<(&str, &crate::result::RunResult)> = labels
+            .iter()
+            .map(String::as_str)
+            .zip(all.iter().copied())
+            .collect();
+        crate::compare::same_run(&labelled)
+            .map_err(|why| UsageError(format!("{why}; pass --force to merge anyway")))?;
+    }
     if let (Some(dir), false) = (&from_dir, missing.is_empty() || force) {
         return Err(UsageError(format!(
             "{}: shard {} missing: a merge would describe part of the run; pass --force to merge what is there",
@@ -53,18 +63,30 @@ pub(super) fn execute(
         crate::compare::as_whole_run(&mut merged);
     }
     let saved = write::or_fallback(&out, |p| merged.write_atomic(p))?;
-    print!("{}", crate::summary::render(&merged));
+    // With `--out -` stdout holds the merged result alone.
+    if write::is_stdout(&out) {
+        eprint!("{}", crate::summary::render(&merged));
+    } else {
+        print!("{}", crate::summary::render(&merged));
+    }
     if said_fallback("the merged result", &saved.path, saved.failed.as_ref()) {
         return Ok(ExitCode::from(exit::RUN));
     }
-    println!("\nmerged result written to {}", out.display());
+    if !write::is_stdout(&out) {
+        println!("\nmerged result written to {}", out.display());
+    }
     Ok(ExitCode::from(exit::OK))
 }
 
 /// `merge`'s inputs with each directory replaced by its `*.json` files (in
-/// name order), and the first directory given, if any. An empty
-/// directory is an error: a shard array that wrote nothing.
-fn expand_dirs(inputs: Vec<PathBuf>) -> Result<(Vec<PathBuf>, Option<PathBuf>), UsageError> {
+/// name order; the merge's own `--out`, written there by an earlier merge,
+/// left out), and the first directory given, if any. An empty directory is
+/// an error: a shard array that wrote nothing.
+fn expand_dirs(
+    inputs: Vec<PathBuf>,
+    out: &std::path::Path,
+) -> Result<(Vec<PathBuf>, Option<PathBuf>), UsageError> {
+    let out = std::fs::canonicalize(out).ok();
     let mut files = Vec::new();
     let mut dir = None;
     for p in inputs {
@@ -77,6 +99,7 @@ fn expand_dirs(inputs: Vec<PathBuf>) -> Result<(Vec<PathBuf>, Option<PathBuf>), 
         let mut found: Vec<PathBuf> = read
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|f| f.extension().is_some_and(|x| x == "json") && f.is_file())
+            .filter(|f| out.is_none() || std::fs::canonicalize(f).ok() != out)
             .collect();
         if found.is_empty() {
             return Err(UsageError(format!(

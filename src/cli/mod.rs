@@ -110,7 +110,8 @@ pub enum Cmd {
         /// naming it.
         #[arg(required = true)]
         results: Vec<PathBuf>,
-        /// Where to write the merged result.
+        /// Where to write the merged result (`-`: stdout, the summary then
+        /// to stderr).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
         /// Merge results of different scenarios or targets all the same

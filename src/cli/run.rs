@@ -75,9 +75,16 @@ pub struct RunArgs {
     /// server's (off by default: a NAT'd server lies, another host is a bounce risk).
     #[arg(long)]
     pub follow_pasv_address: bool,
-    /// Result file (default: results/<UTC time>-<scenario>.json).
+    /// Result file (default: results/<UTC time>-<scenario>.json); `-`
+    /// writes it to stdout as one JSON document (the summary then goes to
+    /// stderr), for a shard whose log is its only way out.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Write the result into this folder as <scenario>.json, or as
+    /// <scenario>-shard-I-of-N.json for a shard: a shared folder a job
+    /// array's shards all write to, one file each, for `ftpload merge DIR`.
+    #[arg(long, value_name = "DIR", conflicts_with = "out")]
+    pub out_dir: Option<PathBuf>,
     /// A pass/fail criterion, e.g. 'session_setup.p99=< 50ms' or
     /// 'errors.rate=< 0.001' (repeatable; replaces the scenario's
     /// [thresholds] entry of the same key). Any breach exits 99.
@@ -116,6 +123,13 @@ pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode>
     };
     let plan = Plan::load(&a.scenario, &o)?;
     let thresholds = threshold::from_plan(&plan, &a.threshold)?;
+    if let Some(dir) = &a.out_dir {
+        write::check_dir("--out-dir", dir)?;
+    }
+    let a = RunArgs {
+        out: a.out.clone().or_else(|| in_out_dir(&a, &plan)),
+        ..a
+    };
     check_outputs(&a, &plan)?;
     if let Some(n) = a.local_shards {
         return super::shards::run(n, &plan, &thresholds, &a, signals);
@@ -160,6 +174,16 @@ pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode>
     finish(f, &a, signals)
 }
 
+/// The result's path under `--out-dir`: named by the scenario and the
+/// shard, so a rerun of one array task replaces its own file only.
+fn in_out_dir(a: &RunArgs, plan: &Plan) -> Option<PathBuf> {
+    let name = match plan.shard {
+        Some(s) => format!("{}-shard-{}-of-{}.json", plan.name, s.index, s.count),
+        None => format!("{}.json", plan.name),
+    };
+    Some(a.out_dir.as_ref()?.join(name))
+}
+
 /// Every output checked before the run, so a typo'd path costs a second.
 fn check_outputs(a: &RunArgs, plan: &Plan) -> Result<(), write::Unwritable> {
     match &a.out {
@@ -182,8 +206,18 @@ fn check_outputs(a: &RunArgs, plan: &Plan) -> Result<(), write::Unwritable> {
 /// thresholds printed, the reports written (each to its fallback when the
 /// disk filled up meanwhile), and the exit code a CI job acts on.
 pub(super) fn finish(f: run::Finished, a: &RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
-    print!("{}", crate::summary::render(&f.result));
-    print!("{}", threshold::render(&f.result.thresholds));
+    let text = format!(
+        "{}{}",
+        crate::summary::render(&f.result),
+        threshold::render(&f.result.thresholds)
+    );
+    // With `--out -` stdout holds the result alone.
+    let to_stdout = a.out.as_deref().is_some_and(write::is_stdout);
+    if to_stdout {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
     // The result is written; the reports follow it, each to its fallback
     // when the disk filled up meanwhile (exit 3 then, as for the result).
     let mut fell_back = said_fallback("the result", &f.path, f.write_error.as_ref());
@@ -198,7 +232,7 @@ pub(super) fn finish(f: run::Finished, a: &RunArgs, signals: &Signals) -> anyhow
         let s = write::or_fallback(dir, |d| crate::report::csv::write(d, &f.result))?;
         fell_back |= said_fallback("the CSV files", &s.path, s.failed.as_ref());
     }
-    if f.write_error.is_none() {
+    if f.write_error.is_none() && !to_stdout {
         println!("\nresult written to {}", f.path.display());
     }
     if fell_back {

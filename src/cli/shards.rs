@@ -19,9 +19,10 @@ use crate::threshold::{self, Threshold};
 /// The flags the parent keeps for itself: where the merged outputs go and
 /// the progress line. Each shard writes its own result where the parent
 /// says, quietly.
-const PARENT_ONLY: [&str; 6] = [
+const PARENT_ONLY: [&str; 7] = [
     "--local-shards",
     "--out",
+    "--out-dir",
     "--junit",
     "--csv",
     "--threshold",

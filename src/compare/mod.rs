@@ -25,11 +25,13 @@ use crate::result::RunResult;
 
 mod noise;
 mod print;
+mod shards;
 
 use noise::{change, mode_noise, relative_noise};
 pub use noise::{spread, Noise};
 
 pub use print::{markdown, text};
+pub use shards::{as_whole_run, missing_shards, same_run, shards_complete};
 
 /// A change is outside noise when larger than this many combined spreads.
 pub const NOISE_K: f64 = 3.0;
@@ -192,58 +194,6 @@ pub fn identity(r: &RunResult) -> String {
         )
     };
     format!("scenario {:?} against {target}", r.scenario_name)
-}
-
-/// A result's `--shard`, as its scenario echo says: (I, N).
-fn shard_of(r: &RunResult) -> Option<(u64, u64)> {
-    let s = r.scenario.get("shard")?;
-    Some((s.get("index")?.as_u64()?, s.get("count")?.as_u64()?))
-}
-
-/// For a merge of `--shard` results: `Some(why)` when a slice would count
-/// twice, or the results cut the run into different numbers of shards, or
-/// whole runs mix with shards. `Ok(true)`: every slice of the run is there,
-/// so the merge is the whole run.
-pub fn shards_complete(runs: &[&RunResult]) -> Result<bool, String> {
-    let shards: Vec<Option<(u64, u64)>> = runs.iter().map(|r| shard_of(r)).collect();
-    if shards.iter().all(Option::is_none) {
-        return Ok(false);
-    }
-    let Some(all) = shards.iter().copied().collect::<Option<Vec<_>>>() else {
-        return Err("some results are shards (--shard) and some whole runs".into());
-    };
-    let n = all[0].1;
-    if let Some((_, m)) = all.iter().find(|(_, m)| *m != n) {
-        return Err(format!("the shards cut the run into {n} and into {m}"));
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    if let Some((i, _)) = all.iter().find(|(i, _)| !seen.insert(*i)) {
-        return Err(format!(
-            "shard {i}/{n} is there twice: its slice would count twice"
-        ));
-    }
-    Ok(seen.len() as u64 == n)
-}
-
-/// The slices of an N-shard run that `runs` lack, as "I/N" (empty when
-/// they are no shards, or all there).
-pub fn missing_shards(runs: &[&RunResult]) -> Vec<String> {
-    let shards: Vec<(u64, u64)> = runs.iter().filter_map(|r| shard_of(r)).collect();
-    let Some(&(_, n)) = shards.first() else {
-        return Vec::new();
-    };
-    (1..=n)
-        .filter(|i| !shards.iter().any(|(j, _)| j == i))
-        .map(|i| format!("{i}/{n}"))
-        .collect()
-}
-
-/// Marks a merge of every slice as the whole run: its scenario is no
-/// longer a shard's.
-pub fn as_whole_run(r: &mut RunResult) {
-    if let Some(s) = r.scenario.as_object_mut() {
-        s.remove("shard");
-    }
 }
 
 /// `Some(why)` when the two results are of different scenarios or targets.

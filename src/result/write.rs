@@ -64,6 +64,9 @@ pub struct Unwritable {
 /// plain file, a read-only mount, a missing permission; not a disk that
 /// fills up meanwhile, which [`or_fallback`] covers.
 pub fn check_file(what: &'static str, path: &Path) -> Result<(), Unwritable> {
+    if is_stdout(path) {
+        return Ok(());
+    }
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
     let checked = if path.is_dir() {
         Err(io::Error::other("it is a folder"))
@@ -114,6 +117,9 @@ pub struct Saved<T, E> {
 /// `ftpload-<pid>-<its name>` in the temporary directory (`TMPDIR`, else
 /// /tmp), a file or a folder as the original.
 pub fn fallback_path(wanted: &Path) -> PathBuf {
+    if is_stdout(wanted) {
+        return std::env::temp_dir().join(format!("ftpload-{}-stdout.json", std::process::id()));
+    }
     let name = wanted
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -146,8 +152,25 @@ pub fn or_fallback<T, E>(
     }
 }
 
-/// `value` as pretty JSON with a final newline.
+/// `-`: the path that means standard output (`--out -`), so a shard under
+/// a scheduler with no shared folder hands its result over in its log.
+pub const STDOUT: &str = "-";
+
+/// Whether `path` is [`STDOUT`].
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == STDOUT
+}
+
+/// `value` as pretty JSON with a final newline, to `path` or, for `-`, to
+/// standard output as one document (flushed; a closed pipe is an error, so
+/// [`or_fallback`] keeps the result in a file).
 pub fn json<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
+    if is_stdout(path) {
+        let mut w = BufWriter::with_capacity(BUFFER, io::stdout().lock());
+        serde_json::to_writer_pretty(&mut w, value)?;
+        w.write_all(b"\n")?;
+        return w.flush();
+    }
     atomic(path, |w| {
         serde_json::to_writer_pretty(&mut *w, value)?;
         w.write_all(b"\n")
