@@ -26,6 +26,10 @@
 //!   result.
 //! - `thresholds`: `[thresholds]` and `--threshold` (exit 99, the result's
 //!   outcomes, `--junit`), refused before a run when wrong (exit 2).
+//! - `kubernetes`: deploy/kubernetes parsed and checked, as no cluster runs
+//!   here: the Indexed Job's counts, mounts, Secret and scenario against
+//!   each other and the crate, the flags against `--help`, apply.sh's
+//!   rendering.
 //! - `layers`: no module of `src/` uses one above it; the README's layout
 //!   table names every module.
 //! - `hostile`: faults from a misbehaving server end in classified errors.
@@ -70,6 +74,7 @@ mod faults;
 mod ftps;
 mod hostile;
 mod ipv6;
+mod kubernetes;
 mod layers;
 mod open_loop;
 mod output;

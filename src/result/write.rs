@@ -99,7 +99,13 @@ fn probe(dir: &Path) -> io::Result<()> {
         )));
     }
     std::fs::create_dir_all(dir)?;
-    let p = dir.join(format!(".ftpload-probe-{}", std::process::id()));
+    // Random as well as the pid: shards in containers are each pid 1, and
+    // probing one shared folder at once they would remove each other's.
+    let p = dir.join(format!(
+        ".ftpload-probe-{}-{:016x}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
     File::create(&p)?;
     std::fs::remove_file(&p)
 }
