@@ -280,6 +280,20 @@ fn shard_auto_from_a_slurm_array_and_merge_of_a_directory() {
             serde_json::from_str(&std::fs::read_to_string(&merged).unwrap()).unwrap();
         assert_eq!(j["modes"]["passive"]["counters"]["iterations"], 30);
         assert!(j["scenario"].get("shard").is_none(), "the whole run");
+        // Each shard's own line kept, in order, adding up to the whole.
+        let lines = j["shards"].as_array().expect("shards");
+        let index: Vec<u64> = lines.iter().map(|l| l["index"].as_u64().unwrap()).collect();
+        assert_eq!(index, [1, 2, 3], "{lines:?}");
+        let sum: u64 = lines
+            .iter()
+            .map(|l| l["iterations"].as_u64().unwrap())
+            .sum();
+        assert_eq!(sum, 30, "{lines:?}");
+        assert!(
+            m.stdout.contains("shards: 3 merged, on 1 host"),
+            "{}",
+            m.stdout
+        );
     }
     std::fs::remove_file(&merged).unwrap();
     let m = ftpload(&["merge", res, "--out", "-"], &[]);

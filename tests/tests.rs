@@ -50,10 +50,11 @@
 //!   Python's HDR decoder).
 //! - `util`: the helpers these share.
 //!
-//! Real servers, exhaustion and firewalled topologies are three binaries of
-//! their own with their own small harness (tests/interop.rs,
-//! tests/exhaustion.rs, tests/netns.rs; see Cargo.toml), so that what they
-//! skip is printed rather than captured.
+//! Real servers, exhaustion, firewalled topologies and a Slurm job array are
+//! four binaries of their own with their own small harness
+//! (tests/interop.rs, tests/exhaustion.rs, tests/netns.rs,
+//! tests/cluster.rs; see Cargo.toml), so that what they skip is printed
+//! rather than captured.
 //!
 //! A new area is one more `mod` line below and a file (or folder) of that
 //! name beside this one.

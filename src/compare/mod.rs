@@ -356,6 +356,7 @@ mod tests {
             thresholds: Vec::new(),
             aborted_by_threshold: None,
             start_at: None,
+            shards: Vec::new(),
         };
         r.modes = BTreeMap::from([(Mode::Passive, mode)]);
         r.timeline = seconds

@@ -11,6 +11,7 @@ mod channels;
 mod groups;
 mod hdr;
 mod modes;
+pub mod shards;
 pub mod sources;
 mod thresholds;
 pub mod timeline;
@@ -39,7 +40,7 @@ use timeline::Interval;
 /// 6: FTPS: each mode's `tls` (handshakes, versions and suites, data
 /// channels resumed) and the metrics `tls_handshake` and
 /// `data_tls_handshake`.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 /// The oldest version [`RunResult::read`] still reads: what 2, 3, 5 and 6
 /// added is optional, 4 changed what a field counts, not its shape (`operations`, `sessions`, `sources`), so older results read without it;
 /// a counter a file lacks reads as unknown ([`Count`]).
@@ -196,6 +197,12 @@ pub struct RunResult {
     /// the run started at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_at: Option<StartAt>,
+    /// A sharded run's shards, each with its own figures (sessions, start
+    /// skew, generator CPU), in shard order: one for a shard's own result,
+    /// every one merged for a merge. Schema 7; absent from a run that was
+    /// no shard.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<shards::ShardFigures>,
 }
 
 /// A held start: the instant asked for and the load's actual start against
@@ -322,6 +329,7 @@ impl RunResult {
         self.groups = groups;
         self.sources = sources::merge(&self.sources, &o.sources);
         self.start_at = StartAt::merge(&self.start_at, &o.start_at);
+        self.shards = shards::merge(&self.shards, &o.shards);
         if o.started_at < self.started_at {
             self.started_at = o.started_at.clone();
         }

@@ -254,7 +254,14 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
         thresholds: Vec::new(),
         aborted_by_threshold: None,
         start_at,
+        shards: Vec::new(),
     };
+    if let Some(s) = plan.shard {
+        let host = result::shards::host_name();
+        result.shards = vec![result::shards::ShardFigures::of(
+            &result, s.index, s.count, host,
+        )];
+    }
     judge(&mut result);
     let wanted = opts
         .out

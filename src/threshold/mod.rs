@@ -461,6 +461,7 @@ mod tests {
             thresholds: Vec::new(),
             aborted_by_threshold: None,
             start_at: None,
+            shards: Vec::new(),
         }
     }
 
