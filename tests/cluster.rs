@@ -27,10 +27,9 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -117,17 +116,15 @@ fn slurm_conf(root: &Path) -> String {
 /// `ftpload serve` on a free port with the scenario's files: the child and
 /// its URL (from "serving ftp://ftpload@127.0.0.1:PORT (password ...").
 fn serve() -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--port", "0", "--file", "1k.bin=1KiB"])
-        .args(["--file", "64k.bin=64KiB"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let files = [
+        "--port",
+        "0",
+        "--file",
+        "1k.bin=1KiB",
+        "--file",
+        "64k.bin=64KiB",
+    ];
+    let (child, line) = common::start_serve(BIN, &files);
     let url = line
         .strip_prefix("serving ")
         .and_then(|l| l.split_whitespace().next())

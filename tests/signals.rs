@@ -2,7 +2,6 @@
 //! and evicted pods send it, and a run stopped that way must still write what
 //! it gathered, remove what it made, and say so in its exit code (143).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -90,17 +89,8 @@ fn sigterm_writes_the_partial_result_removes_the_embedded_root_and_exits_143() {
 
 #[test]
 fn serve_stopped_by_sigterm_removes_its_root() {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut child, line) = crate::util::common::start_serve(BIN, &["--port", "0"]);
     // "serving ftp://… root /tmp/ftpload-PID-0; Ctrl-C to stop"
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
     let root = line
         .split(" root ")
         .nth(1)

@@ -325,3 +325,21 @@ pub fn python_hdr_decode(b64: &str) -> (u64, u64) {
         _ => panic!("unexpected output from python hdrh decode: {stdout:?}"),
     }
 }
+
+/// `ftpload serve ARGS` started with its stdout piped, and the line it
+/// prints once listening: "serving ftp://USER@HOST:PORT (password ...),
+/// passive ports ..., root DIR; Ctrl-C to stop".
+pub fn start_serve(bin: &str, args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(bin)
+        .arg("serve")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line)
+}
