@@ -30,6 +30,7 @@ pub mod result;
 pub mod run;
 pub mod scenario;
 pub mod schedule;
+pub mod server;
 pub mod summary;
 pub mod sys;
 pub mod threshold;

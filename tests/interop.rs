@@ -18,6 +18,8 @@
 //! - **IPv6** (tests/interop/ipv6.rs), on instances it starts bound to ::1:
 //!   each server with EPSV and EPRT, the result's family `ipv6`; and PASV
 //!   and PORT against an IPv6 target refused before the run (exit 2).
+//! - **node_exporter** (tests/interop/node_exporter.rs), which it starts on
+//!   loopback: `--server-metrics`'s scrape and parse of a real exporter.
 //!
 //! The instances it starts (tests/interop/own.rs) have harness homes of
 //! their own under `target/`, control ports 2151-2164 and the passive range
@@ -38,6 +40,8 @@ mod harness;
 mod homes;
 #[path = "interop/ipv6.rs"]
 mod ipv6;
+#[path = "interop/node_exporter.rs"]
+mod node_exporter;
 #[path = "interop/own.rs"]
 mod own;
 #[path = "util/sources.rs"]
@@ -236,6 +240,9 @@ pub enum Needs {
     Running(&'static str),
     /// An instance of a set this binary starts.
     Own(Set, &'static str),
+    /// A program the check starts itself: its path, and why the check
+    /// cannot run when it is not there.
+    Program(&'static str, &'static str),
 }
 
 /// Where a check runs: the server's control port, and for FTPS the CA file
@@ -280,6 +287,7 @@ fn run() -> i32 {
     }
     checks.extend(tls::checks());
     checks.extend(ipv6::checks());
+    checks.extend(node_exporter::checks());
     checks.retain(|(name, _, _)| wanted(name));
 
     // The sets wanted, each with the servers to start in it, started in
@@ -345,6 +353,8 @@ fn run() -> i32 {
                     None => Err(format!("{server} is not running")),
                 }
             }
+            Needs::Program(path, why) if !Path::new(path).exists() => Err(why.to_string()),
+            Needs::Program(..) => Ok(At { port: 0, ca: None }),
             Needs::Own(set, server) => match own::missing(set, server, &pkgs, &root) {
                 Some(why) => Err(format!("{server}: {why}")),
                 None => {

@@ -14,6 +14,7 @@ const LAYERS: &[&str] = &[
     "proto",
     "kernel",
     "sys",
+    "server",
     "embedded",
     "diagnosis",
     "scenario",

@@ -38,6 +38,8 @@
 //! - `faults`: the fault server (tests/util/faults.rs), one fault per test,
 //!   each through the binary: the exact class, the run going on, bounded
 //!   time and memory, the result written.
+//! - `server_cost`: what the server pays (`server`), against pyftpdlib's
+//!   CPU read from outside, the embedded target's threads, `--server-pid`.
 //! - `shards`: `--shard I/N` slices of a run, together the one run.
 //! - `signals`: SIGTERM stops `run`, `capacity` and `serve` as Ctrl-C does.
 //! - `sources`: `--source-ips`, clients spread over source addresses k mod
@@ -85,6 +87,7 @@ mod pyftpdlib;
 mod report_html;
 mod result;
 mod secrets;
+mod server_cost;
 mod shards;
 mod signals;
 mod sources;

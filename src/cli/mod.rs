@@ -343,6 +343,7 @@ pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
                 crate::run::RunError::SourceFamily(_)
                     | crate::run::RunError::Tls(_)
                     | crate::run::RunError::Ipv4Only { .. }
+                    | crate::run::RunError::ServerWatch(crate::server::WatchError::Process { .. })
             )
         )
     {

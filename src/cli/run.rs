@@ -98,9 +98,49 @@ pub struct RunArgs {
     /// mode and operation), timeline.csv (per second and mode), counters.csv.
     #[arg(long, value_name = "DIR")]
     pub csv: Option<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerArgs,
     /// No progress line.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// What of the server to watch for its cost, each second: by default the
+/// embedded target's threads, or the process listening on the target's
+/// port when it runs on this host.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Watch this local process and its children as the server (CPU user
+    /// and system, reaped children's too; memory; processes; descriptors),
+    /// instead of the one found listening on the target's port.
+    #[arg(long, value_name = "PID", conflicts_with_all = ["server_metrics", "no_server_watch"])]
+    pub server_pid: Option<i32>,
+    /// Scrape a Prometheus exporter on the server's host each second
+    /// (node_exporter: the host's CPU and memory), e.g.
+    /// http://10.0.0.5:9100/metrics.
+    #[arg(long, value_name = "URL", conflicts_with = "no_server_watch")]
+    pub server_metrics: Option<String>,
+    /// Do not watch the server at all.
+    #[arg(long)]
+    pub no_server_watch: bool,
+}
+
+impl ServerArgs {
+    /// The plan's [`ServerWatch`], the URL checked.
+    pub fn watch(&self) -> Result<crate::scenario::ServerWatch, super::UsageError> {
+        use crate::scenario::ServerWatch;
+        Ok(
+            match (self.server_pid, &self.server_metrics, self.no_server_watch) {
+                (_, _, true) => ServerWatch::Off,
+                (Some(pid), _, _) => ServerWatch::Pid(pid),
+                (None, Some(url), _) => ServerWatch::Exporter(
+                    crate::server::prom::check_url(url)
+                        .map_err(|e| super::UsageError(format!("--server-metrics {url}: {e}")))?,
+                ),
+                (None, None, false) => ServerWatch::Auto,
+            },
+        )
+    }
 }
 
 pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
@@ -119,6 +159,7 @@ pub(super) fn execute(a: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode>
             .map(|s| s.resolve(a.shard_count, |k| std::env::var(k).ok()))
             .transpose()
             .map_err(super::UsageError)?,
+        server_watch: a.server.watch()?,
         ..a.target.clone().overrides()?
     };
     let plan = Plan::load(&a.scenario, &o)?;

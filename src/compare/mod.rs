@@ -357,6 +357,7 @@ mod tests {
             aborted_by_threshold: None,
             start_at: None,
             shards: Vec::new(),
+            server: None,
         };
         r.modes = BTreeMap::from([(Mode::Passive, mode)]);
         r.timeline = seconds

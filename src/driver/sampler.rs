@@ -110,6 +110,8 @@ impl Sampler {
             // sockets took 72.8 ms a second at 106,203 of them.
             time_wait: crate::kernel::time_wait_here().unwrap_or(0),
             modes,
+            // Filled in after the run from the server's own watch.
+            server: None,
         }
     }
 

@@ -11,6 +11,7 @@ mod channels;
 mod groups;
 mod hdr;
 mod modes;
+pub mod server;
 pub mod shards;
 pub mod sources;
 mod thresholds;
@@ -203,6 +204,11 @@ pub struct RunResult {
     /// no shard.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shards: Vec<shards::ShardFigures>,
+    /// What the server paid: CPU, memory, processes and descriptors, from
+    /// its process tree, its threads or its exporter. Schema 7; absent
+    /// when it was not watched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<server::ServerResult>,
 }
 
 /// A held start: the instant asked for and the load's actual start against
@@ -330,6 +336,10 @@ impl RunResult {
         self.sources = sources::merge(&self.sources, &o.sources);
         self.start_at = StartAt::merge(&self.start_at, &o.start_at);
         self.shards = shards::merge(&self.shards, &o.shards);
+        // Every shard watched the same server: one watch's figures, not a sum.
+        if self.server.is_none() {
+            self.server = o.server.clone();
+        }
         if o.started_at < self.started_at {
             self.started_at = o.started_at.clone();
         }

@@ -76,6 +76,9 @@ pub struct Interval {
     /// TCP sockets in TIME_WAIT toward the target (when it is on this host).
     pub time_wait: u64,
     pub modes: BTreeMap<Mode, ModeInterval>,
+    /// What the server used in this second, when it was watched (schema 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<super::server::ServerSecond>,
 }
 
 impl ModeInterval {
@@ -147,6 +150,8 @@ impl AddAssign<&Decoded> for Decoded {
         for (m, v) in &x.modes {
             *i.modes.entry(*m).or_default() += v;
         }
+        // Every shard watched the same server: its second is not added.
+        i.server = i.server.or(x.server);
         for (k, h) in &o.metrics {
             match self.metrics.get_mut(k) {
                 // Decoded with the metric's full bounds: adding cannot overflow.

@@ -8,7 +8,7 @@ mod start;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use start::{hold_until, set_up, tls_client};
+use start::{hold_until, set_up, tls_client, watch_server};
 
 use crate::driver::{self, Cancel};
 use crate::embedded::{EmbeddedConfig, EmbeddedError, EmbeddedServer};
@@ -64,6 +64,10 @@ pub enum RunError {
     },
     #[error("cannot start the load runtime: {0}")]
     Runtime(std::io::Error),
+    /// `--server-pid` or `--server-metrics` could not be read before the
+    /// run: bad input, nothing ran.
+    #[error("cannot watch the server")]
+    ServerWatch(#[from] crate::server::WatchError),
     #[error(transparent)]
     Result(#[from] ResultError),
 }
@@ -206,6 +210,9 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
         }
     }
     let tls = tls_client(plan, embedded.as_ref())?;
+    // Watched from before the set-up session to after the last session
+    // ends, so the server's whole share of the run is in it.
+    let watch = watch_server(plan, addr, embedded.is_some())?;
     let banner = set_up(plan, addr, tls.as_ref(), embedded.is_none())?;
 
     let kernel_before = crate::kernel::is_local(addr.ip())
@@ -216,12 +223,14 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
         .map(|at| hold_until(at, &opts.cancel, opts.quiet));
     let mut progress = Progress::new(plan.stop, opts.quiet);
     let stop = plan.stop;
+    let load_began = std::time::Instant::now();
     let outcome = driver::run(plan, addr, tls, &opts.cancel, &mut |t| {
         on_tick(&t);
         progress.tick(&t, stop)
     })
     .map_err(RunError::Runtime)?;
     progress.finish();
+    let server = watch.map(|(w, t0)| (w.finish(), load_began.saturating_duration_since(t0)));
     let kernel = kernel_before.and_then(|before| {
         crate::kernel::Sample::take(Some(addr.ip())).map(|after| before.delta(&after))
     });
@@ -255,7 +264,12 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
         aborted_by_threshold: None,
         start_at,
         shards: Vec::new(),
+        server: None,
     };
+    if let Some((series, offset)) = &server {
+        result.server = result::server::ServerResult::of(series, &result.modes);
+        result::server::into_timeline(series, *offset, &mut result.timeline);
+    }
     if let Some(s) = plan.shard {
         let host = result::shards::host_name();
         result.shards = vec![result::shards::ShardFigures::of(

@@ -15,7 +15,8 @@ use crate::proto::session;
 use crate::proto::tls::{TlsClient, Verify};
 use crate::proto::{Command, Mode, ProtoError};
 use crate::result;
-use crate::scenario::Plan;
+use crate::scenario::{Plan, ServerWatch};
+use crate::server::{find, proc, Watch, Watched};
 
 /// Waits until `at` (or a cancel), in steps of at most 100 ms so Ctrl-C is
 /// heard at once; a shard already past it starts at once and says so.
@@ -145,4 +146,44 @@ pub(super) fn set_up(
         let _ = c.quit().await;
         Ok(banner.first_line().to_string())
     })
+}
+
+/// Starts watching the server, as the plan says: `--server-pid` or
+/// `--server-metrics` (an error if they cannot be read now); by default the
+/// embedded target's threads, or the local process listening on the
+/// target's port (nothing, said nowhere, when none is found: a remote
+/// target, another network namespace). With the instant it began.
+pub(super) fn watch_server(
+    plan: &Plan,
+    addr: SocketAddr,
+    embedded: bool,
+) -> Result<Option<(Watch, std::time::Instant)>, RunError> {
+    let what = match &plan.server_watch {
+        ServerWatch::Off => None,
+        ServerWatch::Pid(pid) => Some(Watched::Process {
+            pid: *pid,
+            name: proc::name(*pid),
+        }),
+        ServerWatch::Exporter(url) => Some(Watched::Exporter { url: url.clone() }),
+        ServerWatch::Auto if embedded => Some(Watched::Threads {
+            prefix: crate::embedded::THREAD_NAME_PREFIX,
+        }),
+        ServerWatch::Auto => crate::kernel::is_local(addr.ip())
+            .then(|| find::listener(addr))
+            .flatten()
+            .map(|pid| Watched::Process {
+                pid,
+                name: proc::name(pid),
+            }),
+    };
+    let Some(what) = what else {
+        return Ok(None);
+    };
+    let t0 = std::time::Instant::now();
+    match Watch::start(what) {
+        Ok(w) => Ok(Some((w, t0))),
+        // Found by itself, gone or unreadable: the run goes on unwatched.
+        Err(_) if plan.server_watch == ServerWatch::Auto => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }

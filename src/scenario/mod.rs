@@ -19,8 +19,9 @@ pub use dist::{Files, Sizes, Weighted};
 pub use file::SessionModel;
 pub use op::Op;
 pub use plan::{
-    GroupPlan, Mix, Overrides, Plan, Stop, TargetPlan, ThresholdSpec, DEFAULT_MAX_WAIT,
-    DEFAULT_RAMP_PER_CLIENT, DEFAULT_RETRY_PAUSE, EMBEDDED_PASSWORD, EMBEDDED_USER,
+    GroupPlan, Mix, Overrides, Plan, ServerWatch, Stop, TargetPlan, ThresholdSpec,
+    DEFAULT_MAX_WAIT, DEFAULT_RAMP_PER_CLIENT, DEFAULT_RETRY_PAUSE, EMBEDDED_PASSWORD,
+    EMBEDDED_USER,
 };
 pub use shard::{parse_start_at, Shard, ShardArg};
 pub use sources::SourceIps;
@@ -150,6 +151,7 @@ impl Plan {
             start_at: o.start_at,
             source_ips,
             tls,
+            server_watch: o.server_watch.clone(),
             target,
             files,
             stop,

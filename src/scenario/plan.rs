@@ -44,6 +44,25 @@ pub struct Overrides {
     pub ca_file: Option<PathBuf>,
     /// `--insecure`: FTPS without checking the server's certificate.
     pub insecure: bool,
+    /// `--server-pid`, `--server-metrics`, `--no-server-watch`.
+    pub server_watch: ServerWatch,
+}
+
+/// What of the server a run watches for its cost (CPU, memory, processes,
+/// descriptors). Not in the result's `scenario`: its `server` says what
+/// was watched, and shards on several machines differ here.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ServerWatch {
+    /// The embedded target's threads, or the local process listening on
+    /// the target's port, if there is one; else nothing.
+    #[default]
+    Auto,
+    /// This process and its descendants (`--server-pid`).
+    Pid(i32),
+    /// A Prometheus exporter's URL (`--server-metrics`), checked.
+    Exporter(String),
+    /// Nothing (`--no-server-watch`).
+    Off,
 }
 
 /// When a run ends.
@@ -171,6 +190,7 @@ impl std::fmt::Debug for Overrides {
             source_ips,
             ca_file,
             insecure,
+            server_watch,
         } = self;
         f.debug_struct("Overrides")
             .field("target", &target.as_deref().map(super::url::redacted))
@@ -191,6 +211,7 @@ impl std::fmt::Debug for Overrides {
             .field("source_ips", source_ips)
             .field("ca_file", ca_file)
             .field("insecure", insecure)
+            .field("server_watch", server_watch)
             .finish()
     }
 }
@@ -302,6 +323,8 @@ pub struct Plan {
     /// with `--ca-file`/`--insecure`. `None`: plain FTP.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<crate::proto::tls::TlsSettings>,
+    #[serde(skip)]
+    pub server_watch: ServerWatch,
     pub groups: Vec<GroupPlan>,
     /// `[thresholds]` as written; the `threshold` module parses and checks them.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -2,7 +2,8 @@
 //! and afterwards the summary: a table with one column per mode and each
 //! mode's overhead against passive ([`table`]), one line per mode on its
 //! data channels ([`channels`]), per-group and per-stage tables, the
-//! source addresses in a few lines ([`sources`]), a merged run's shards
+//! source addresses in a few lines ([`sources`]), what the server paid
+//! ([`server`]), a merged run's shards
 //! one line each ([`shards`]), and the
 //! notes under them ([`notes`]). Numbers are written by [`format`], which
 //! the report and capacity's table use too.
@@ -12,6 +13,7 @@ pub mod format;
 mod groups;
 mod notes;
 pub mod progress;
+mod server;
 mod shards;
 mod sources;
 pub mod stages;
@@ -69,6 +71,7 @@ pub fn render(r: &RunResult) -> String {
     out.push_str(&groups::render(r));
     out.push_str(&sources::render(&r.sources));
     out.push_str(&stages::render(r, false));
+    out.push_str(&server::render(r.server.as_ref()));
     out.push_str(&shards::render(&r.shards));
     out.push_str(&notes::render(r));
     out

@@ -462,6 +462,7 @@ mod tests {
             aborted_by_threshold: None,
             start_at: None,
             shards: Vec::new(),
+            server: None,
         }
     }
 

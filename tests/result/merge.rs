@@ -92,6 +92,7 @@ fn merging_two_runs_adds_exactly() {
         offered: Some(3),
         started: 2.into(),
         time_wait: 7,
+        server: None,
         modes: BTreeMap::from([(
             Mode::Eprt,
             ModeInterval {

@@ -235,7 +235,20 @@ pub fn check_timeline(j: &Value, users: u64) {
     let open_loop = !j["scenario"]["open_loop"].is_null();
     let mut started = 0;
     for i in tl {
-        assert_eq!(keys(i), set(&INTERVAL_FIELDS), "interval fields: {i}");
+        // `server` in the seconds the watch sampled, when it watched.
+        let mut want = set(&INTERVAL_FIELDS);
+        if i.get("server").is_some() {
+            assert!(
+                j.get("server").is_some(),
+                "a second's server without the run's: {i}"
+            );
+            assert!(
+                i["server"]["cpu_s"].as_f64().is_some_and(|c| c >= 0.0),
+                "{i}"
+            );
+            want.insert("server");
+        }
+        assert_eq!(keys(i), want, "interval fields: {i}");
         let t = u64_at(i, "t_s");
         assert!(t > last, "t_s increases: {last} then {t}");
         last = t;

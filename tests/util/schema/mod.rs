@@ -248,12 +248,16 @@ pub fn set<'a>(names: &[&'a str]) -> BTreeSet<&'a str> {
     names.iter().copied().collect()
 }
 
-/// The top-level fields a result must have: `TOP_FIELDS`, and `kernel`
-/// when the run could read the host's counters.
+/// The top-level fields a result must have: `TOP_FIELDS`, `kernel` when
+/// the run could read the host's counters, and `server` when it watched
+/// the server (always, against the embedded target: its threads).
 pub fn top_fields(j: &Value) -> BTreeSet<&'static str> {
     let mut top = set(&TOP_FIELDS);
     if j.get("kernel").is_some() {
         top.insert("kernel");
+    }
+    if j["target"]["kind"] == "embedded" || j.get("server").is_some() {
+        top.insert("server");
     }
     top
 }

@@ -1,0 +1,248 @@
+//! What the server pays: its CPU, memory, processes and descriptors over a
+//! run, read from where operators already look. A local server from its
+//! process tree in `/proc` ([`proc`], found by the socket it listens on:
+//! [`find`]); the embedded target from its own runtime threads; a remote
+//! one from a Prometheus exporter it already runs ([`prom`]). A thread of
+//! its own samples once a second ([`Watch`]), off the load's threads.
+
+mod expo;
+pub mod find;
+pub mod proc;
+pub mod prom;
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How often the server is sampled.
+pub const EVERY: Duration = Duration::from_secs(1);
+/// A scrape slower than this is a failed sample, not a stalled watch.
+const SCRAPE_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// What is watched.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Watched {
+    /// A local process and its descendants (`--server-pid`, or the one
+    /// listening on the target's port).
+    Process { pid: i32, name: String },
+    /// The embedded target: the threads of this process whose name starts
+    /// with this prefix. Its memory and descriptors are the generator's
+    /// too, so only its CPU is its own.
+    Threads { prefix: &'static str },
+    /// A Prometheus exporter on the server's host (`--server-metrics`):
+    /// node_exporter's figures are the host's, not the server's alone.
+    Exporter { url: String },
+}
+
+impl Watched {
+    /// The words for what was watched, for the result and the summary.
+    pub fn describe(&self) -> String {
+        match self {
+            Watched::Process { pid, name } => format!("process {pid} ({name}) and its children"),
+            Watched::Threads { .. } => "the embedded target's threads".into(),
+            Watched::Exporter { url } => format!("the exporter at {url} (the whole host)"),
+        }
+    }
+
+    /// "process", "threads" or "exporter".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Watched::Process { .. } => "process",
+            Watched::Threads { .. } => "threads",
+            Watched::Exporter { .. } => "exporter",
+        }
+    }
+}
+
+/// The server at one moment; cumulative CPU, the rest gauges. A figure the
+/// source cannot give is None.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Sample {
+    /// Since the watch started.
+    pub at: Duration,
+    pub cpu_user_s: f64,
+    pub cpu_system_s: f64,
+    pub memory_bytes: Option<u64>,
+    pub processes: Option<u64>,
+    pub fds: Option<u64>,
+}
+
+impl Sample {
+    pub fn cpu_s(&self) -> f64 {
+        self.cpu_user_s + self.cpu_system_s
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error("server process {pid}: {error}")]
+    Process { pid: i32, error: std::io::Error },
+    #[error(transparent)]
+    Exporter(#[from] prom::PromError),
+}
+
+/// Reads `what` once.
+pub fn sample(what: &Watched, at: Duration) -> Result<Sample, WatchError> {
+    match what {
+        Watched::Process { pid, .. } => {
+            let t = proc::sample_tree(*pid).map_err(|error| WatchError::Process {
+                pid: *pid,
+                error: match error.kind() {
+                    std::io::ErrorKind::NotFound => std::io::Error::other("no such process"),
+                    _ => error,
+                },
+            })?;
+            Ok(Sample {
+                at,
+                cpu_user_s: t.cpu_user_s,
+                cpu_system_s: t.cpu_system_s,
+                memory_bytes: Some(t.memory_bytes),
+                processes: Some(t.processes),
+                fds: Some(t.fds),
+            })
+        }
+        Watched::Threads { prefix } => {
+            let (cpu_user_s, cpu_system_s) = proc::own_threads_cpu(prefix);
+            Ok(Sample {
+                at,
+                cpu_user_s,
+                cpu_system_s,
+                ..Sample::default()
+            })
+        }
+        Watched::Exporter { url } => {
+            let p = prom::scrape(url, SCRAPE_TIMEOUT)?;
+            let mode = |m: &str| p.cpu_seconds_by_mode.get(m).copied().unwrap_or(0.0);
+            let user = mode("user") + mode("nice");
+            Ok(Sample {
+                at,
+                cpu_user_s: user,
+                cpu_system_s: (p.cpu_busy_seconds - user).max(0.0),
+                memory_bytes: p
+                    .memory_total_bytes
+                    .zip(p.memory_available_bytes)
+                    .map(|(t, a)| t.saturating_sub(a)),
+                processes: p.processes,
+                fds: None,
+            })
+        }
+    }
+}
+
+/// The samples of one watch, the first taken when it started and the last
+/// when it stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub what: Watched,
+    pub samples: Vec<Sample>,
+    /// Samples that failed (a scrape timed out, the process went away).
+    pub failed: u64,
+    /// The first failure, in words.
+    pub failure: Option<String>,
+}
+
+/// A running watch: a thread sampling every [`EVERY`] until [`Watch::finish`].
+pub struct Watch {
+    stop: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<Series>,
+}
+
+impl Watch {
+    /// Takes the first sample here (so a wrong pid or an unreachable
+    /// exporter fails before the run), then samples on a thread.
+    pub fn start(what: Watched) -> Result<Watch, WatchError> {
+        let t0 = Instant::now();
+        let first = sample(&what, Duration::ZERO)?;
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("ftpload-server-watch".into())
+            .spawn(move || {
+                let mut series = Series {
+                    what,
+                    samples: vec![first],
+                    failed: 0,
+                    failure: None,
+                };
+                // Each sample at the next whole second since t0, so a slow
+                // read does not drift the ones after it.
+                let mut next = EVERY;
+                loop {
+                    let wait = next.saturating_sub(t0.elapsed());
+                    let last = !matches!(
+                        stopped.recv_timeout(wait),
+                        Err(mpsc::RecvTimeoutError::Timeout)
+                    );
+                    match sample(&series.what, t0.elapsed()) {
+                        Ok(s) => series.samples.push(s),
+                        Err(e) => {
+                            series.failed += 1;
+                            series.failure.get_or_insert_with(|| e.to_string());
+                        }
+                    }
+                    if last {
+                        return series;
+                    }
+                    next += EVERY;
+                }
+            })
+            .map_err(|error| WatchError::Process { pid: 0, error })?;
+        Ok(Watch { stop, thread })
+    }
+
+    /// Takes the last sample and returns them all.
+    pub fn finish(self) -> Series {
+        let _ = self.stop.send(());
+        self.thread.join().unwrap_or_else(|_| Series {
+            what: Watched::Threads { prefix: "" },
+            samples: Vec::new(),
+            failed: 1,
+            failure: Some("the watch thread panicked".into()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// This process watched while this thread burns 0.6 s of CPU (by the
+    /// kernel's own clock for the thread, so a loaded machine only makes it
+    /// slower) and at least 1.1 s of wall time: samples at the start, each
+    /// second and the end, the CPU risen by what was burnt.
+    #[test]
+    fn a_watch_samples_each_second_and_at_the_end() {
+        let me = std::process::id() as i32;
+        let what = Watched::Process {
+            pid: me,
+            name: proc::name(me),
+        };
+        let thread_cpu = || {
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: a valid timespec for the call to fill.
+            unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+            ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+        };
+        let w = Watch::start(what).unwrap();
+        let (t0, c0) = (Instant::now(), thread_cpu());
+        let mut x = 0u64;
+        while (thread_cpu() - c0 < 0.6 || t0.elapsed() < Duration::from_millis(1100))
+            && t0.elapsed() < Duration::from_secs(30)
+        {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        }
+        std::hint::black_box(x);
+        let s = w.finish();
+        assert_eq!(s.failed, 0, "{:?}", s.failure);
+        assert!(s.samples.len() >= 3, "{:?}", s.samples);
+        let (first, last) = (s.samples[0], *s.samples.last().unwrap());
+        assert!(last.cpu_s() - first.cpu_s() >= 0.5, "{first:?} {last:?}");
+        assert!(last.at >= Duration::from_millis(1100), "{last:?}");
+        assert!(Watch::start(Watched::Process {
+            pid: i32::MAX,
+            name: String::new()
+        })
+        .is_err());
+    }
+}
