@@ -112,11 +112,47 @@ pub fn markdown(runs: &[(String, RunResult)]) -> String {
             ),
         );
     }
+    out.push_str(&server_table(runs));
     for (name, r) in runs {
         let stages = crate::summary::stages::render(r, true);
         if !stages.is_empty() {
             let _ = write!(out, "\nStages of {name} (rates per second over each stage; p99 merged from the timeline's interval histograms):\n\n{stages}");
         }
+    }
+    out
+}
+
+/// What the server paid in each run that watched it (`server`), one row
+/// per run; empty when none did.
+fn server_table(runs: &[(String, RunResult)]) -> String {
+    let mut out = String::new();
+    let watched: Vec<_> = runs
+        .iter()
+        .filter_map(|(n, r)| Some((n, r, r.server.as_ref()?)))
+        .collect();
+    if watched.is_empty() {
+        return out;
+    }
+    out.push_str("\nWhat the server paid (its `server`; per data channel: all its CPU over the channels):\n\n");
+    out.push_str("| run | server | watched | mode | CPU s | CPU / session ms | CPU / data channel ms | memory / session | processes / session | fds / session |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
+    let opt = |v: Option<f64>, digits: usize| v.map_or("-".into(), |x| format!("{x:.digits$}"));
+    for (name, r, s) in watched {
+        let p = &s.per_session;
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {:.2} | {} | {} | {} | {} | {} |",
+            server_label(r),
+            s.source,
+            s.mode.map_or("all".to_string(), |m| m.to_string()),
+            s.cpu_s,
+            opt(p.cpu_ms, 3),
+            opt(s.cpu_ms_per_data_channel, 3),
+            p.memory_bytes
+                .map_or("-".into(), crate::summary::format::bytes),
+            opt(p.processes, 2),
+            opt(p.fds, 2),
+        );
     }
     out
 }
