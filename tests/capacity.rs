@@ -104,9 +104,17 @@ fn a_light_load_holds_at_every_level_up_to_max() {
         "{}",
         o.stdout
     );
+    assert!(
+        o.stdout.contains("server at 6 users: ")
+            && o.stdout.contains(
+                "headroom (extrapolated from that step's CPU per session, not measured): about "
+            ),
+        "{}",
+        o.stdout
+    );
 
     let j = json(&o.dir);
-    assert_eq!(j["schema_version"], 1);
+    assert_eq!(j["schema_version"], ftpload::capacity::SCHEMA_VERSION);
     assert_eq!(j["scenario_name"], "cap-light");
     assert_eq!(users(&j), [2, 4, 6]);
     assert_eq!(j["highest_held"], 6);
@@ -118,6 +126,13 @@ fn a_light_load_holds_at_every_level_up_to_max() {
         assert!(s["transfers_per_s"].as_f64().unwrap() > 0.0, "{s}");
         assert!(s["p99_session_setup_us"].as_u64().unwrap() > 0, "{s}");
         assert!(s["p99_data_setup_us"].as_u64().unwrap() > 0, "{s}");
+        // The embedded target's threads, watched: its CPU and headroom.
+        assert!(s["server_cpu_utilisation"].as_f64().unwrap() > 0.0, "{s}");
+        assert!(s["server_cores"].as_u64().unwrap() >= 1, "{s}");
+        assert!(
+            s["sessions_per_s_per_server_core"].as_f64().unwrap() > 0.0,
+            "{s}"
+        );
         // Each step is a whole run result, with the level as its client count.
         let r = RunResult::read(&o.dir.join(s["result_file"].as_str().unwrap())).unwrap();
         let planned = r.scenario["groups"][0]["users"].as_u64();
@@ -296,4 +311,59 @@ fn dkftpbench_score_breaks_on_a_rate_above_the_line() {
     assert_eq!(b["limit"], "min_throughput");
     assert!(b["value"].as_f64().unwrap() <= 1_000_000.0 * 1.001, "{b}");
     assert!(o.stdout.contains("below its rate"), "{}", o.stdout);
+}
+
+/// `--max-server-cpu`: the server's CPU is judged like any limit. At 0% the
+/// first step breaks on it (the embedded target's threads used some CPU),
+/// named with its value; with `--no-server-watch` it cannot be judged:
+/// exit 2 before anything runs.
+#[test]
+fn max_server_cpu_breaks_a_level_and_needs_the_server_watched() {
+    let o = capacity(
+        "cap-server-cpu",
+        LIGHT,
+        "--start 2 --max 4 --step-duration 1s --max-server-cpu 0% --max-p99-session-setup 10s --max-p99-data-setup 10s",
+    );
+    o.assert_exit(1);
+    assert!(
+        o.stdout.contains("broke at 2: server cpu ("),
+        "{}",
+        o.stdout
+    );
+    let j = json(&o.dir);
+    assert_eq!(j["limits"]["max_server_cpu"], 0.0);
+    let step = &j["steps"][0];
+    assert_eq!(step["broken_limits"][0]["limit"], "server_cpu", "{step}");
+    assert!(
+        step["server_cpu_utilisation"].as_f64().unwrap() > 0.0,
+        "{step}"
+    );
+    let csv = std::fs::read_to_string(o.dir.join("capacity.csv")).unwrap();
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .contains("server_cpu_utilisation"),
+        "{csv}"
+    );
+
+    let o = capacity(
+        "cap-server-cpu-unwatched",
+        LIGHT,
+        "--max-server-cpu 80% --no-server-watch",
+    );
+    o.assert_exit(2);
+    assert!(
+        o.stderr
+            .contains("--max-server-cpu needs the server watched"),
+        "{}",
+        o.stderr
+    );
+    let o = capacity("cap-server-cpu-bad", LIGHT, "--max-server-cpu 180%");
+    o.assert_exit(2);
+    assert!(
+        o.stderr.contains("a percentage from 0% to 100%"),
+        "{}",
+        o.stderr
+    );
 }

@@ -12,9 +12,9 @@
 #             and quit; no data channel
 #   passive, epsv, active, eprt
 #             scenarios/server-cost.toml with --mode: sessions that log in,
-#             download 1 KiB once and quit; one data channel each (the
+#             download 1 KiB ten times and quit; ten data channels each (the
 #             embedded target has no EPRT)
-# each for D (default 6s) with 4 clients (pyftpdlib in active and EPRT: 1,
+# each for D (default 5s) with 4 clients (pyftpdlib in active and EPRT: 1,
 # as pyftpdlib 2.2.0 loses its own connect-backs when several come at once).
 # The servers are watched as a run watches them by default: a real server
 # by its process tree (found by its listening socket), the embedded target
@@ -32,7 +32,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 exit_on_signals
 
 rounds=3
-duration=6s
+duration=5s
 while (($# > 0)); do
     case $1 in
     --rounds) rounds=${2:?--rounds needs a number}; shift 2 ;;

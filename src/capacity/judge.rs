@@ -77,7 +77,24 @@ pub fn judge(users: u32, r: &RunResult, l: &Limits, result_file: PathBuf) -> Ste
             });
         }
     }
+    let server = r.server.as_ref();
+    let utilisation = server.and_then(|x| x.cpu_utilisation);
+    if let (Some(max), Some(u)) = (l.max_server_cpu, utilisation) {
+        if u > max {
+            broken_limits.push(Breach {
+                limit: "server_cpu".into(),
+                mode: None,
+                value: u,
+                max,
+            });
+        }
+    }
     let secs = r.duration_s.max(1e-3);
+    // Sessions a second over the server's CPU seconds a second.
+    let per_core = server
+        .map(|x| x.cpu_s / secs)
+        .filter(|&busy| busy > 0.0)
+        .map(|busy| sessions as f64 / secs / busy);
     StepResult {
         users,
         held: broken_limits.is_empty(),
@@ -87,6 +104,9 @@ pub fn judge(users: u32, r: &RunResult, l: &Limits, result_file: PathBuf) -> Ste
         error_rate: worst[0].0,
         p99_session_setup_us: worst[1].0 as u64,
         p99_data_setup_us: worst[2].0 as u64,
+        server_cpu_utilisation: utilisation,
+        server_cores: server.and_then(|x| x.cores),
+        sessions_per_s_per_server_core: per_core,
         result_file,
     }
 }
@@ -95,7 +115,7 @@ impl Breach {
     /// "p99 data setup in active mode (1.52s > 1.00s, 1.5×)".
     pub fn describe(&self) -> String {
         let show = |v: f64| match self.limit.as_str() {
-            "error_rate" => format!("{:.2}%", v * 100.0),
+            "error_rate" | "server_cpu" => format!("{:.2}%", v * 100.0),
             "min_throughput" => format!("{}/s", bytes(v as u64)),
             _ => micros(v as u64),
         };
@@ -132,7 +152,7 @@ pub(super) fn breaches(s: &StepResult) -> String {
 }
 
 pub const TABLE_HEADER: &str =
-    "  users  sessions/s  transfers/s  error rate  p99 session setup  p99 data setup  verdict";
+    "  users  sessions/s  transfers/s  error rate  p99 session setup  p99 data setup  server CPU  verdict";
 
 /// One row, fixed-width, so rows can be printed as steps finish.
 pub fn table_row(s: &StepResult) -> String {
@@ -140,8 +160,12 @@ pub fn table_row(s: &StepResult) -> String {
         true => "held".to_string(),
         false => format!("BROKE: {}", breaches(s)),
     };
+    let server = match (s.server_cpu_utilisation, s.server_cores) {
+        (Some(u), Some(c)) => format!("{:.0}% of {c}", u * 100.0),
+        _ => "-".into(),
+    };
     format!(
-        "{:>7}  {:>10.1}  {:>11.1}  {:>9.2}%  {:>17}  {:>14}  {verdict}",
+        "{:>7}  {:>10.1}  {:>11.1}  {:>9.2}%  {:>17}  {:>14}  {server:>10}  {verdict}",
         s.users,
         s.sessions_per_s,
         s.transfers_per_s,
@@ -151,16 +175,27 @@ pub fn table_row(s: &StepResult) -> String {
     )
 }
 
-/// The one-line answer.
+/// The answer: the level held, where it broke, and, when the server was
+/// watched, its headroom at the highest level held (extrapolated).
 pub fn verdict(c: &Capacity) -> String {
     let held = match c.highest_held {
         Some(n) => format!("held up to {n} users"),
         None => "held at no level".to_string(),
     };
-    match (c.steps.iter().find(|s| !s.held), c.interrupted) {
+    let answer = match (c.steps.iter().find(|s| !s.held), c.interrupted) {
         (Some(s), _) => format!("{held}; broke at {}: {}", s.users, breaches(s)),
         (None, true) => format!("{held}; interrupted before the search ended"),
         (None, false) => format!("{held} (--max {}): no limit broke", c.max),
+    };
+    let last_held = c.steps.iter().rev().find(|s| s.held);
+    match last_held.and_then(|s| Some((s, s.server_cpu_utilisation?, s.sessions_per_s_per_server_core?))) {
+        Some((s, u, per_core)) => format!(
+            "{answer}\nserver at {} users: {:.0}% of its {} cores; headroom (extrapolated from that step's CPU per session, not measured): about {per_core:.0} sessions/s per server core",
+            s.users,
+            u * 100.0,
+            s.server_cores.map_or("?".into(), |c| c.to_string()),
+        ),
+        None => answer,
     }
 }
 
@@ -187,6 +222,7 @@ mod tests {
             max_p99_session_setup_us: u64::MAX,
             max_p99_data_setup_us: u64::MAX,
             min_throughput,
+            max_server_cpu: None,
         }
     }
 

@@ -22,7 +22,8 @@ use crate::run::{self, RunError, Status};
 use crate::scenario::{Overrides, Plan, ScenarioError};
 
 /// Bumped on any change a reader of capacity.json could notice.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: the server's CPU per step and `max_server_cpu`.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The judged values, in the order of `Limits`' fields and a step's columns.
 const LIMITS: [&str; 3] = ["error_rate", "p99_session_setup", "p99_data_setup"];
@@ -72,6 +73,9 @@ pub struct Limits {
     /// Bytes per second every transfer must reach, if set (dkftpbench's score).
     #[serde(default)]
     pub min_throughput: Option<u64>,
+    /// The share of its cores the server may use, if set (`--max-server-cpu`).
+    #[serde(default)]
+    pub max_server_cpu: Option<f64>,
 }
 
 /// A limit broken: the worst mode's value (a fraction, or µs) against it.
@@ -96,6 +100,17 @@ pub struct StepResult {
     pub error_rate: f64,
     pub p99_session_setup_us: u64,
     pub p99_data_setup_us: u64,
+    /// The server's CPU over the step as a share of its host's cores, and
+    /// those cores, when it was watched (the step result's `server`).
+    #[serde(default)]
+    pub server_cpu_utilisation: Option<f64>,
+    #[serde(default)]
+    pub server_cores: Option<u32>,
+    /// Headroom, extrapolated: the sessions a second one fully busy server
+    /// core would hold at this step's cost per session (sessions per second
+    /// over the server's CPU seconds per second).
+    #[serde(default)]
+    pub sessions_per_s_per_server_core: Option<f64>,
     /// The step's full result, relative to capacity.json (absolute if it fell back elsewhere).
     pub result_file: PathBuf,
 }
@@ -155,6 +170,10 @@ fn check(s: &Search) -> Result<(), CapacityError> {
         "--step-duration must be above zero"
     } else if !(0.0..=1.0).contains(&s.limits.max_error_rate) {
         "--max-error-rate is a fraction from 0 to 1, e.g. 0.01"
+    } else if s.limits.max_server_cpu.is_some()
+        && s.overrides.server_watch == crate::scenario::ServerWatch::Off
+    {
+        "--max-server-cpu needs the server watched: not with --no-server-watch"
     } else {
         return Ok(());
     };
@@ -251,6 +270,17 @@ pub fn search(s: &Search, on_step: &mut dyn FnMut(&StepResult)) -> Result<Found,
                 f.path
             }
         };
+        if s.limits.max_server_cpu.is_some()
+            && f.result
+                .server
+                .as_ref()
+                .and_then(|x| x.cpu_utilisation)
+                .is_none()
+        {
+            return Err(CapacityError::Usage(format!(
+                "--max-server-cpu: the step at {users} users could not see the server's CPU (it is not on this host: give --server-metrics URL, or --server-pid PID)"
+            )));
+        }
         let step = judge(users, &f.result, &s.limits, result_file);
         on_step(&step);
         let held = step.held;
@@ -284,11 +314,12 @@ fn save(dir: &Path, home: &Path, c: &Capacity) -> Result<(), CapacityError> {
         }
     }
     let c = &c;
-    let mut csv = String::from("users,held,broken_limits,sessions_per_s,transfers_per_s,error_rate,p99_session_setup_us,p99_data_setup_us,result_file\n");
+    let mut csv = String::from("users,held,broken_limits,sessions_per_s,transfers_per_s,error_rate,p99_session_setup_us,p99_data_setup_us,server_cpu_utilisation,server_cores,sessions_per_s_per_server_core,result_file\n");
+    let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.4}"));
     for s in &c.steps {
         let broken: Vec<&str> = s.broken_limits.iter().map(|b| b.limit.as_str()).collect();
         csv += &format!(
-            "{},{},{},{:.3},{:.3},{:.6},{},{},{}\n",
+            "{},{},{},{:.3},{:.3},{:.6},{},{},{},{},{},{}\n",
             s.users,
             s.held,
             broken.join(";"),
@@ -297,6 +328,9 @@ fn save(dir: &Path, home: &Path, c: &Capacity) -> Result<(), CapacityError> {
             s.error_rate,
             s.p99_session_setup_us,
             s.p99_data_setup_us,
+            opt(s.server_cpu_utilisation),
+            s.server_cores.map_or(String::new(), |c| c.to_string()),
+            opt(s.sessions_per_s_per_server_core),
             s.result_file.display()
         );
     }

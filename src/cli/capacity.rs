@@ -74,6 +74,13 @@ pub struct CapacityArgs {
     /// their line's rate.
     #[arg(long, value_name = "BANDWIDTH", value_parser = crate::scenario::units::parse_bandwidth)]
     pub min_throughput: Option<u64>,
+    /// Also stop at a level where the server used more than this share of
+    /// its host's cores over the step, e.g. 80% (the server must be watched:
+    /// on this host, or --server-metrics).
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+    pub max_server_cpu: Option<f64>,
+    #[command(flatten)]
+    pub server: super::run::ServerArgs,
     /// Folder for the step results, capacity.json and capacity.csv.
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
@@ -89,6 +96,7 @@ pub(super) fn execute(a: CapacityArgs, signals: &Signals) -> anyhow::Result<Exit
         scenario: a.scenario,
         overrides: Overrides {
             ramp_up: a.ramp_up,
+            server_watch: a.server.watch()?,
             ..a.target.overrides()?
         },
         start: a.start,
@@ -103,6 +111,7 @@ pub(super) fn execute(a: CapacityArgs, signals: &Signals) -> anyhow::Result<Exit
             max_p99_session_setup_us: us(a.max_p99_session_setup),
             max_p99_data_setup_us: us(a.max_p99_data_setup),
             min_throughput: a.min_throughput,
+            max_server_cpu: a.max_server_cpu,
         },
         out_dir: a.out_dir,
         quiet: a.quiet,
@@ -135,4 +144,18 @@ pub(super) fn execute(a: CapacityArgs, signals: &Signals) -> anyhow::Result<Exit
     } else {
         exit::OK
     }))
+}
+
+/// "80%" or "80" as 0.8: a share from 0% to 100%.
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let n: f64 = s
+        .trim()
+        .trim_end_matches('%')
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a percentage, e.g. 80%"))?;
+    if !(0.0..=100.0).contains(&n) {
+        return Err(format!("{s:?}: a percentage from 0% to 100%"));
+    }
+    Ok(n / 100.0)
 }

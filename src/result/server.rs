@@ -31,6 +31,13 @@ pub struct ServerResult {
     pub cpu_s: f64,
     /// The most cores it kept busy over one sampled second.
     pub cpu_cores_peak: f64,
+    /// The cores of its host (this machine's for a local server, the
+    /// exporter's CPUs for a remote one), and its CPU over the run as a
+    /// share of them all (1.0: every core busy throughout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cores: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_utilisation: Option<f64>,
     /// Memory (process trees: proportional set size; an exporter: the host's
     /// used memory), processes and descriptors at the first sample and at
     /// their largest; absent where the source has none (the embedded
@@ -107,6 +114,11 @@ impl ServerResult {
             .windows(2)
             .map(|w| (w[1].cpu_s() - w[0].cpu_s()) / (w[1].at - w[0].at).as_secs_f64().max(1e-3))
             .fold(0.0, f64::max);
+        let cores = last.cores.filter(|&c| c > 0);
+        let span = (last.at - first.at).as_secs_f64();
+        let cpu_utilisation = cores
+            .filter(|_| span > 0.0)
+            .map(|c| cpu_s / (span * f64::from(c)));
         let sum = |f: fn(&ModeResult) -> u64| modes.values().map(f).sum::<u64>();
         let sessions = sum(|m| m.counters.sessions + m.counters.sessions_failed);
         let channels = sum(|m| m.counters.channels_opened.get().unwrap_or(0));
@@ -131,6 +143,8 @@ impl ServerResult {
             cpu_system_s: (last.cpu_system_s - first.cpu_system_s).max(0.0),
             cpu_s,
             cpu_cores_peak: cores_peak,
+            cores,
+            cpu_utilisation,
             memory_start_bytes: first.memory_bytes,
             memory_peak_bytes: peak(s, |x| x.memory_bytes),
             processes_start: first.processes,

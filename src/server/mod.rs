@@ -64,6 +64,16 @@ pub struct Sample {
     pub memory_bytes: Option<u64>,
     pub processes: Option<u64>,
     pub fds: Option<u64>,
+    /// The cores of the server's host: this machine's for a local server,
+    /// the exporter's CPUs for a remote one.
+    pub cores: Option<u32>,
+}
+
+/// This machine's cores, as the scheduler offers them to this process.
+fn local_cores() -> Option<u32> {
+    std::thread::available_parallelism()
+        .ok()
+        .map(|n| n.get() as u32)
 }
 
 impl Sample {
@@ -98,6 +108,7 @@ pub fn sample(what: &Watched, at: Duration) -> Result<Sample, WatchError> {
                 memory_bytes: Some(t.memory_bytes),
                 processes: Some(t.processes),
                 fds: Some(t.fds),
+                cores: local_cores(),
             })
         }
         Watched::Threads { prefix } => {
@@ -106,6 +117,7 @@ pub fn sample(what: &Watched, at: Duration) -> Result<Sample, WatchError> {
                 at,
                 cpu_user_s,
                 cpu_system_s,
+                cores: local_cores(),
                 ..Sample::default()
             })
         }
@@ -123,6 +135,7 @@ pub fn sample(what: &Watched, at: Duration) -> Result<Sample, WatchError> {
                     .map(|(t, a)| t.saturating_sub(a)),
                 processes: p.processes,
                 fds: None,
+                cores: Some(p.cpus),
             })
         }
     }

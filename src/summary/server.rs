@@ -12,9 +12,13 @@ pub(super) fn render(s: Option<&ServerResult>) -> String {
     let Some(s) = s else {
         return out;
     };
+    let share = match (s.cpu_utilisation, s.cores) {
+        (Some(u), Some(c)) => format!(", {:.0}% of its {c} cores over the run", u * 100.0),
+        _ => String::new(),
+    };
     let _ = writeln!(
         out,
-        "\nserver ({}): {:.2} s CPU ({:.2} user, {:.2} system), at most {:.2} cores in a second",
+        "\nserver ({}): {:.2} s CPU ({:.2} user, {:.2} system){share}, at most {:.2} cores in a second",
         s.watched, s.cpu_s, s.cpu_user_s, s.cpu_system_s, s.cpu_cores_peak
     );
     let p = &s.per_session;
