@@ -18,11 +18,13 @@ use std::time::Duration;
 use crate::util::common::{repo_root, run_bounded};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ftpload");
-/// A compare view over two committed results, so dashes and several modes
-/// are drawn, and a ramp with every per-second histogram.
-const RESULTS: [&str; 2] = [
+/// A compare view over committed results, so dashes and several modes are
+/// drawn, a ramp with every per-second histogram, and a run that watched
+/// its server (vsftpd's CPU and memory each second).
+const RESULTS: [&str; 3] = [
     "results/examples/ramp.json",
     "results/baseline/embedded.json",
+    "results/server-cost/vsftpd-passive.json",
 ];
 
 fn chromium() -> Option<PathBuf> {

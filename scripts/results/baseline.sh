@@ -31,28 +31,11 @@ bin=target/release/ftpload
 extra=()
 [[ -n $duration ]] && extra=(--duration "$duration")
 
-started=()
-stop_started() {
-    local s
-    for s in "${started[@]}"; do
-        "$ftpd" stop "$s" >/dev/null || echo "$GEN: could not stop $s" >&2
-    done
-}
 trap stop_started EXIT
 exit_on_signals
 
-banners=()
 if ((${#servers[@]})); then
-    for s in "${servers[@]}"; do
-        "$ftpd" install "$s" >/dev/null
-    done
-    "$ftpd" fixture >/dev/null
-    for s in "${servers[@]}"; do
-        # `ftpd url` answers only for a running server.
-        "$ftpd" url "$s" >/dev/null 2>&1 || started+=("$s")
-        "$ftpd" start "$s" >/dev/null
-        banners+=("$s: $(sed -n 's/^banner=//p' "${FTPD_HOME:-target/ftpd}/$s/state")")
-    done
+    start_servers "$ftpd" "${servers[@]}"
 fi
 machine_txt "$bin" "${banners[@]}" >"$out/machine.txt"
 

@@ -54,3 +54,34 @@ run_ftpload() {
     printf '%s: stopping; the results written so far are incomplete\n' "$GEN" >&2
     exit "$rc"
 }
+
+# start_servers FTPD SERVER...: installs and provisions the real servers
+# through the harness FTPD (scripts/targets/ftpd) and starts each one not
+# already running. Those it started are added to `started`, which
+# stop_started stops again (the caller sets it as its EXIT trap); each
+# one's banner, "SERVER: 220 ...", is added to `banners`.
+started=()
+banners=()
+start_servers() {
+    local s
+    _ftpd=$1
+    shift
+    for s in "$@"; do
+        "$_ftpd" install "$s" >/dev/null
+    done
+    "$_ftpd" fixture >/dev/null
+    for s in "$@"; do
+        # `ftpd url` answers only for a running server.
+        "$_ftpd" url "$s" >/dev/null 2>&1 || started+=("$s")
+        "$_ftpd" start "$s" >/dev/null
+        banners+=("$s: $(sed -n 's/^banner=//p' "${FTPD_HOME:-target/ftpd}/$s/state")")
+    done
+}
+
+# stop_started: stops the servers start_servers started, saying which could not.
+stop_started() {
+    local s
+    for s in "${started[@]}"; do
+        "$_ftpd" stop "$s" >/dev/null || echo "$GEN: could not stop $s" >&2
+    done
+}

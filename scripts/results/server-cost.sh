@@ -21,8 +21,9 @@
 # by its runtime threads (CPU only: it shares the generator's process).
 #
 # Writes OUT/runs.csv (every run), OUT/README.md (medians over the rounds,
-# by server_cost_table.py beside this script) and OUT/machine.txt; each
-# run's result JSON stays under target/server-cost/runs/. About 10 minutes
+# by server_cost_table.py beside this script), OUT/machine.txt and, whole,
+# round 1's vsftpd passive run (OUT/vsftpd-passive.json); every run's
+# result JSON stays under target/server-cost/runs/. About 10 minutes
 # with 3 rounds. Needs root: scripts/targets/ftpd install all && fixture
 # (done here when missing).
 set -euo pipefail
@@ -54,23 +55,8 @@ rm -f "$runs"/*.json
 cargo build --release --quiet
 bin=target/release/ftpload
 
-started=()
-stop_started() {
-    local s
-    for s in "${started[@]}"; do
-        "$ftpd" stop "$s" >/dev/null || echo "$GEN: could not stop $s" >&2
-    done
-}
 trap stop_started EXIT
-
-banners=()
-"$ftpd" install all >/dev/null
-"$ftpd" fixture >/dev/null
-for s in "${servers[@]}"; do
-    "$ftpd" url "$s" >/dev/null 2>&1 || started+=("$s")
-    "$ftpd" start "$s" >/dev/null
-    banners+=("$s: $(sed -n 's/^banner=//p' "${FTPD_HOME:-target/ftpd}/$s/state")")
-done
+start_servers "$ftpd" "${servers[@]}"
 machine_txt "$bin" "${banners[@]}" "rounds: $rounds, $duration per run" >"$out/machine.txt"
 
 manifest=$runs/manifest.tsv
@@ -93,5 +79,7 @@ for ((round = 1; round <= rounds; round++)); do
         done
     done
 done
+# One run kept whole beside the table, for its server block and timeline.
+cp "$runs/1-vsftpd-passive.json" "$out/vsftpd-passive.json"
 python3 "$here/server_cost_table.py" "$manifest" "$out"
 echo "$GEN: wrote $out"

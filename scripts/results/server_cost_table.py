@@ -155,7 +155,11 @@ def main(manifest, out):
               "server does meanwhile (retrying a bind, polling) is in it. "
               "The login-only run is the baseline: a session's own CPU, "
               "its password check and, for the forking servers, its "
-              "processes.", ""]
+              "processes.", "",
+              "`vsftpd-passive.json` is one of the runs whole (round 1, "
+              "vsftpd, passive), for its `server` block and the server's "
+              "seconds in its `timeline`; the generator keeps the rest under "
+              "`target/server-cost/runs/`.", ""]
     (out / "README.md").write_text("\n".join(lines))
     print("\n".join(lines))
 

@@ -240,15 +240,7 @@ mod tests {
     fn reads_this_threads_cpu() {
         let t = Threads::default();
         t.register_current();
-        let thread_cpu = || {
-            let mut ts = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            // SAFETY: a valid clock id and a pointer to a live timespec.
-            unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-            ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
-        };
+        let thread_cpu = crate::sys::thread_cpu_s;
         let (cpu0, start) = (thread_cpu(), std::time::Instant::now());
         let mut x = 0u64;
         while thread_cpu() - cpu0 < 0.2 && start.elapsed() < Duration::from_secs(30) {

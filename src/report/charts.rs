@@ -221,12 +221,53 @@ fn timeline(runs: &[(String, RunResult)]) -> Vec<Chart> {
     out
 }
 
+/// What the server paid each second (the timeline's `server`), one line
+/// per run that watched it: its CPU in cores busy, and its memory where
+/// the source has it. None of either when no run watched the server.
+fn server(runs: &[(String, RunResult)]) -> Vec<Chart> {
+    type Of = fn(&crate::result::server::ServerSecond) -> Option<f64>;
+    let charts: [(&str, YLabel, Of); 2] = [
+        ("server CPU (cores busy in the second)", count_label, |x| {
+            Some(x.cpu_s)
+        }),
+        (
+            "server memory",
+            |v| bytes(v as u64),
+            |x| x.memory_bytes.map(|b| b as f64),
+        ),
+    ];
+    let mut out = Vec::new();
+    for (title, y, pick) in charts {
+        let mut c = chart(title.to_string(), XScale::Linear, y);
+        for (i, (name, r)) in runs.iter().enumerate() {
+            let points: Vec<(f64, f64)> = r
+                .timeline
+                .iter()
+                .filter_map(|iv| Some((f64::from(iv.t_s), pick(iv.server.as_ref()?)?)))
+                .collect();
+            if !points.is_empty() {
+                c.series.push(Series {
+                    label: format!("{name} server"),
+                    colour: COLOURS[i % COLOURS.len()],
+                    dash: DASHES[i % DASHES.len()],
+                    points,
+                });
+            }
+        }
+        if !c.series.is_empty() {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Every chart of the page, in page order.
 pub fn all(runs: &[(String, RunResult)]) -> Vec<(Part, Chart)> {
     spectra(runs)
         .into_iter()
         .map(|c| (Part::Spectrum, c))
         .chain(timeline(runs).into_iter().map(|c| (Part::Timeline, c)))
+        .chain(server(runs).into_iter().map(|c| (Part::Timeline, c)))
         .collect()
 }
 

@@ -228,15 +228,7 @@ mod tests {
             pid: me,
             name: proc::name(me),
         };
-        let thread_cpu = || {
-            let mut ts = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            // SAFETY: a valid timespec for the call to fill.
-            unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-            ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
-        };
+        let thread_cpu = crate::sys::thread_cpu_s;
         let w = Watch::start(what).unwrap();
         let (t0, c0) = (Instant::now(), thread_cpu());
         let mut x = 0u64;
