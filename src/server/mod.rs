@@ -29,7 +29,8 @@ pub enum Watched {
     /// too, so only its CPU is its own.
     Threads { prefix: &'static str },
     /// A Prometheus exporter on the server's host (`--server-metrics`):
-    /// node_exporter's figures are the host's, not the server's alone.
+    /// process-exporter's one group, or node_exporter's figures, which are
+    /// the host's, not the server's alone.
     Exporter { url: String },
 }
 
@@ -39,7 +40,9 @@ impl Watched {
         match self {
             Watched::Process { pid, name } => format!("process {pid} ({name}) and its children"),
             Watched::Threads { .. } => "the embedded target's threads".into(),
-            Watched::Exporter { url } => format!("the exporter at {url} (the whole host)"),
+            Watched::Exporter { url } => format!(
+                "the exporter at {url} (process-exporter's group when it has one, else the whole host)"
+            ),
         }
     }
 
@@ -121,23 +124,40 @@ pub fn sample(what: &Watched, at: Duration) -> Result<Sample, WatchError> {
                 ..Sample::default()
             })
         }
-        Watched::Exporter { url } => {
-            let p = prom::scrape(url, SCRAPE_TIMEOUT)?;
-            let mode = |m: &str| p.cpu_seconds_by_mode.get(m).copied().unwrap_or(0.0);
-            let user = mode("user") + mode("nice");
-            Ok(Sample {
-                at,
-                cpu_user_s: user,
-                cpu_system_s: (p.cpu_busy_seconds - user).max(0.0),
-                memory_bytes: p
-                    .memory_total_bytes
-                    .zip(p.memory_available_bytes)
-                    .map(|(t, a)| t.saturating_sub(a)),
-                processes: p.processes,
-                fds: None,
-                cores: Some(p.cpus),
-            })
-        }
+        Watched::Exporter { url } => Ok(from_exporter(&prom::scrape(url, SCRAPE_TIMEOUT)?, at)),
+    }
+}
+
+/// An exporter's page as a sample: process-exporter's one group when the
+/// page has exactly one (the server's own processes: its CPU, resident
+/// memory, processes and descriptors), else node_exporter's host figures
+/// (busy CPU, used memory), which count whatever else the host runs.
+fn from_exporter(p: &prom::PromSample, at: Duration) -> Sample {
+    let cores = Some(p.cpus).filter(|&c| c > 0);
+    if let [(_, g)] = p.groups.iter().collect::<Vec<_>>()[..] {
+        return Sample {
+            at,
+            cpu_user_s: g.cpu_seconds - g.cpu_system_seconds,
+            cpu_system_s: g.cpu_system_seconds,
+            memory_bytes: g.resident_bytes,
+            processes: g.processes,
+            fds: g.open_fds,
+            cores,
+        };
+    }
+    let mode = |m: &str| p.cpu_seconds_by_mode.get(m).copied().unwrap_or(0.0);
+    let user = mode("user") + mode("nice");
+    Sample {
+        at,
+        cpu_user_s: user,
+        cpu_system_s: (p.cpu_busy_seconds - user).max(0.0),
+        memory_bytes: p
+            .memory_total_bytes
+            .zip(p.memory_available_bytes)
+            .map(|(t, a)| t.saturating_sub(a)),
+        processes: p.processes,
+        fds: None,
+        cores,
     }
 }
 
@@ -221,6 +241,37 @@ mod tests {
     /// kernel's own clock for the thread, so a loaded machine only makes it
     /// slower) and at least 1.1 s of wall time: samples at the start, each
     /// second and the end, the CPU risen by what was burnt.
+    /// process-exporter's one group is the server; with none, or several,
+    /// node_exporter's host figures are.
+    #[test]
+    fn an_exporter_page_is_its_group_or_its_host() {
+        let text = |groups: &str| {
+            format!(
+                "node_cpu_seconds_total{{cpu=\"0\",mode=\"user\"}} 10\n\
+                 node_cpu_seconds_total{{cpu=\"0\",mode=\"system\"}} 4\n\
+                 node_cpu_seconds_total{{cpu=\"0\",mode=\"idle\"}} 100\n\
+                 node_memory_MemTotal_bytes 1000\nnode_memory_MemAvailable_bytes 400\n{groups}"
+            )
+        };
+        let group = |name: &str| {
+            format!(
+                "namedprocess_namegroup_cpu_seconds_total{{groupname=\"{name}\",mode=\"user\"}} 1.5\n\
+                 namedprocess_namegroup_cpu_seconds_total{{groupname=\"{name}\",mode=\"system\"}} 0.5\n\
+                 namedprocess_namegroup_memory_bytes{{groupname=\"{name}\",memtype=\"resident\"}} 77\n\
+                 namedprocess_namegroup_num_procs{{groupname=\"{name}\"}} 3\n"
+            )
+        };
+        let at = Duration::ZERO;
+        let host = from_exporter(&prom::parse(&text("")).unwrap(), at);
+        assert_eq!((host.cpu_user_s, host.cpu_system_s), (10.0, 4.0));
+        assert_eq!((host.memory_bytes, host.cores), (Some(600), Some(1)));
+        let one = from_exporter(&prom::parse(&text(&group("vsftpd"))).unwrap(), at);
+        assert_eq!((one.cpu_user_s, one.cpu_system_s), (1.5, 0.5));
+        assert_eq!((one.memory_bytes, one.processes), (Some(77), Some(3)));
+        let two = text(&(group("a") + &group("b")));
+        assert_eq!(from_exporter(&prom::parse(&two).unwrap(), at), host);
+    }
+
     #[test]
     fn a_watch_samples_each_second_and_at_the_end() {
         let me = std::process::id() as i32;

@@ -70,8 +70,9 @@ pub struct PromSample {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProcessGroup {
     /// namedprocess_namegroup_cpu_seconds_total summed over mode (user and
-    /// system).
+    /// system), and its system part.
     pub cpu_seconds: f64,
+    pub cpu_system_seconds: f64,
     /// namedprocess_namegroup_memory_bytes{memtype="resident"}.
     pub resident_bytes: Option<u64>,
     /// namedprocess_namegroup_num_procs.
@@ -107,9 +108,10 @@ pub enum PromError {
         /// The line, cut at 80 characters.
         text: String,
     },
-    /// A page of metrics without node_exporter's CPU figures.
+    /// A page of metrics with neither node_exporter's CPU figures nor
+    /// process-exporter's groups.
     #[error(
-        "{origin}: no node_cpu_seconds_total: not node_exporter's page, or its cpu collector is off"
+        "{origin}: no node_cpu_seconds_total and no namedprocess_namegroup_*: neither node_exporter's page (or its cpu collector is off) nor process-exporter's"
     )]
     NoCpu { origin: String },
 }
@@ -117,8 +119,8 @@ pub enum PromError {
 /// Parses the Prometheus text exposition format (and OpenMetrics text)
 /// into figures. Every line must be well formed; the families not used
 /// here are checked and dropped. Fails with [`PromError::NoCpu`] when the
-/// page has no node_cpu_seconds_total (an empty page too): the figures are
-/// node_exporter's first, process-exporter's groups only beside them.
+/// page has neither node_cpu_seconds_total nor a process-exporter group
+/// (an empty page too).
 pub fn parse(text: &str) -> Result<PromSample, PromError> {
     parse_from(text, "metrics text")
 }
@@ -270,7 +272,7 @@ fn parse_from(text: &str, origin: &str) -> Result<PromSample, PromError> {
         })?;
         s.take(&l, &mut cpus);
     }
-    if cpus.is_empty() {
+    if cpus.is_empty() && s.groups.is_empty() {
         return Err(PromError::NoCpu {
             origin: origin.to_string(),
         });
@@ -318,7 +320,12 @@ impl PromSample {
                 };
                 let g = self.groups.entry(group.to_string()).or_default();
                 match figure {
-                    "cpu_seconds_total" => g.cpu_seconds += v,
+                    "cpu_seconds_total" => {
+                        g.cpu_seconds += v;
+                        if l.label("mode").is_some_and(|m| m == "system") {
+                            g.cpu_system_seconds += v;
+                        }
+                    }
                     "memory_bytes" if l.label("memtype").is_some_and(|m| m == "resident") => {
                         g.resident_bytes = count
                     }
@@ -408,6 +415,7 @@ namedprocess_namegroup_open_filedesc{groupname="ftp \"pure\", \\main\\"} 7 17000
             *v,
             ProcessGroup {
                 cpu_seconds: 1.75,
+                cpu_system_seconds: 1.25,
                 resident_bytes: Some(23_556_096),
                 processes: Some(5),
                 open_fds: Some(32),
@@ -495,6 +503,11 @@ namedprocess_namegroup_open_filedesc{groupname="ftp \"pure\", \\main\\"} 7 17000
         }
         let e = parse("").unwrap_err().to_string();
         assert!(e.contains("no node_cpu_seconds_total"), "{e}");
+        // process-exporter's page alone (its own port, 9256) has figures.
+        let alone =
+            "namedprocess_namegroup_cpu_seconds_total{groupname=\"vsftpd\",mode=\"user\"} 0.5\n";
+        let s = parse(alone).unwrap();
+        assert_eq!((s.cpus, s.groups["vsftpd"].cpu_seconds), (0, 0.5));
     }
 
     #[test]
