@@ -14,6 +14,9 @@
 //! - the start skew is recorded: each shard's, and the merge's least and
 //!   most over the four shards.
 //!
+//! The committed run of results/examples/slurm-4-shards is checked the same
+//! way first, on any machine.
+//!
 //! Needs root (the daemons, and the packages on a fresh machine, which the
 //! script installs). A cluster that cannot start is skipped and said so;
 //! with FTPLOAD_REQUIRE_SLURM=1 (scripts/test sets it) it fails instead. A
@@ -46,6 +49,14 @@ const JOB_WAIT_SECS: u64 = 180;
 
 fn main() {
     let root = common::repo_root();
+    // The committed 4-shard run first: checked the same way, Slurm or not.
+    let committed = catch_unwind(AssertUnwindSafe(|| committed_example(&root)));
+    let name = "cluster::the_committed_example_is_the_sum_of_its_shards";
+    if committed.is_err() {
+        println!("test {name} ... FAILED\n\ntest result: FAILED. 0 passed; 1 failed");
+        std::process::exit(101);
+    }
+    println!("test {name} ... ok");
     let script = root.join("deploy/slurm/local-cluster.sh");
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
@@ -60,9 +71,9 @@ fn main() {
         let _ = Command::new(&script).arg("stop").status();
     }
     match outcome {
-        Ok(()) => println!("test {NAME} ... ok\n\ntest result: ok. 1 passed; 0 failed; 0 skipped"),
+        Ok(()) => println!("test {NAME} ... ok\n\ntest result: ok. 2 passed; 0 failed; 0 skipped"),
         Err(_) => {
-            println!("test {NAME} ... FAILED\n\ntest result: FAILED. 0 passed; 1 failed");
+            println!("test {NAME} ... FAILED\n\ntest result: FAILED. 1 passed; 1 failed");
             std::process::exit(101);
         }
     }
@@ -74,7 +85,7 @@ fn skip(reason: &str) {
         eprintln!("{NAME}: {reason} ({REQUIRE_VAR}=1: a skip is a failure)");
         std::process::exit(101);
     }
-    println!("test {NAME} ... skipped: {reason}\n\ntest result: ok. 0 passed; 0 failed; 1 skipped");
+    println!("test {NAME} ... skipped: {reason}\n\ntest result: ok. 1 passed; 0 failed; 1 skipped");
 }
 
 /// Starts the cluster unless it runs already: whether this test started it.
@@ -164,10 +175,24 @@ fn slurm_array(root: &Path) {
         .map(|i| read(&results.join(format!("distributed-shard-{i}-of-{SHARDS}.json"))))
         .collect();
     let merged = read(&results.join("merged.json"));
-    check_shards(&shards, &merged);
+    check_shards(NAME, &shards, &merged);
     check_sums(&shards, &merged);
-    check_histograms(&shards, &merged);
+    check_histograms(NAME, &shards, &merged);
     let _ = std::fs::remove_dir_all(&results);
+}
+
+/// results/examples/slurm-4-shards (scripts/results/slurm-example.sh): the
+/// merge committed there is the sum of the four shards committed beside it.
+fn committed_example(root: &Path) {
+    let dir = root.join("results/examples/slurm-4-shards");
+    let shards: Vec<Value> = (1..=SHARDS)
+        .map(|i| read(&dir.join(format!("distributed-shard-{i}-of-{SHARDS}.json"))))
+        .collect();
+    let merged = read(&dir.join("merged.json"));
+    let name = "cluster::the_committed_example_is_the_sum_of_its_shards";
+    check_shards(name, &shards, &merged);
+    check_sums(&shards, &merged);
+    check_histograms(name, &shards, &merged);
 }
 
 fn read(path: &Path) -> Value {
@@ -186,7 +211,7 @@ fn read_logs(dir: &Path) -> String {
 
 /// Each shard its own slice, clean, held for the one instant; the merge
 /// the whole run with the least and the most skew of the four.
-fn check_shards(shards: &[Value], merged: &Value) {
+fn check_shards(name: &str, shards: &[Value], merged: &Value) {
     let requested = &merged["start_at"]["requested"];
     assert!(requested.is_string(), "{}", merged["start_at"]);
     let mut skews = Vec::new();
@@ -226,7 +251,7 @@ fn check_shards(shards: &[Value], merged: &Value) {
     for (line, s) in lines.iter().zip(shards) {
         assert_eq!(line, &s["shards"][0], "a shard's line, merged");
     }
-    println!("{NAME}: start skew {least:.3} to {most:.3} ms over {SHARDS} shards");
+    println!("{name}: start skew {least:.3} to {most:.3} ms over {SHARDS} shards");
 }
 
 /// Every counter of every mode: the merge's is the shards' sum, and
@@ -268,7 +293,7 @@ fn histograms(v: &Value, path: &str, out: &mut BTreeMap<String, String>) {
 /// Python's `hdrh` adds the shards' histograms and compares the sum with
 /// the merge's, bucket by bucket (every value's count): our merge checked
 /// by someone else's decoder and arithmetic.
-fn check_histograms(shards: &[Value], merged: &Value) {
+fn check_histograms(name: &str, shards: &[Value], merged: &Value) {
     let mut ours = BTreeMap::new();
     histograms(&merged["modes"], "modes", &mut ours);
     let parts: Vec<BTreeMap<String, String>> = shards
@@ -307,7 +332,7 @@ fn check_histograms(shards: &[Value], merged: &Value) {
         .unwrap_or_else(|| panic!("python hdrh said {said:?}"));
     assert_eq!(checked as usize, ours.len(), "{said}");
     assert!(checked >= 30, "too few histograms to mean much: {checked}");
-    println!("{NAME}: {checked} merged histograms equal the shards' sums (Python hdrh)");
+    println!("{name}: {checked} merged histograms equal the shards' sums (Python hdrh)");
 }
 
 const PY_ADD: &str = r#"
