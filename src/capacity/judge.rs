@@ -90,11 +90,11 @@ pub fn judge(users: u32, r: &RunResult, l: &Limits, result_file: PathBuf) -> Ste
         }
     }
     let secs = r.duration_s.max(1e-3);
-    // Sessions a second over the server's CPU seconds a second.
+    // Sessions a second over the server's CPU seconds a second: its
+    // sessions per CPU second.
     let per_core = server
-        .map(|x| x.cpu_s / secs)
-        .filter(|&busy| busy > 0.0)
-        .map(|busy| sessions as f64 / secs / busy);
+        .filter(|x| x.cpu_s > 0.0)
+        .map(|x| sessions as f64 / x.cpu_s);
     StepResult {
         users,
         held: broken_limits.is_empty(),

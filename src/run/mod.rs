@@ -16,6 +16,7 @@ use crate::proto::tls::TlsSetupError;
 use crate::proto::{resolve, Mode, ProtoError, ResolveError};
 use crate::result::{self, ResultError, RunResult, TargetInfo, Tool, SCHEMA_VERSION};
 use crate::scenario::{Plan, TargetPlan};
+use crate::server::Watch;
 use crate::summary::Progress;
 
 #[derive(Debug, thiserror::Error)]
@@ -230,7 +231,7 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
     })
     .map_err(RunError::Runtime)?;
     progress.finish();
-    let server = watch.map(|(w, t0)| (w.finish(), load_began.saturating_duration_since(t0)));
+    let server = watch.map(Watch::finish);
     let kernel = kernel_before.and_then(|before| {
         crate::kernel::Sample::take(Some(addr.ip())).map(|after| before.delta(&after))
     });
@@ -266,9 +267,10 @@ pub fn run_with(plan: &Plan, opts: &Options, hooks: Hooks) -> Result<Finished, R
         shards: Vec::new(),
         server: None,
     };
-    if let Some((series, offset)) = &server {
+    if let Some(series) = &server {
         result.server = result::server::ServerResult::of(series, &result.modes);
-        result::server::into_timeline(series, *offset, &mut result.timeline);
+        let offset = load_began.saturating_duration_since(series.started);
+        result::server::into_timeline(series, offset, &mut result.timeline);
     }
     if let Some(s) = plan.shard {
         let host = result::shards::host_name();

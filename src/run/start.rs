@@ -152,12 +152,12 @@ pub(super) fn set_up(
 /// `--server-metrics` (an error if they cannot be read now); by default the
 /// embedded target's threads, or the local process listening on the
 /// target's port (nothing, said nowhere, when none is found: a remote
-/// target, another network namespace). With the instant it began.
+/// target, another network namespace).
 pub(super) fn watch_server(
     plan: &Plan,
     addr: SocketAddr,
     embedded: bool,
-) -> Result<Option<(Watch, std::time::Instant)>, RunError> {
+) -> Result<Option<Watch>, RunError> {
     let what = match &plan.server_watch {
         ServerWatch::Off => None,
         ServerWatch::Pid(pid) => Some(Watched::Process {
@@ -179,9 +179,8 @@ pub(super) fn watch_server(
     let Some(what) = what else {
         return Ok(None);
     };
-    let t0 = std::time::Instant::now();
     match Watch::start(what) {
-        Ok(w) => Ok(Some((w, t0))),
+        Ok(w) => Ok(Some(w)),
         // Found by itself, gone or unreadable: the run goes on unwatched.
         Err(_) if plan.server_watch == ServerWatch::Auto => Ok(None),
         Err(e) => Err(e.into()),

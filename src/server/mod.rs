@@ -72,11 +72,16 @@ pub struct Sample {
     pub cores: Option<u32>,
 }
 
-/// This machine's cores, as the scheduler offers them to this process.
+/// This machine's cores, as the scheduler offers them to this process:
+/// read once (`available_parallelism` reads the cgroup's files each call),
+/// not at every sample.
 fn local_cores() -> Option<u32> {
-    std::thread::available_parallelism()
-        .ok()
-        .map(|n| n.get() as u32)
+    static CORES: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| {
+        std::thread::available_parallelism()
+            .ok()
+            .map(|n| n.get() as u32)
+    })
 }
 
 impl Sample {
@@ -91,6 +96,8 @@ pub enum WatchError {
     Process { pid: i32, error: std::io::Error },
     #[error(transparent)]
     Exporter(#[from] prom::PromError),
+    #[error("cannot start the watch's thread: {0}")]
+    Thread(std::io::Error),
 }
 
 /// Reads `what` once.
@@ -134,7 +141,7 @@ pub fn sample(what: &Watched, at: Duration) -> Result<Sample, WatchError> {
 /// (busy CPU, used memory), which count whatever else the host runs.
 fn from_exporter(p: &prom::PromSample, at: Duration) -> Sample {
     let cores = Some(p.cpus).filter(|&c| c > 0);
-    if let [(_, g)] = p.groups.iter().collect::<Vec<_>>()[..] {
+    if let (1, Some(g)) = (p.groups.len(), p.groups.values().next()) {
         return Sample {
             at,
             cpu_user_s: g.cpu_seconds - g.cpu_system_seconds,
@@ -166,6 +173,8 @@ fn from_exporter(p: &prom::PromSample, at: Duration) -> Sample {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub what: Watched,
+    /// When the watch began: each sample's `at` counts from here.
+    pub started: Instant,
     pub samples: Vec<Sample>,
     /// Samples that failed (a scrape timed out, the process went away).
     pub failed: u64,
@@ -175,6 +184,8 @@ pub struct Series {
 
 /// A running watch: a thread sampling every [`EVERY`] until [`Watch::finish`].
 pub struct Watch {
+    what: Watched,
+    started: Instant,
     stop: mpsc::Sender<()>,
     thread: std::thread::JoinHandle<Series>,
 }
@@ -186,11 +197,13 @@ impl Watch {
         let t0 = Instant::now();
         let first = sample(&what, Duration::ZERO)?;
         let (stop, stopped) = mpsc::channel::<()>();
+        let watched = what.clone();
         let thread = std::thread::Builder::new()
             .name("ftpload-server-watch".into())
             .spawn(move || {
                 let mut series = Series {
-                    what,
+                    what: watched,
+                    started: t0,
                     samples: vec![first],
                     failed: 0,
                     failure: None,
@@ -217,15 +230,21 @@ impl Watch {
                     next += EVERY;
                 }
             })
-            .map_err(|error| WatchError::Process { pid: 0, error })?;
-        Ok(Watch { stop, thread })
+            .map_err(WatchError::Thread)?;
+        Ok(Watch {
+            what,
+            started: t0,
+            stop,
+            thread,
+        })
     }
 
     /// Takes the last sample and returns them all.
     pub fn finish(self) -> Series {
         let _ = self.stop.send(());
         self.thread.join().unwrap_or_else(|_| Series {
-            what: Watched::Threads { prefix: "" },
+            what: self.what,
+            started: self.started,
             samples: Vec::new(),
             failed: 1,
             failure: Some("the watch thread panicked".into()),
