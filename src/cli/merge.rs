@@ -63,16 +63,11 @@ pub(super) fn execute(
         crate::compare::as_whole_run(&mut merged);
     }
     let saved = write::or_fallback(&out, |p| merged.write_atomic(p))?;
-    // With `--out -` stdout holds the merged result alone.
-    if write::is_stdout(&out) {
-        eprint!("{}", crate::summary::render(&merged));
-    } else {
-        print!("{}", crate::summary::render(&merged));
-    }
+    let to_stdout = super::say(&crate::summary::render(&merged), Some(&out));
     if said_fallback("the merged result", &saved.path, saved.failed.as_ref()) {
         return Ok(ExitCode::from(exit::RUN));
     }
-    if !write::is_stdout(&out) {
+    if !to_stdout {
         println!("\nmerged result written to {}", out.display());
     }
     Ok(ExitCode::from(exit::OK))

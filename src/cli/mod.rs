@@ -317,6 +317,18 @@ fn report_csv(results: &[PathBuf], dir: &std::path::Path) -> anyhow::Result<Exit
     Ok(ExitCode::from(exit::OK))
 }
 
+/// Prints what a person reads (a summary) to stdout, or to stderr when
+/// stdout holds the result itself (`--out -`); true in that case.
+fn say(text: &str, out: Option<&std::path::Path>) -> bool {
+    let to_stdout = out.is_some_and(crate::result::write::is_stdout);
+    if to_stdout {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+    to_stdout
+}
+
 /// Says on stderr where an output went when `failed` kept it from where it
 /// was asked; true if so (the command then exits 3).
 fn said_fallback(

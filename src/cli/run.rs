@@ -252,13 +252,7 @@ pub(super) fn finish(f: run::Finished, a: &RunArgs, signals: &Signals) -> anyhow
         crate::summary::render(&f.result),
         threshold::render(&f.result.thresholds)
     );
-    // With `--out -` stdout holds the result alone.
-    let to_stdout = a.out.as_deref().is_some_and(write::is_stdout);
-    if to_stdout {
-        eprint!("{text}");
-    } else {
-        print!("{text}");
-    }
+    let to_stdout = super::say(&text, a.out.as_deref());
     // The result is written; the reports follow it, each to its fallback
     // when the disk filled up meanwhile (exit 3 then, as for the result).
     let mut fell_back = said_fallback("the result", &f.path, f.write_error.as_ref());
